@@ -1,0 +1,78 @@
+"""Parameter, connection and multiply-accumulate counts derived from a built model.
+
+Nothing here is typed in except the paper's own figures (PAPER), which are printed beside ours.
+A connection is one input->unit link plus one for the bias (the paper's convention: C1 has
+(25 + 1) x 28 x 28 x 6 = 122,304); a MAC is one weight multiply-accumulate per input link.
+"""
+from __future__ import annotations
+
+import torch
+
+from .layers import RBF, Conv, Full, Pool, Subsampling
+from .model import LeNet5
+
+# Sec. II-B, Table I and Fig. 2 of the paper (lenet5-1998.md section 1).
+PAPER = {
+    "layers": {"C1": (156, 122304), "S2": (12, 5880), "C3": (1516, 151600), "S4": (32, 2000),
+               "C5": (48120, 48120), "F6": (10164, 10164), "F7": (0, 840)},
+    "total": {"params": 60000, "connections": 340908, "macs": 401000},
+    "note": "Fig. 11; the paper counts MACs differently from ours",
+}
+
+
+def _layer_counts(layer, out_shape):
+    """(params, connections, macs) of one layer given its output shape (C, H, W) or (D,)."""
+    if isinstance(layer, Conv):
+        hw = out_shape[1] * out_shape[2]
+        fan = layer.fan_in()
+        params = int(fan.sum().item()) + layer.bias.numel()
+        return params, int(((fan + 1) * hw).sum().item()), int((fan * hw).sum().item())
+    if isinstance(layer, Subsampling):
+        units = out_shape[0] * out_shape[1] * out_shape[2]
+        return layer.coef.numel() + layer.bias.numel(), 5 * units, 4 * units
+    if isinstance(layer, Pool):
+        units = out_shape[0] * out_shape[1] * out_shape[2]
+        return 0, 4 * units, 4 * units
+    if isinstance(layer, Full):
+        n_out, n_in = layer.weight.shape
+        return n_out * n_in + n_out, n_out * (n_in + 1), n_out * n_in
+    if isinstance(layer, RBF):
+        n_out, n_in = layer.centers.shape
+        return 0, n_out * n_in, n_out * n_in  # fixed centres: connections, no parameters
+    raise TypeError(type(layer))
+
+
+@torch.no_grad()
+def count(model: LeNet5) -> dict:
+    """Per-layer output shape, trainable params, connections and MACs, plus totals and the paper's."""
+    size = model.cfg.input_size
+    x = torch.zeros(1, 1, size, size)
+    layers = []
+    for name in ("C1", "S2", "C3", "S4", "C5", "F6", "F7"):
+        layer = getattr(model, name)
+        x = layer(x.flatten(1) if name == "F6" else x)
+        shape = list(x.shape[1:])
+        p, c, m = _layer_counts(layer, shape)
+        layers.append({"name": name, "output_shape": shape, "params": p, "connections": c, "macs": m})
+    trainable = sum(p.numel() for p in model.parameters())
+    masked = sum(int((1 - l.mask).sum().item()) * l.weight.shape[2] * l.weight.shape[3]
+                 for l in (model.C1, model.C3, model.C5))
+    total = {k: sum(l[k] for l in layers) for k in ("params", "connections", "macs")}
+    assert total["params"] == trainable - masked, "accounting disagrees with the model's parameters"
+    return {"layers": layers, "total": total, "paper": PAPER}
+
+
+def format_table(info: dict) -> str:
+    """Ours next to the paper's, layer by layer."""
+    paper = info["paper"]["layers"]
+    rows = [f"{'layer':5} {'output':>12} {'params':>8} {'paper':>8} {'connections':>12} {'paper':>9} {'MACs':>9}"]
+    for l in info["layers"]:
+        pp, pc = paper.get(l["name"], ("-", "-"))
+        shape = "x".join(map(str, l["output_shape"]))
+        rows.append(f"{l['name']:5} {shape:>12} {l['params']:>8,} {pp:>8,} {l['connections']:>12,} "
+                    f"{pc:>9,} {l['macs']:>9,}")
+    t, pt = info["total"], info["paper"]["total"]
+    rows.append(f"{'total':5} {'':>12} {t['params']:>8,} {pt['params']:>8,} {t['connections']:>12,} "
+                f"{pt['connections']:>9,} {t['macs']:>9,}")
+    rows.append(f"paper MACs: about {pt['macs']:,} ({info['paper']['note']})")
+    return "\n".join(rows)

@@ -1,0 +1,117 @@
+"""`paper-lenet` command line: info, download, show-distortions, train, eval, bench, report.
+
+A UserError (bad config, damaged data file, existing run directory) is printed as one line and
+the command exits with code 2; anything else is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import UserError
+
+
+def cmd_info(args):
+    from .accounting import count, format_table
+    from .config import load_config
+    from .model import build_model
+
+    cfg = load_config(args.config, args.overrides)
+    info = count(build_model(cfg.model, seed=cfg.seed))
+    print(json.dumps(info, indent=2) if args.json else f"{cfg.name}\n{format_table(info)}")
+
+
+def cmd_download(args):
+    from .data.download import ensure_mnist
+
+    root = ensure_mnist(args.root)
+    print(f"MNIST verified in {root}")
+
+
+def cmd_show_distortions(args):
+    from .config import load_config
+    from .data.distort import save_distortion_grid
+    from .data.mnist import load_mnist
+
+    cfg = load_config(args.config, args.overrides)
+    data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed)
+    save_distortion_grid(data.train_raw, cfg.data.distortions, args.out, seed=cfg.seed,
+                         labels=data.train_y.numpy())
+    print(f"wrote {args.out}")
+
+
+def cmd_train(args):
+    from .train import train_from_cli
+
+    train_from_cli(args.config, args.overrides, out=args.out, resume=args.resume)
+
+
+def cmd_eval(args):
+    from .evaluate import eval_run
+
+    eval_run(args.run_dir, as_json=args.json, root=args.root)
+
+
+def cmd_bench(args):
+    from .bench import run_bench
+
+    run_bench(as_json=args.json, steps=args.steps)
+
+
+def cmd_report(args):
+    from .report import write_report
+
+    write_report(args.runs, args.out)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="paper-lenet", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_config(name, help_):
+        s = sub.add_parser(name, help=help_)
+        s.add_argument("config", help="YAML config file")
+        s.add_argument("overrides", nargs="*", help="section.key=value overrides")
+        return s
+
+    s = with_config("info", "per-layer parameters, connections and MACs next to the paper's")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_info)
+    s = sub.add_parser("download", help="fetch and verify the four MNIST IDX files")
+    s.add_argument("--root", default=None, help="data folder (default: $PAPER_LENET_DATA or ~/.cache/paper_lenet/mnist)")
+    s.set_defaults(fn=cmd_download)
+    s = with_config("show-distortions", "PNG grid of distorted training digits")
+    s.add_argument("--out", default="distortions.png")
+    s.set_defaults(fn=cmd_show_distortions)
+    s = with_config("train", "train a model; writes a run directory")
+    s.add_argument("--out", default=None, help="run directory (default runs/<config name>/seed<seed>)")
+    s.add_argument("--resume", action="store_true", help="continue a killed run")
+    s.set_defaults(fn=cmd_train)
+    s = sub.add_parser("eval", help="test error, misses and confusion matrix of a run")
+    s.add_argument("run_dir")
+    s.add_argument("--root", default=None, help="MNIST folder (default: the download chain)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_eval)
+    s = sub.add_parser("bench", help="reference vs fast per-sample SDLM step, minibatch epoch, eval speed")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--steps", type=int, default=2000)
+    s.set_defaults(fn=cmd_bench)
+    s = sub.add_parser("report", help="RESULTS.md and plots from committed runs")
+    s.add_argument("runs", help="folder of run directories, e.g. results/runs")
+    s.add_argument("--out", default="results")
+    s.set_defaults(fn=cmd_report)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.fn(args)
+    except UserError as e:
+        print(f"paper-lenet: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("paper-lenet: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,61 @@
+"""Evaluation: test error, misses, loss and the 10x10 confusion matrix; `paper-lenet eval RUN_DIR`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from .losses import per_sample_loss
+
+
+@torch.no_grad()
+def evaluate(model, x, y, loss: str, map_j: float = 10.0, batch_size: int = 1000) -> dict:
+    """Error (fraction), misses, mean loss, predictions and confusion[true][pred] over (x, y)."""
+    preds, loss_sum = [], 0.0
+    for i in range(0, len(x), batch_size):
+        out = model(x[i:i + batch_size])
+        loss_sum += per_sample_loss(loss, out, y[i:i + batch_size], map_j).sum().item()
+        preds.append(model.scores(out).argmax(1))
+    pred = torch.cat(preds)
+    misses = int((pred != y).sum().item())
+    conf = torch.zeros(10, 10, dtype=torch.long)
+    conf.index_put_((y.cpu(), pred.cpu()), torch.ones_like(y.cpu()), accumulate=True)
+    return {"error": misses / len(y), "misses": misses, "loss": loss_sum / len(y),
+            "predictions": pred.cpu(), "confusion": conf.tolist()}
+
+
+def load_trained(run: Path):
+    """(config, model with the run's final weights) from a run directory."""
+    from . import rundir
+    from .errors import UserError
+    from .model import build_model
+
+    cfg = rundir.load_run_config(run)
+    weights = Path(run) / "model.pt"
+    if not weights.is_file():
+        raise UserError(f"{run}: no model.pt (the run has not finished; resume it with --resume)")
+    model = build_model(cfg.model)
+    model.load_state_dict(rundir.load_torch(weights))
+    return cfg, model
+
+
+def eval_run(run: str, as_json: bool = False, root: str | None = None) -> dict:
+    from .data.mnist import load_mnist
+
+    cfg, model = load_trained(Path(run))
+    if root is not None:
+        cfg.data.root = root
+    data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed)
+    res = evaluate(model, data.test_x, data.test_y, cfg.train.loss, cfg.train.map_j)
+    res.pop("predictions")
+    res = {"run": str(run), "test_error": res["error"], "test_misses": res["misses"],
+           "test_loss": res["loss"], "confusion": res["confusion"]}
+    if as_json:
+        print(json.dumps(res))
+    else:
+        print(f"{run}: test error {100 * res['test_error']:.2f}% ({res['test_misses']} misses of "
+              f"{len(data.test_y)})\nconfusion (rows true 0-9, columns predicted 0-9):")
+        for i, row in enumerate(res["confusion"]):
+            print(f"  {i}: " + " ".join(f"{v:5d}" for v in row))
+    return res

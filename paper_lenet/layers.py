@@ -1,0 +1,189 @@
+"""The paper's building blocks, each a module with a paper/modern switch.
+
+Every trainable layer splits into `pre(x)` (the weighted sum a = w.x + b) and `act(a)` (the
+squashing function), because SDLM's curvature pass (App. C) needs both: `curvature(x, a, g2)`
+back-propagates d2E/da^2 with squared weights and returns (h per parameter, d2E/dx^2 at the input).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.grad import conv2d_input, conv2d_weight
+
+A, S = 1.7159, 2.0 / 3.0  # f(a) = A tanh(S a): f(1) = 1, f(-1) = -1 (App. A)
+
+# Table I: C3 map -> the S2 maps it reads.
+C3_TABLE = (
+    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (0, 4, 5), (0, 1, 5),
+    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (0, 3, 4, 5), (0, 1, 4, 5), (0, 1, 2, 5),
+    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5), (0, 1, 2, 3, 4, 5),
+)
+
+
+class Activation(nn.Module):
+    """scaled_tanh (the paper's 1.7159 tanh(2/3 a)), tanh, relu, or identity; with f'(a)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+
+    def forward(self, a):
+        if self.name == "scaled_tanh":
+            return A * torch.tanh(S * a)
+        if self.name == "tanh":
+            return torch.tanh(a)
+        if self.name == "relu":
+            return torch.relu(a)
+        return a
+
+    def derivative(self, a):
+        if self.name == "scaled_tanh":
+            return A * S * (1 - torch.tanh(S * a) ** 2)
+        if self.name == "tanh":
+            return 1 - torch.tanh(a) ** 2
+        if self.name == "relu":
+            return (a > 0).to(a.dtype)
+        return torch.ones_like(a)
+
+    def extra_repr(self):
+        return self.name
+
+
+class Layer(nn.Module):
+    """a = pre(x); x' = act(a). Subclasses define pre, curvature_pre and the fan-in per output map."""
+
+    def forward(self, x):
+        return self.act(self.pre(x))
+
+    def curvature(self, x, a, g2_out):
+        """g2_out = d2E/dx'^2 at the output -> (h dict, d2E/dx^2 at the input), Gauss-Newton (eq. 25-27)."""
+        g2_a = self.act.derivative(a) ** 2 * g2_out
+        return self.curvature_pre(x, g2_a)
+
+
+class Conv(Layer):
+    """A convolution layer (C1, C3, C5). `table` restricts which input maps each output map reads
+    (C3's Table I); the dense weight is multiplied by a fixed 0/1 mask, so untouched kernels stay 0."""
+
+    def __init__(self, n_in, n_out, k, activation, table=None):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(n_out, n_in, k, k))
+        self.bias = nn.Parameter(torch.empty(n_out))
+        mask = torch.ones(n_out, n_in, 1, 1)
+        if table is not None:
+            mask.zero_()
+            for o, ins in enumerate(table):
+                mask[o, list(ins)] = 1.0
+        self.register_buffer("mask", mask)
+        self.act = Activation(activation)
+
+    def w(self):
+        return self.weight * self.mask
+
+    def fan_in(self):  # per output map: connected input maps x k x k
+        return self.mask.sum(dim=(1, 2, 3)) * self.weight.shape[2] * self.weight.shape[3]
+
+    def pre(self, x):
+        return F.conv2d(x, self.w(), self.bias)
+
+    def curvature_pre(self, x, g2):
+        h_w = conv2d_weight(x * x, self.weight.shape, g2) * self.mask
+        g2_x = conv2d_input(x.shape, self.w() ** 2, g2)
+        return {"weight": h_w, "bias": g2.sum(dim=(0, 2, 3))}, g2_x
+
+
+class Subsampling(Layer):
+    """S2/S4: the 2x2 inputs are added (`sum`, Sec. II-B) or averaged (`average`, Sec. II-A),
+    multiplied by the map's trainable coefficient, plus the map's trainable bias, then squashed."""
+
+    def __init__(self, maps, activation, mode="sum"):
+        super().__init__()
+        self.coef = nn.Parameter(torch.empty(maps))
+        self.bias = nn.Parameter(torch.empty(maps))
+        self.k = 1.0 if mode == "sum" else 0.25  # weight of each of the 4 connections per unit of coef
+        self.act = Activation(activation)
+
+    def fan_in(self):
+        return torch.full_like(self.coef, 4.0)
+
+    def _pool_sum(self, x):
+        return F.avg_pool2d(x, 2) * 4.0
+
+    def pre(self, x):
+        return self._pool_sum(x) * (self.k * self.coef).view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+    def curvature_pre(self, x, g2):
+        h_c = (g2 * self._pool_sum(x * x)).sum(dim=(0, 2, 3)) * self.k ** 2
+        w2 = ((self.k * self.coef) ** 2).view(1, -1, 1, 1)
+        g2_x = F.interpolate(g2 * w2, scale_factor=2, mode="nearest")
+        return {"coef": h_c, "bias": g2.sum(dim=(0, 2, 3))}, g2_x
+
+
+class Pool(Layer):
+    """Parameter-free modern pooling (`avg` or `max`), 2x2 stride 2, with no activation after it."""
+
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+        self.act = Activation("identity")
+
+    def pre(self, x):
+        return F.max_pool2d(x, 2) if self.kind == "max" else F.avg_pool2d(x, 2)
+
+    def curvature_pre(self, x, g2):
+        if self.kind == "avg":  # each connection has weight 1/4; squared: 1/16
+            return {}, F.interpolate(g2, scale_factor=2, mode="nearest") / 16.0
+        _, idx = F.max_pool2d(x, 2, return_indices=True)  # the max's derivative is 0/1: squared is itself
+        return {}, F.max_unpool2d(g2, idx, 2, output_size=x.shape[-2:])
+
+
+class Full(Layer):
+    """A fully connected layer (F6, and F7 of the linear head)."""
+
+    def __init__(self, n_in, n_out, activation):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(n_out, n_in))
+        self.bias = nn.Parameter(torch.empty(n_out))
+        self.act = Activation(activation)
+
+    def fan_in(self):
+        return torch.full((self.weight.shape[0],), float(self.weight.shape[1]))
+
+    def pre(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+    def curvature_pre(self, x, g2):
+        return {"weight": g2.t() @ (x * x), "bias": g2.sum(0)}, g2 @ (self.weight ** 2)
+
+
+class RBF(nn.Module):
+    """F7: y_i = sum_j (x_j - w_ij)^2 with w the paper's fixed +-1 bitmaps (a buffer, never trained)."""
+
+    def __init__(self, codes: torch.Tensor):
+        super().__init__()
+        self.register_buffer("centers", codes.clone())
+
+    def forward(self, x):  # (N, 84) -> (N, 10) squared distances; the predicted class is argmin
+        return (x * x).sum(1, keepdim=True) - 2 * x @ self.centers.t() + (self.centers ** 2).sum(1)
+
+
+def init_layer(layer: nn.Module, scheme: str, bias_scheme: str, generator=None) -> None:
+    """lecun98: uniform +-2.4/F, F the fan-in of the unit (App. A); torch_default: PyTorch's
+    conv/linear default (uniform +-1/sqrt(F), biases too); kaiming: normal, std sqrt(2/F).
+    Biases (paper silent): `zero`, or `uniform` in the scheme's weight range (lecun98: +-2.4/F)."""
+    fan = layer.fan_in()  # per output map
+    bound = {"lecun98": 2.4 / fan, "lecun98_sqrt": 2.4 * fan.rsqrt(), "torch_default": fan.rsqrt(),
+             "kaiming": fan.rsqrt()}[scheme]
+    with torch.no_grad():
+        for name, p in layer.named_parameters(recurse=False):
+            b = bound.view(-1, *([1] * (p.dim() - 1)))
+            uniform = (torch.rand(p.shape, generator=generator) * 2 - 1) * b
+            if name == "bias" and scheme != "torch_default":
+                p.copy_(uniform if bias_scheme == "uniform" else torch.zeros_like(p))
+            elif scheme == "kaiming":
+                p.copy_(torch.randn(p.shape, generator=generator) * (2.0 * b * b).sqrt())
+            else:
+                p.copy_(uniform)
+        if isinstance(layer, Conv):
+            layer.weight.mul_(layer.mask)  # unconnected kernels of C3 are exactly 0

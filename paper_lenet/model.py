@@ -1,0 +1,75 @@
+"""LeNet-5 (Sec. II-B, Fig. 2): one class for the paper model, the modern one and every ablation.
+
+    input 1x32x32 -> C1 6x28x28 -> S2 6x14x14 -> C3 16x10x10 -> S4 16x5x5 -> C5 120x1x1
+          -> F6 84 -> F7 10 (Euclidean RBF, argmin; or linear logits, argmax)
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from .config import ModelConfig
+from .layers import C3_TABLE, RBF, Conv, Full, Pool, Subsampling, init_layer
+from .rbf_codes import rbf_codes
+
+
+class LeNet5(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        act = cfg.activation
+
+        def pool(maps):
+            return Subsampling(maps, act, cfg.subsample_mode) if cfg.pooling == "subsample" else Pool(cfg.pooling)
+
+        self.C1 = Conv(1, 6, 5, act)
+        self.S2 = pool(6)
+        self.C3 = Conv(6, 16, 5, act, table=C3_TABLE if cfg.c3 == "table" else None)
+        self.S4 = pool(16)
+        self.C5 = Conv(16, 120, 5, act)  # a convolution: larger inputs give larger C5 maps
+        c5 = (cfg.input_size - 28) // 4  # C5 map side
+        self.F6 = Full(120 * c5 * c5, 84, act)
+        self.F7 = RBF(rbf_codes()) if cfg.head == "rbf" else Full(84, 10, "identity")
+
+    def stages(self):
+        """The layers before the output, in order (for the curvature pass and accounting)."""
+        return [self.C1, self.S2, self.C3, self.S4, self.C5, self.F6]
+
+    def features(self, x):
+        x = self.C1(x)  # (N, 6, 28, 28)
+        x = self.S2(x)  # (N, 6, 14, 14)
+        x = self.C3(x)  # (N, 16, 10, 10)
+        x = self.S4(x)  # (N, 16, 5, 5)
+        x = self.C5(x)  # (N, 120, 1, 1)
+        return self.F6(x.flatten(1))  # (N, 84)
+
+    def forward(self, x):
+        return self.F7(self.features(x))  # (N, 10): RBF distances (rbf) or logits (linear)
+
+    def scores(self, out):
+        """Higher is better for both heads: -distance for RBF, the logit for linear."""
+        return -out if self.cfg.head == "rbf" else out
+
+    @torch.no_grad()
+    def predict(self, x, batch_size: int = 1000):
+        """Predicted class for each input, in evaluation batches."""
+        return torch.cat([self.scores(self(x[i:i + batch_size])).argmax(1)
+                          for i in range(0, len(x), batch_size)])
+
+    def trainable_layers(self):
+        layers = self.stages() + ([self.F7] if self.cfg.head == "linear" else [])
+        return [m for m in layers if any(True for _ in m.parameters(recurse=False))]
+
+
+def build_model(cfg: ModelConfig, seed: int | None = None) -> LeNet5:
+    """Build and initialise LeNet-5 from the `model:` config section (seeded when seed is given)."""
+    model = LeNet5(cfg)
+    gen = torch.Generator().manual_seed(seed) if seed is not None else None
+    for layer in model.trainable_layers():
+        init_layer(layer, cfg.init, cfg.bias_init, gen)
+    return model
+
+
+def predict_classes(model: LeNet5, out: torch.Tensor) -> torch.Tensor:
+    """Class from the network's output, for either head."""
+    return model.scores(out).argmax(1)

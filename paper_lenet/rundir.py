@@ -1,0 +1,123 @@
+"""A run directory: resolved config, environment, metrics, summary, checkpoints; all written atomically.
+
+    config.yaml    the resolved config (data.root blanked: a run must not pin a machine's path)
+    env.json       package, torch, numpy versions, platform, threads, git commit
+    metrics.jsonl  one JSON line per pass
+    summary.json   final figures
+    checkpoint.pt  latest training state (mid-pass included), for --resume
+    model.pt       final weights (state_dict), loadable with torch.load(weights_only=True)
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from .config import Config, dump_config, load_config
+from .errors import UserError
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename: never a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def write_json(path: Path, obj) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def save_torch(path: Path, obj) -> None:
+    atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def load_torch(path: Path):
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def git_commit() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment() -> dict:
+    from . import __version__
+
+    return {"paper_lenet": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "python": platform.python_version(), "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+            "threads": torch.get_num_threads(), "git_commit": git_commit()}
+
+
+def default_run_dir(cfg: Config) -> Path:
+    return Path("runs") / cfg.name / f"seed{cfg.seed}"
+
+
+def portable(cfg: Config) -> Config:
+    """The config as saved with a run: data.root blanked, so eval finds the data on any machine."""
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, root=None))
+
+
+def prepare(cfg: Config, out: Path, resume: bool) -> bool:
+    """Create (or reopen, with --resume) a run directory. Returns True when the run is finished."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        if not resume:
+            raise UserError(f"{out}: run directory exists; pass --resume to continue it or choose --out")
+        saved = out / "config.yaml"
+        if saved.exists():
+            old = yaml.safe_load(saved.read_text())
+            new = yaml.safe_load(dump_config(portable(cfg)))
+            if old != new:
+                diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+                raise UserError(f"{out}: --resume with a different config (sections differ: {', '.join(diff)})")
+        return (out / "summary.json").exists()
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "config.yaml", dump_config(portable(cfg)))
+    return False
+
+
+def read_metrics(run: Path) -> list[dict]:
+    p = Path(run) / "metrics.jsonl"
+    return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
+
+
+def write_metrics(run: Path, rows: list[dict]) -> None:
+    write_text(Path(run) / "metrics.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+
+
+def load_run_config(run: Path) -> Config:
+    p = Path(run) / "config.yaml"
+    if not p.is_file():
+        raise UserError(f"{run}: not a run directory (no config.yaml)")
+    return load_config(p)
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text())

@@ -1,0 +1,80 @@
+"""Per-sample (batch 1) SDLM steps: the readable reference loop, and the choice of the fast path.
+
+A stepper runs the updates for a chunk of sample indices in order and returns the on-the-fly
+error count and loss sum of that chunk (each measured before the sample's own update, as the
+paper's Fig. 5 training error is).
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from .losses import per_sample_loss
+
+
+@contextlib.contextmanager
+def no_onednn():
+    """Native convolutions for batch 1 (torch.backends.mkldnn.flags also warns about TF32)."""
+    old = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = old
+
+
+class ReferenceStepper:
+    """Autograd over the nn.Modules, one update per image: the reference every fast path must match."""
+
+    name = "reference"
+
+    def __init__(self, model, loss: str, map_j: float):
+        self.model, self.loss, self.map_j = model, loss, map_j
+        self.params = [p for _, p in model.named_parameters()]
+        self.names = [n for n, _ in model.named_parameters()]
+        self.rates = None
+
+    def set_rates(self, rates: dict) -> None:
+        self.rates = [rates[n] for n in self.names]
+
+    def run(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[int, float]:
+        model, errors, loss_sum = self.model, 0, 0.0
+        # oneDNN convolutions are several times slower than PyTorch's native ones at batch 1
+        with no_onednn():
+            for i in idx.tolist():
+                out = model(x[i:i + 1])  # (1, 10)
+                target = y[i:i + 1]
+                loss = per_sample_loss(self.loss, out, target, self.map_j).sum()
+                grads = torch.autograd.grad(loss, self.params)
+                with torch.no_grad():
+                    for p, g, r in zip(self.params, grads, self.rates):
+                        p.addcmul_(r, g, value=-1.0)  # w_k <- w_k - eps_k dE/dw_k
+                    errors += int(model.scores(out).argmax(1).item() != target.item())
+                loss_sum += loss.item()
+        return errors, loss_sum
+
+    def sync(self) -> None:
+        """Copy the stepper's parameters back into the model (a no-op: it trains them in place)."""
+
+
+def make_stepper(model, cfg, log=print):
+    """The fast path when it covers this model and device (train.fast: auto|on), else the reference."""
+    mode = cfg.train.fast
+    if mode != "off":
+        try:
+            from .fast import FastStepper, fast_supported
+
+            why = fast_supported(model, cfg)
+            if why is None:
+                return FastStepper(model, cfg.train.loss, cfg.train.map_j)
+        except ImportError as e:  # no fast path built in this install
+            why = str(e)
+        except RuntimeError as e:  # e.g. no C compiler on this machine
+            why = str(e)
+        if mode == "on":
+            from .errors import ConfigError
+
+            raise ConfigError(f"train.fast=on but the fast path is unavailable: {why}")
+        log(f"notice: fast per-sample path unavailable ({why}); using the reference loop")
+    return ReferenceStepper(model, cfg.train.loss, cfg.train.map_j)

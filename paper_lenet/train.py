@@ -1,0 +1,219 @@
+"""Training: per-sample SDLM (the paper) or minibatch SGD/Adam (modern), with exact resume.
+
+Every random choice (pass order, Hessian samples, distortions) is drawn from a generator seeded by
+(seed, pass, purpose), so a resumed run re-derives them; the checkpoint holds only what the run
+has changed: weights, optimizer state, position in the pass, running counters and the pass's h_kk.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import rundir
+from .config import Config, load_config
+from .evaluate import evaluate
+from .losses import loss_fn
+from .model import build_model
+from .sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates
+from .steppers import make_stepper
+
+CHUNK = 1000  # samples per stepper call: progress granularity
+
+
+def seeded(seed: int, epoch: int, purpose: int) -> torch.Generator:
+    state = np.random.SeedSequence([int(seed), int(epoch), int(purpose)]).generate_state(2, np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+def pass_order(cfg: Config, n: int, epoch: int) -> torch.Tensor:
+    """`fixed`: one random order for all passes (the paper's "constant random order"); `reshuffle`."""
+    return torch.randperm(n, generator=seeded(cfg.seed, 0 if cfg.train.order == "fixed" else epoch, 1))
+
+
+def pass_inputs(cfg: Config, data, epoch: int) -> torch.Tensor:
+    if not cfg.data.distortions.enabled:
+        return data.train_x
+    from .data.distort import distorted_pass
+
+    return distorted_pass(data, cfg.data, cfg.model.input_size, epoch, cfg.seed)
+
+
+def minibatch_lr(cfg: Config, step: int, total: int) -> float:
+    t = cfg.train
+    if t.schedule == "cosine":
+        return t.lr * 0.5 * (1 + math.cos(math.pi * step / total))
+    if t.schedule == "step":
+        return t.lr * t.gamma ** ((step * t.epochs // total) // t.step_size)
+    return t.lr
+
+
+def set_threads(cfg: Config) -> int:
+    n = cfg.train.threads or (1 if cfg.train.batch_size == 1 else torch.get_num_threads())
+    torch.set_num_threads(n)
+    return n
+
+
+def resolve_device(cfg: Config) -> torch.device:
+    want = cfg.train.device
+    if want == "auto":
+        want = "cuda" if torch.cuda.is_available() else "cpu"
+    if want == "cuda" and not torch.cuda.is_available():
+        from .errors import ConfigError
+
+        raise ConfigError("train.device=cuda but no CUDA device is available (use cpu or auto)")
+    return torch.device(want)
+
+
+def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
+    """Run (or continue) one training run into `out`; returns the summary."""
+    out = Path(out)
+    if rundir.prepare(cfg, out, resume):
+        log(f"{out}: run already finished (summary.json present); nothing to do")
+        return rundir.read_json(out / "summary.json")
+    set_threads(cfg)
+    device = resolve_device(cfg)
+    from .data.mnist import load_mnist
+
+    data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed, log=log)
+    model = build_model(cfg.model, seed=cfg.seed).to(device)
+    t, n = cfg.train, len(data.train_y)
+    per_sample = t.optimizer == "sdlm" and t.batch_size == 1
+    opt = None if t.optimizer == "sdlm" else (
+        torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay) if t.optimizer == "adam"
+        else torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay))
+    st = {"epoch": 1, "pos": 0, "errors": 0, "loss_sum": 0.0, "metrics": [], "wall": 0.0, "hess": None}
+    ckpt = out / "checkpoint.pt"
+    if ckpt.exists():
+        saved = rundir.load_torch(ckpt)
+        model.load_state_dict(saved.pop("model"))
+        if opt is not None:
+            opt.load_state_dict(saved.pop("optimizer"))
+        st.update(saved)
+        log(f"{out}: resuming at pass {st['epoch']}, sample {st['pos']}")
+    rundir.write_json(out / "env.json", rundir.environment())
+    stepper = make_stepper(model, cfg, log) if per_sample and device.type == "cpu" else None
+    y_train = data.train_y.to(device)
+    test_x, test_y = data.test_x.to(device), data.test_y.to(device)
+    tty = sys.stdout.isatty()
+    started = time.time() - st["wall"]
+
+    def checkpoint():
+        if stepper is not None:
+            stepper.sync()
+        st["wall"] = time.time() - started
+        state = dict(st, model=model.state_dict())
+        if opt is not None:
+            state["optimizer"] = opt.state_dict()
+        rundir.save_torch(ckpt, state)
+
+    while st["epoch"] <= t.epochs:
+        e = st["epoch"]
+        t0 = time.time()
+        x_train = pass_inputs(cfg, data, e).to(device)
+        order = pass_order(cfg, n, e).to(device)
+        eff = (None, None, None)
+        lr = t.lr
+        if t.optimizer == "sdlm":
+            lr = eta_for_epoch(t.sdlm.eta, e)
+            if st["hess"] is None:  # h_kk from hessian_samples patterns, fixed for the whole pass
+                pick = torch.randperm(n, generator=seeded(cfg.seed, e, 2))[:t.sdlm.hessian_samples].to(device)
+                st["hess"] = curvature(model, x_train[pick], y_train[pick], t.loss, t.map_j)
+            rates = sdlm_rates(model, st["hess"], lr, t.sdlm.mu)
+            eff = rate_stats(model, rates)
+        if per_sample and stepper is not None:
+            stepper.set_rates(rates)
+        last_ckpt = st["pos"]
+        while st["pos"] < n:
+            if per_sample:
+                idx = order[st["pos"]:st["pos"] + CHUNK]
+                if stepper is not None:
+                    err, ls = stepper.run(x_train, y_train, idx.cpu())
+                else:
+                    err, ls = _sdlm_batch(model, x_train, y_train, idx, rates, cfg, per_sample=True)
+            else:
+                idx = order[st["pos"]:st["pos"] + t.batch_size]
+                if opt is not None:
+                    step = (e - 1) * math.ceil(n / t.batch_size) + st["pos"] // t.batch_size
+                    for g in opt.param_groups:
+                        g["lr"] = minibatch_lr(cfg, step, t.epochs * math.ceil(n / t.batch_size))
+                    err, ls = _minibatch_step(model, opt, x_train[idx], y_train[idx], cfg)
+                else:
+                    err, ls = _sdlm_batch(model, x_train, y_train, idx, rates, cfg)
+            st["pos"] += len(idx)
+            st["errors"] += err
+            st["loss_sum"] += ls
+            if st["pos"] - last_ckpt >= t.checkpoint_every and st["pos"] < n:
+                checkpoint()
+                last_ckpt = st["pos"]
+            if tty:
+                print(f"\r  pass {e}: {100 * st['pos'] / n:5.1f}%", end="", flush=True)
+        if tty:
+            print("\r", end="")
+        if stepper is not None:
+            stepper.sync()
+        test = evaluate(model, test_x, test_y, t.loss, t.map_j, t.eval_batch_size)
+        full = evaluate(model, data.train_x.to(device), y_train, t.loss, t.map_j, t.eval_batch_size)
+        if opt is not None:
+            lr = opt.param_groups[0]["lr"]
+        row = {"epoch": e, "train_error": st["errors"] / n, "train_loss": st["loss_sum"] / n,
+               "train_error_full": full["error"], "test_error": test["error"], "test_loss": test["loss"],
+               "lr": lr, "eff_lr_min": eff[0], "eff_lr_median": eff[1], "eff_lr_max": eff[2],
+               "seconds": round(time.time() - t0, 3)}
+        st["metrics"].append(row)
+        log(f"pass {e:2d}/{t.epochs}  train {100 * row['train_error']:.2f}% (on the fly)  "
+            f"test {100 * row['test_error']:.2f}%  loss {row['train_loss']:.4f}  lr {lr:.2e}  "
+            + (f"eps [{eff[0]:.1e}, {eff[2]:.1e}]  " if eff[0] is not None else "") + f"{row['seconds']:.1f}s")
+        st.update(epoch=e + 1, pos=0, errors=0, loss_sum=0.0, hess=None)
+        rundir.write_metrics(out, st["metrics"])
+        checkpoint()
+    return _finish(cfg, out, model, st, test, full, n)
+
+
+def _finish(cfg, out, model, st, test, full, n) -> dict:
+    rundir.save_torch(out / "model.pt", model.state_dict())
+    summary = {"name": cfg.name, "seed": cfg.seed, "epochs": cfg.train.epochs, "n_train": n,
+               "test_error": test["error"], "test_misses": test["misses"],
+               "train_error": full["error"], "train_error_on_the_fly": st["metrics"][-1]["train_error"],
+               "best_test_error": min(m["test_error"] for m in st["metrics"]),
+               "wall_seconds": round(st["wall"], 1)}
+    rundir.write_json(out / "summary.json", summary)  # written last: marks the run finished
+    (out / "checkpoint.pt").unlink(missing_ok=True)
+    return summary
+
+
+def _sdlm_batch(model, x, y, idx, rates, cfg, per_sample=False):
+    """SDLM updates on the reference path: one per sample (per_sample) or one per minibatch."""
+    errors, loss_sum = 0, 0.0
+    params = list(model.named_parameters())
+    groups = [idx[i:i + 1] for i in range(len(idx))] if per_sample else [idx]
+    for g in groups:
+        out = model(x[g])
+        loss = loss_fn(cfg.train.loss, out, y[g], cfg.train.map_j)
+        grads = torch.autograd.grad(loss, [p for _, p in params])
+        with torch.no_grad():
+            for (name, p), gr in zip(params, grads):
+                p.addcmul_(rates[name], gr, value=-1.0)
+            errors += int((model.scores(out).argmax(1) != y[g]).sum().item())
+        loss_sum += loss.item() * len(g)
+    return errors, loss_sum
+
+
+def _minibatch_step(model, opt, xb, yb, cfg):
+    out = model(xb)
+    loss = loss_fn(cfg.train.loss, out, yb, cfg.train.map_j)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        errors = int((model.scores(out).argmax(1) != yb).sum().item())
+    return errors, loss.item() * len(yb)
+
+
+def train_from_cli(config: str, overrides, out=None, resume=False) -> dict:
+    cfg = load_config(config, overrides)  # an invalid config never creates a run directory
+    return train(cfg, Path(out) if out else rundir.default_run_dir(cfg), resume)

@@ -1,0 +1,94 @@
+"""Typed configs: inheritance, overrides, type conversion, typos, bad values, CLI exit codes."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from paper_lenet.config import load_config
+from paper_lenet.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_paper_config_has_paper_switches():
+    cfg = load_config(ROOT / "configs" / "lenet5_1998.yaml")
+    m = cfg.model
+    assert (m.activation, m.pooling, m.subsample_mode, m.c3, m.head) == ("scaled_tanh", "subsample", "sum", "table", "rbf")
+    assert cfg.train.optimizer == "sdlm" and cfg.train.batch_size == 1 and cfg.train.epochs == 20
+    assert cfg.train.sdlm.mu == 0.02 and cfg.train.sdlm.hessian_samples == 500
+    assert cfg.data.scaling == "lecun98" and cfg.data.pad
+
+
+def test_modern_config():
+    cfg = load_config(ROOT / "configs" / "modern.yaml")
+    assert (cfg.model.activation, cfg.model.pooling, cfg.model.c3, cfg.model.head) == ("relu", "max", "full", "linear")
+    assert cfg.train.loss == "cross_entropy" and cfg.train.optimizer == "adam"
+
+
+def test_inheritance_deep_merge_and_relative_base(tmp_path):
+    (tmp_path / "sub").mkdir()
+    write(tmp_path / "base.yaml", "seed: 3\nmodel: {activation: relu, pooling: max}\ntrain: {sdlm: {mu: 0.5}}\n")
+    child = write(tmp_path / "sub" / "child.yaml", "base: ../base.yaml\nmodel: {pooling: avg}\n")
+    cfg = load_config(child)
+    assert cfg.seed == 3 and cfg.model.activation == "relu" and cfg.model.pooling == "avg"
+    assert cfg.train.sdlm.mu == 0.5 and cfg.name == "child"
+
+
+def test_base_cycle_detected(tmp_path):
+    write(tmp_path / "a.yaml", "base: b.yaml\n")
+    write(tmp_path / "b.yaml", "base: a.yaml\n")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config(tmp_path / "a.yaml")
+
+
+def test_overrides_and_type_conversion(tmp_path):
+    f = write(tmp_path / "c.yaml", "train: {lr: 1e-3}\n")  # PyYAML reads 1e-3 as a string
+    cfg = load_config(f, ["train.sdlm.mu=1e-2", "train.epochs=3", "data.distortions.enabled=true",
+                          "train.fast=off", "seed=7"])
+    assert cfg.train.lr == 0.001 and isinstance(cfg.train.lr, float)
+    assert cfg.train.sdlm.mu == 0.01 and cfg.train.epochs == 3 and cfg.seed == 7
+    assert cfg.data.distortions.enabled is True and cfg.train.fast == "off"
+
+
+@pytest.mark.parametrize("override,match", [
+    (["model.activaton=relu"], "did you mean model.activation"),
+    (["trian.lr=1"], "did you mean train"),
+    (["train.sdlm.muu=1"], "did you mean train.sdlm.mu"),
+    (["model.pooling=mean"], "allowed: subsample, avg, max"),
+    (["train.epochs=two"], "train.epochs: expected an integer"),
+    (["train.epochs=1.5"], "train.epochs: expected an integer"),
+    (["train.lr=fast"], "train.lr: expected a number"),
+    (["train.loss=cross_entropy"], "needs model.head=linear"),
+    (["model.head=linear"], "needs model.head=rbf"),
+    (["data.train_size=0"], "data.train_size"),
+    (["epochs"], "expected section.key=value"),
+])
+def test_bad_values_name_the_key(override, match):
+    with pytest.raises(ConfigError, match=match):
+        load_config(ROOT / "configs" / "lenet5_1998.yaml", override)
+
+
+def test_cli_config_error_is_one_line_exit_2():
+    r = subprocess.run([sys.executable, "-m", "paper_lenet", "info", str(ROOT / "configs" / "lenet5_1998.yaml"),
+                        "model.activaton=relu"], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "model.activation" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_info_json_has_paper_totals():
+    import json
+
+    r = subprocess.run([sys.executable, "-m", "paper_lenet", "info", str(ROOT / "configs" / "lenet5_1998.yaml"),
+                        "--json"], capture_output=True, text=True, check=True)
+    info = json.loads(r.stdout)
+    assert info["total"]["params"] == 60000 and info["total"]["connections"] == 340908
+    assert info["layers"][0] == {"name": "C1", "output_shape": [6, 28, 28], "params": 156,
+                                 "connections": 122304, "macs": 117600}

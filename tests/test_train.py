@@ -1,0 +1,130 @@
+"""Training runs on synthetic MNIST: run directory, determinism, resume after SIGKILL, eval."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from paper_lenet import load_config
+from paper_lenet.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER = ROOT / "configs" / "lenet5_1998.yaml"
+
+
+def small(root, *extra):
+    return [f"data.root={root}", "data.download=false", "data.train_size=600", "train.epochs=2", "model.init=lecun98_sqrt",
+            "train.sdlm.hessian_samples=50", "train.checkpoint_every=100", *extra]
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "paper_lenet", *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT)
+
+
+def test_run_directory_contents(synthetic_root, tmp_path):
+    cfg = load_config(PAPER, small(synthetic_root))
+    summary = train(cfg, tmp_path / "run", log=lambda *_: None)
+    run = tmp_path / "run"
+    assert {p.name for p in run.iterdir()} >= {"config.yaml", "env.json", "metrics.jsonl", "summary.json", "model.pt"}
+    rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    for key in ("train_error", "test_error", "train_loss", "test_loss", "lr", "eff_lr_min", "eff_lr_median",
+                "eff_lr_max", "seconds"):
+        assert all(key in r for r in rows), key
+    assert rows[0]["lr"] == 5e-4 and rows[0]["eff_lr_min"] <= rows[0]["eff_lr_median"] <= rows[0]["eff_lr_max"]
+    assert rows[0]["eff_lr_max"] <= 5e-4 / 0.02 + 1e-9
+    for key in ("test_error", "test_misses", "train_error", "best_test_error", "epochs", "seed", "n_train",
+                "wall_seconds"):
+        assert key in summary
+    assert summary["test_error"] == rows[-1]["test_error"] and summary["n_train"] == 600
+    assert summary["test_error"] < 0.3  # the synthetic classes are easy: it must learn
+    weights = torch.load(run / "model.pt", weights_only=True)
+    assert "C1.weight" in weights
+    assert "root: null" in (run / "config.yaml").read_text()  # no machine path pinned
+    env = json.loads((run / "env.json").read_text())
+    assert env["torch"] == torch.__version__ and env["threads"] == 1
+
+
+def test_same_seed_same_metrics_different_seed_differs(synthetic_root, tmp_path):
+    a = train(load_config(PAPER, small(synthetic_root)), tmp_path / "a", log=lambda *_: None)
+    b = train(load_config(PAPER, small(synthetic_root)), tmp_path / "b", log=lambda *_: None)
+    c = train(load_config(PAPER, small(synthetic_root, "seed=1")), tmp_path / "c", log=lambda *_: None)
+    ma, mb = (tmp_path / "a" / "metrics.jsonl").read_text(), (tmp_path / "b" / "metrics.jsonl").read_text()
+    strip = lambda t: [{k: v for k, v in json.loads(l).items() if k != "seconds"} for l in t.splitlines()]
+    assert strip(ma) == strip(mb) and a["test_error"] == b["test_error"]
+    assert strip(ma) != strip((tmp_path / "c" / "metrics.jsonl").read_text())
+
+
+@pytest.mark.parametrize("extra", [[], ["train.optimizer=adam", "train.batch_size=32", "train.loss=cross_entropy",
+                                        "model.head=linear", "model.pooling=max", "model.activation=relu"]])
+def test_sigkill_mid_pass_then_resume_is_bit_identical(synthetic_root, tmp_path, extra):
+    args = small(synthetic_root, "train.epochs=3", "train.checkpoint_every=50", "train.fast=off", *extra)
+    ref = tmp_path / "ref"
+    assert cli("train", str(PAPER), *args, "--out", str(ref)).returncode == 0
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "paper_lenet", "train", str(PAPER), *args, "--out", str(run)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (run / "checkpoint.pt").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    # let it get past a pass boundary when it can, then kill it wherever it is
+    while (run / "metrics.jsonl").exists() is False and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (run / "summary.json").exists(), "killed too late: make the run longer"
+    assert cli("train", str(PAPER), *args, "--out", str(run)).returncode == 2  # exists, no --resume
+    r = cli("train", str(PAPER), *args, "--out", str(run), "--resume")
+    assert r.returncode == 0, r.stderr
+    strip = lambda p: [{k: v for k, v in json.loads(l).items() if k != "seconds"}
+                       for l in (p / "metrics.jsonl").read_text().splitlines()]
+    assert strip(run) == strip(ref)
+    wa, wb = torch.load(run / "model.pt", weights_only=True), torch.load(ref / "model.pt", weights_only=True)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    r = cli("train", str(PAPER), *args, "--out", str(run), "--resume")
+    assert r.returncode == 0 and "already finished" in r.stdout + r.stderr
+
+
+def test_invalid_config_creates_no_run_directory(tmp_path):
+    out = tmp_path / "never"
+    r = cli("train", str(PAPER), "train.optimzer=adam", "--out", str(out))
+    assert r.returncode == 2 and "did you mean train.optimizer" in r.stderr and not out.exists()
+
+
+def test_resume_with_other_config_refused(synthetic_root, tmp_path):
+    args = small(synthetic_root, "train.epochs=1")
+    assert cli("train", str(PAPER), *args, "--out", str(tmp_path / "r")).returncode == 0
+    r = cli("train", str(PAPER), *args, "train.sdlm.mu=0.5", "--out", str(tmp_path / "r"), "--resume")
+    assert r.returncode == 2 and "different config" in r.stderr
+
+
+def test_eval_equals_summary(synthetic_root, tmp_path):
+    args = small(synthetic_root, "train.epochs=1")
+    run = tmp_path / "r"
+    assert cli("train", str(PAPER), *args, "--out", str(run)).returncode == 0
+    env = dict(os.environ, PAPER_LENET_DATA=str(synthetic_root))  # the saved config pins no root
+    r = cli("eval", str(run), "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    summary = json.loads((run / "summary.json").read_text())
+    assert got["test_error"] == summary["test_error"] and got["test_misses"] == summary["test_misses"]
+    conf = got["confusion"]
+    assert len(conf) == 10 and sum(map(sum, conf)) == 200
+    assert sum(conf[i][j] for i in range(10) for j in range(10) if i != j) == summary["test_misses"]
+
+
+def test_minibatch_sgd_and_sdlm_batches_learn(synthetic_root, tmp_path):
+    for i, extra in enumerate([["train.optimizer=sgd", "train.batch_size=16", "train.lr=0.001", "train.schedule=step"],
+                               ["train.batch_size=8"]]):
+        s = train(load_config(PAPER, small(synthetic_root, "train.epochs=3", *extra)), tmp_path / str(i),
+                  log=lambda *_: None)
+        assert s["test_error"] < 0.5, extra
