@@ -81,6 +81,7 @@ class TrainConfig:
     threads: int = 0  # 0: one thread for batch 1, else torch's default
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     eval_batch_size: int = 1000
+    full_train_eval: bool = False  # also score the whole training set after each pass (costs a pass of eval)
     checkpoint_every: int = 10000  # samples between mid-pass checkpoints (resume granularity)
 
 

@@ -157,13 +157,16 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
         if stepper is not None:
             stepper.sync()
         test = evaluate(model, test_x, test_y, t.loss, t.map_j, t.eval_batch_size)
-        full = evaluate(model, data.train_x.to(device), y_train, t.loss, t.map_j, t.eval_batch_size)
+        full = evaluate(model, data.train_x.to(device), y_train, t.loss, t.map_j, t.eval_batch_size) \
+            if t.full_train_eval else None
         if opt is not None:
             lr = opt.param_groups[0]["lr"]
         row = {"epoch": e, "train_error": st["errors"] / n, "train_loss": st["loss_sum"] / n,
-               "train_error_full": full["error"], "test_error": test["error"], "test_loss": test["loss"],
+               "test_error": test["error"], "test_loss": test["loss"],
                "lr": lr, "eff_lr_min": eff[0], "eff_lr_median": eff[1], "eff_lr_max": eff[2],
                "seconds": round(time.time() - t0, 3)}
+        if full is not None:
+            row["train_error_full"] = full["error"]
         st["metrics"].append(row)
         log(f"pass {e:2d}/{t.epochs}  train {100 * row['train_error']:.2f}% (on the fly)  "
             f"test {100 * row['test_error']:.2f}%  loss {row['train_loss']:.4f}  lr {lr:.2e}  "
@@ -171,14 +174,20 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
         st.update(epoch=e + 1, pos=0, errors=0, loss_sum=0.0, hess=None)
         rundir.write_metrics(out, st["metrics"])
         checkpoint()
-    return _finish(cfg, out, model, st, test, full, n)
+    # the final weights' test figures (equal to the last pass's row; also when resumed after it)
+    test = evaluate(model, test_x, test_y, t.loss, t.map_j, t.eval_batch_size)
+    return _finish(cfg, out, model, st, test, n)
 
 
-def _finish(cfg, out, model, st, test, full, n) -> dict:
+def _finish(cfg, out, model, st, test, n) -> dict:
     rundir.save_torch(out / "model.pt", model.state_dict())
+    preds = "".join(map(str, test["predictions"].tolist()))  # for paired (McNemar) comparisons
+    rundir.write_text(out / "test_predictions.txt", preds + "\n")
+    last = st["metrics"][-1]
     summary = {"name": cfg.name, "seed": cfg.seed, "epochs": cfg.train.epochs, "n_train": n,
-               "test_error": test["error"], "test_misses": test["misses"],
-               "train_error": full["error"], "train_error_on_the_fly": st["metrics"][-1]["train_error"],
+               "test_error": test["error"], "test_misses": test["misses"], "n_test": len(test["predictions"]),
+               "train_error": last.get("train_error_full", last["train_error"]),
+               "train_error_on_the_fly": last["train_error"],
                "best_test_error": min(m["test_error"] for m in st["metrics"]),
                "wall_seconds": round(st["wall"], 1)}
     rundir.write_json(out / "summary.json", summary)  # written last: marks the run finished

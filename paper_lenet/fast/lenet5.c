@@ -1,0 +1,163 @@
+/* LeNet-5 per-sample SDLM steps in plain C: the fast path of paper_lenet.steppers.
+ *
+ * lenet5_run() takes a chunk of sample indices and, for each in order: forward on that image,
+ * the loss E_p, the on-the-fly error (scored before the update, as the paper's Fig. 5), back-
+ * propagation, and w_k -= eps_k dE_p/dw_k for every trainable parameter. It works in the memory
+ * of the model's float32 tensors, so nothing is copied. The maths is the ReferenceStepper's;
+ * float32 throughout and no -ffast-math: only summation order, FMA contraction and a tanh
+ * within ~1 ulp of PyTorch's differ. build.py compiles one library per IN_SIZE so every
+ * loop bound below is a constant.
+ *
+ * Convolution outputs are kept "wide": row stride = the input's side si, so output unit (y, x)
+ * sits at p = y*si + x and the 5x5 taps read x[p + ki*si + kj]. Every conv loop is then one
+ * long contiguous loop that gcc vectorises; the si-so wasted columns per row are computed and
+ * ignored in the forward, and held at exactly 0 in the gradients.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef IN_SIZE
+#define IN_SIZE 32
+#endif
+#define H0 IN_SIZE          /* input side (32 in the paper) */
+#define H1 (H0 - 4)         /* C1 maps: 28 */
+#define H2 (H1 / 2)         /* S2: 14 */
+#define H3 (H2 - 4)         /* C3: 10 */
+#define H4 (H3 / 2)         /* S4: 5 */
+#define H5 (H4 - 4)         /* C5: 1 */
+#define N5 (120 * H5 * H5)  /* F6 fan-in */
+#define GPAD(si) (4 * (si) + 4)  /* zeros in front of a wide gradient map, for the input gather */
+
+/* parameter slots, in the order stepper.py passes the pointers */
+enum { C1W, C1B, S2C, S2B, C3W, C3B, S4C, S4B, C5W, C5B, F6W, F6B, F7W, F7B, C3M, NSLOT };
+enum { POOL_SUBSAMPLE, POOL_AVG, POOL_MAX };
+enum { HEAD_RBF, HEAD_LINEAR };
+enum { LOSS_MSE, LOSS_MAP, LOSS_CE };
+
+typedef struct {
+    int act, pool, head, loss;
+    float sub_k, map_j;  /* S2/S4 weight per coefficient unit (1 sum, 0.25 average); MAP's j */
+} opts_t;
+
+/* one image's activations and gradients; x* outputs, d* f'(a), g* dE/d(output) then dE/da */
+typedef struct {
+    float x1[6][H1 * H0], d1[6][H1 * H0], g1[6][H1 * H0];      /* C1, wide (stride H0) */
+    float s2[6][H2 * H2], x2[6][H2 * H2], d2[6][H2 * H2];      /* S2: pooled sums, output */
+    float g2[6][H2 * H2];
+    unsigned char m2[6][H2 * H2];                              /* S2 max-pool argmax (0..3) */
+    float x3[16][H3 * H2], d3[16][H3 * H2];                    /* C3, wide (stride H2) */
+    float g3[16][GPAD(H2) + H2 * H2];                          /* C3 grad, zero-padded for gather */
+    float s4[16][H4 * H4], x4[16][H4 * H4], d4[16][H4 * H4];   /* S4 */
+    float g4[16][H4 * H4];
+    unsigned char m4[16][H4 * H4];
+    float x5w[120 * H5 * H4], d5[120 * H5 * H4];               /* C5, wide (stride H4) */
+    float g5[120][GPAD(H4) + H4 * H4];                         /* C5 grad (when H5 > 1) */
+    float x5[N5], gx5[N5];                                     /* C5 flattened for F6 */
+    float x6[84], d6[84], g6[84];                              /* F6 */
+    float out[10], gout[10];                                   /* F7: RBF distances or logits */
+    unsigned char conn3[16 * 6];                               /* C3 Table I: mask != 0 */
+} work_t;
+
+#include "lenet5_ops.h"
+
+/* forward on one image; returns the loss E_p and fills w->out, w->gout = dE/d(F7 output) */
+static float forward(float *const *P, const opts_t *o, work_t *w, const float *restrict img, int64_t label)
+{
+    conv_fwd(img, 1, H0, P[C1W], P[C1B], 6, NULL, &w->x1[0][0]);          /* (6, 28, 28) wide */
+    activate(&w->x1[0][0], &w->d1[0][0], 6 * H1 * H0, o->act);
+    pool_fwd(&w->x1[0][0], H1 * H0, H0, 6, H2, o, P[S2C], P[S2B],         /* (6, 14, 14) */
+             &w->s2[0][0], &w->x2[0][0], &w->d2[0][0], &w->m2[0][0]);
+    conv_fwd(&w->x2[0][0], 6, H2, P[C3W], P[C3B], 16, w->conn3, &w->x3[0][0]);  /* (16, 10, 10) */
+    activate(&w->x3[0][0], &w->d3[0][0], 16 * H3 * H2, o->act);
+    pool_fwd(&w->x3[0][0], H3 * H2, H2, 16, H4, o, P[S4C], P[S4B],        /* (16, 5, 5) */
+             &w->s4[0][0], &w->x4[0][0], &w->d4[0][0], &w->m4[0][0]);
+    if (H5 == 1) {  /* C5 on a 5x5 input is a 400 -> 120 dot product */
+        dense_fwd(&w->x4[0][0], 16 * H4 * H4, P[C5W], P[C5B], 120, w->x5);  /* (120,) */
+        activate(w->x5, w->d5, 120, o->act);
+    } else {  /* larger inputs: C5 is a convolution; flatten its valid units for F6 */
+        conv_fwd(&w->x4[0][0], 16, H4, P[C5W], P[C5B], 120, NULL, w->x5w);
+        activate(w->x5w, w->d5, 120 * H5 * H4, o->act);
+        for (int c = 0; c < 120; c++)
+            for (int y = 0; y < H5; y++)
+                memcpy(&w->x5[(c * H5 + y) * H5], &w->x5w[(c * H5 + y) * H4], H5 * sizeof(float));
+    }
+    dense_fwd(w->x5, N5, P[F6W], P[F6B], 84, w->x6);                        /* (84,) */
+    activate(w->x6, w->d6, 84, o->act);
+    if (o->head == HEAD_RBF)
+        return rbf_loss(w->x6, P[F7W], label, o, w->out, w->gout);          /* (10,) distances */
+    dense_fwd(w->x6, 84, P[F7W], P[F7B], 10, w->out);                       /* (10,) logits */
+    return ce_loss(w->out, label, w->gout);
+}
+
+/* back-propagate from w->gout and update every parameter; each layer's input gradient is taken
+ * with its weights before their own update, as autograd then addcmul_ does */
+static void backward_update(float *const *P, float *const *R, const opts_t *o, work_t *w,
+                            const float *restrict img)
+{
+    if (o->head == HEAD_RBF)
+        rbf_grad(w->x6, P[F7W], w->gout, w->g6);
+    else
+        dense_bwd_update(w->gout, 10, w->x6, 84, P[F7W], R[F7W], P[F7B], R[F7B], w->g6);
+    for (int i = 0; i < 84; i++) w->g6[i] *= w->d6[i];
+    dense_bwd_update(w->g6, 84, w->x5, N5, P[F6W], R[F6W], P[F6B], R[F6B], w->gx5);       /* (120,) */
+    if (H5 == 1) {
+        for (int i = 0; i < 120; i++) w->gx5[i] *= w->d5[i];
+        dense_bwd_update(w->gx5, 120, &w->x4[0][0], 16 * H4 * H4, P[C5W], R[C5W], P[C5B], R[C5B],
+                         &w->g4[0][0]);                                                  /* (16, 5, 5) */
+    } else {  /* un-flatten into the zero-padded wide layout, then the conv backward */
+        const int gs = GPAD(H4) + H4 * H4;
+        for (int c = 0; c < 120; c++)
+            for (int y = 0; y < H5; y++)
+                for (int x = 0; x < H5; x++)
+                    w->g5[c][GPAD(H4) + y * H4 + x] = w->gx5[(c * H5 + y) * H5 + x] * w->d5[(c * H5 + y) * H4 + x];
+        conv_bwd_input(&w->g5[0][GPAD(H4)], gs, 120, H4, P[C5W], NULL, 16, &w->g4[0][0]);
+        conv_wgrad_update(&w->g5[0][GPAD(H4)], gs, 120, H4, &w->x4[0][0], 16, NULL, P[C5W], R[C5W], P[C5B],
+                          R[C5B]);
+    }
+    /* S4 -> C3: dE/da3 into the zero-padded wide buffer */
+    const int gs3 = GPAD(H2) + H2 * H2;
+    pool_bwd(&w->g4[0][0], &w->d4[0][0], &w->s4[0][0], &w->m4[0][0], 16, H4, o, P[S4C], R[S4C], P[S4B],
+             R[S4B], &w->g3[0][GPAD(H2)], gs3, H2);                                       /* (16, 10, 10) */
+    for (int c = 0; c < 16; c++) {
+        float *restrict g = &w->g3[c][GPAD(H2)];
+        const float *restrict d = w->d3[c];
+        for (int p = 0; p < H3 * H2; p++) g[p] *= d[p];
+    }
+    conv_bwd_input(&w->g3[0][GPAD(H2)], gs3, 16, H2, P[C3W], w->conn3, 6, &w->g2[0][0]);  /* (6, 14, 14) */
+    conv_wgrad_update(&w->g3[0][GPAD(H2)], gs3, 16, H2, &w->x2[0][0], 6, w->conn3, P[C3W], R[C3W], P[C3B],
+                      R[C3B]);
+    /* S2 -> C1 (nothing below C1 needs an input gradient) */
+    pool_bwd(&w->g2[0][0], &w->d2[0][0], &w->s2[0][0], &w->m2[0][0], 6, H2, o, P[S2C], R[S2C], P[S2B],
+             R[S2B], &w->g1[0][0], H1 * H0, H0);                                          /* (6, 28, 28) */
+    for (int c = 0; c < 6; c++)
+        for (int p = 0; p < H1 * H0; p++) w->g1[c][p] *= w->d1[c][p];
+    conv_wgrad_update(&w->g1[0][0], H1 * H0, 6, H0, img, 1, NULL, P[C1W], R[C1W], P[C1B], R[C1B]);
+}
+
+/* the whole chunk: returns 0, or -1 when the work area cannot be allocated */
+int lenet5_run(float *const *P, float *const *R, int act, int pool, int head, int loss, float sub_k,
+               float map_j, const float *x, const int64_t *y, const int64_t *idx, int64_t n,
+               int64_t *errors, double *loss_sum)
+{
+    opts_t o = {act, pool, head, loss, sub_k, map_j};
+    work_t *w = aligned_alloc(64, (sizeof(work_t) + 63) / 64 * 64);
+    if (!w) return -1;
+    memset(w, 0, sizeof *w);  /* also the gradient pads, which stay 0 */
+    for (int i = 0; i < 16 * 6; i++) w->conn3[i] = P[C3M][i] != 0.0f;
+    int64_t err = 0;
+    double ls = 0.0;
+    for (int64_t t = 0; t < n; t++) {
+        int64_t s = idx[t];
+        const float *img = x + s * (int64_t)(H0 * H0);
+        float e = forward(P, &o, w, img, y[s]);
+        err += predicted(w->out, o.head) != y[s];
+        ls += (double)e;  /* the reference adds loss.item(): the float32 loss as a Python float */
+        backward_update(P, R, &o, w, img);
+    }
+    free(w);
+    *errors = err;
+    *loss_sum = ls;
+    return 0;
+}

@@ -1,0 +1,107 @@
+"""FastStepper: the ReferenceStepper's per-sample SDLM loop, run by the compiled lenet5.c.
+
+The C code reads and writes the model's own parameter tensors through their data pointers
+(re-read at every run(), so a load_state_dict in between is seen), so there is nothing to copy
+back and sync() is a no-op, as for the reference.
+"""
+from __future__ import annotations
+
+import ctypes
+
+import torch
+
+from . import build
+
+ACT = {"scaled_tanh": 0, "tanh": 1, "relu": 2}
+POOL = {"subsample": 0, "avg": 1, "max": 2}
+HEAD = {"rbf": 0, "linear": 1}
+LOSS = {"mse": 0, "map": 1, "cross_entropy": 2}
+# lenet5.c's parameter slots, in order; C3.mask and the RBF centers ride along read-only
+SLOTS = ("C1.weight", "C1.bias", "S2.coef", "S2.bias", "C3.weight", "C3.bias", "S4.coef", "S4.bias",
+         "C5.weight", "C5.bias", "F6.weight", "F6.bias", "F7.weight", "F7.bias", "C3.mask")
+
+
+def fast_supported(model, cfg) -> str | None:
+    """None when the fast path covers this model, config and device; else the reason it does not."""
+    from ..model import LeNet5
+
+    if not isinstance(model, LeNet5):
+        return f"the fast path implements LeNet5 only (got {type(model).__name__})"
+    t, m = cfg.train, model.cfg
+    if t.optimizer != "sdlm" or t.batch_size != 1:
+        return "the fast path implements per-sample SDLM (optimizer=sdlm, batch_size=1) only"
+    if m.activation not in ACT or m.pooling not in POOL or m.head not in HEAD or t.loss not in LOSS:
+        return f"model/loss switch not implemented in the fast path ({m.activation}, {m.pooling}, {m.head}, {t.loss})"
+    if m.input_size < 32 or (m.input_size - 32) % 4:
+        return f"input_size {m.input_size} is not 32 + 4k"
+    for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
+        if tensor.device.type != "cpu":
+            return f"the fast path runs on the CPU ({name} is on {tensor.device})"
+        if tensor.dtype != torch.float32:
+            return f"the fast path is float32 only ({name} is {tensor.dtype})"
+        if not tensor.is_contiguous():
+            return f"{name} is not contiguous"
+    if not (bool((model.C1.mask == 1).all()) and bool((model.C5.mask == 1).all())):
+        return "C1/C5 connection masks are not all ones"
+    if build.compiler() is None:
+        return "no C compiler found (gcc, cc or $CC) to build the fast path"
+    return None
+
+
+class FastStepper:
+    """Same interface and results (within float32 rounding) as steppers.ReferenceStepper."""
+
+    name = "fast"
+
+    def __init__(self, model, loss: str, map_j: float):
+        self.model, self.loss, self.map_j = model, loss, float(map_j)
+        c = model.cfg
+        self.lib = build.load(c.input_size)  # compiles on first use: RuntimeError if it cannot
+        self.side = c.input_size
+        self.opts = (ACT[c.activation], POOL[c.pooling], HEAD[c.head], LOSS[loss],
+                     float(model.S2.k) if c.pooling == "subsample" else 0.0, self.map_j)
+        self.names = [n for n, _ in model.named_parameters()]
+        self.rates = None
+
+    def set_rates(self, rates: dict) -> None:
+        """eps_k for every parameter (float32 copies, kept alive while the C code reads them)."""
+        params = dict(self.model.named_parameters())
+        self.rates = {}
+        for n in self.names:
+            r = rates[n].detach().to("cpu", torch.float32).contiguous()
+            if r.shape != params[n].shape:
+                raise ValueError(f"rate for {n} has shape {tuple(r.shape)}, parameter {tuple(params[n].shape)}")
+            self.rates[n] = r
+
+    def _pointers(self, tensors: dict) -> ctypes.Array:
+        return (ctypes.c_void_p * len(SLOTS))(*[tensors[s].data_ptr() if s in tensors else None for s in SLOTS])
+
+    def run(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[int, float]:
+        if self.rates is None:
+            raise RuntimeError("set_rates() must be called before run()")
+        idx = idx.to("cpu", torch.int64).contiguous()
+        if len(idx) == 0:
+            return 0, 0.0
+        if x.shape[1:] != (1, self.side, self.side):
+            raise ValueError(f"expected inputs [N,1,{self.side},{self.side}], got {tuple(x.shape)}")
+        if int(idx.min()) < 0 or int(idx.max()) >= len(x):
+            raise IndexError("sample index out of range")
+        if x.dtype != torch.float32 or not x.is_contiguous() or x.device.type != "cpu":
+            x, y, idx = x[idx].to("cpu", torch.float32).contiguous(), y[idx], torch.arange(len(idx))
+        y = y.to("cpu", torch.int64).contiguous()
+        model = self.model
+        tensors = dict(model.named_parameters())
+        tensors["C3.mask"] = model.C3.mask
+        if model.cfg.head == "rbf":
+            tensors["F7.weight"] = model.F7.centers  # fixed centers in F7's weight slot
+        errors, loss_sum = ctypes.c_int64(0), ctypes.c_double(0.0)
+        with torch.no_grad():
+            rc = self.lib.lenet5_run(self._pointers(tensors), self._pointers(self.rates), *self.opts,
+                                     x.data_ptr(), y.data_ptr(), idx.data_ptr(), len(idx),
+                                     ctypes.byref(errors), ctypes.byref(loss_sum))
+        if rc != 0:
+            raise MemoryError("lenet5_run could not allocate its work area")
+        return int(errors.value), float(loss_sum.value)
+
+    def sync(self) -> None:
+        """A no-op: the C code trains the model's tensors in place."""

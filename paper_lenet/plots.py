@@ -1,0 +1,119 @@
+"""The report's figures: Fig. 5 overlay, Fig. 6 sizes, ablation chart, misclassified gallery (Fig. 8)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import reference as ref
+from .stats import mean_std
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def fig5(group, path: Path) -> None:
+    plt = _plt()
+    n = min(len(r["metrics"]) for r in group)
+    x = list(range(1, n + 1))
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for key, paper, color in (("train_error", ref.FIG5_TRAIN, "tab:blue"), ("test_error", ref.FIG5_TEST, "tab:red")):
+        stats = [mean_std([100 * r["metrics"][e][key] for r in group]) for e in range(n)]
+        m = [s[0] for s in stats]
+        ax.plot(x, m, color=color, label=f"ours {key.split('_')[0]} (mean, n={len(group)})")
+        if len(group) > 1:
+            ax.fill_between(x, [a - s for a, s in stats], [a + s for a, s in stats], color=color, alpha=0.2)
+        ax.plot(range(1, len(paper) + 1), paper, "--", color=color, label=f"paper {key.split('_')[0]}")
+    ax.set(xlabel="pass", ylabel="error (%)", title="Fig. 5: LeNet-5 error per pass", ylim=(0, 5))
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def fig6(groups, path: Path) -> bool:
+    names = {15000: "lenet5_1998_15k", 30000: "lenet5_1998_30k", 60000: "lenet5_1998"}
+    pts = [(size, mean_std([100 * r["summary"]["test_error"] for r in groups[nm]]))
+           for size, nm in names.items() if nm in groups]
+    if not pts:
+        return False
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.errorbar([p[0] for p in pts], [p[1][0] for p in pts], yerr=[p[1][1] for p in pts], fmt="o-",
+                label="ours test (mean +- std)")
+    ax.plot(list(ref.FIG6), [v[0] for v in ref.FIG6.values()], "s--", label="paper test")
+    ax.set(xlabel="training set size", ylabel="test error (%)", title="Fig. 6: training-set size")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def ablations(rows, path: Path) -> None:
+    """rows: [(name, mean, lo, hi)] with the pooled 95% Wilson interval."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(rows) + 1.2))
+    y = list(range(len(rows)))
+    ax.errorbar([r[1] for r in rows], y, xerr=[[r[1] - r[2] for r in rows], [r[3] - r[1] for r in rows]],
+                fmt="o", capsize=3)
+    ax.set_yticks(y, [r[0] for r in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel="test error (%), mean over seeds, 95% Wilson interval of the pooled error")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def gallery(run, labels: str, path: Path, limit: int = 100) -> bool:
+    """The misclassified test digits of one run with true -> predicted labels (as the paper's Fig. 8)."""
+    from .config import DataConfig
+    from .data.download import resolve_root
+    from .data.idx import load_split
+
+    images, _ = load_split(resolve_root(DataConfig().root), "test")
+    wrong = [i for i, (p, t) in enumerate(zip(run["pred"], labels)) if p != t][:limit]
+    if not wrong:
+        return False
+    plt = _plt()
+    cols = 12
+    rows = (len(wrong) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.05), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, wrong):
+        ax.imshow(images[i], cmap="gray_r")
+        ax.set_title(f"{labels[i]}->{run['pred'][i]}", fontsize=8)
+    fig.suptitle(f"{run['summary']['name']} seed {run['summary']['seed']}: "
+                 f"{len(wrong)} misclassified test digits (true->predicted)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def write_plots(groups, out: Path, labels) -> list[str]:
+    """All figures that the available runs support; returns their file names."""
+    from .report import pooled
+
+    made = []
+    if "lenet5_1998" in groups:
+        fig5(groups["lenet5_1998"], out / "fig5_error_per_pass.png")
+        made.append("fig5_error_per_pass.png")
+        if labels is not None and groups["lenet5_1998"][0]["pred"]:
+            if gallery(groups["lenet5_1998"][0], labels, out / "fig8_misclassified.png"):
+                made.append("fig8_misclassified.png")
+    if fig6(groups, out / "fig6_training_size.png"):
+        made.append("fig6_training_size.png")
+    rows = []
+    for name in sorted(groups):
+        s = pooled(groups[name])
+        rows.append((f"{name} (n={s['n']})", s["mean"], s["lo"], s["hi"]))
+    if len(rows) > 1:
+        ablations(rows, out / "ablations.png")
+        made.append("ablations.png")
+    return made

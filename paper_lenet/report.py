@@ -1,0 +1,178 @@
+"""`paper-lenet report RUNS --out DIR`: RESULTS.md, plots and the README's headline table.
+
+Everything is computed from the committed run files (summary.json, metrics.jsonl, config.yaml,
+test_predictions.txt) and the MNIST test labels; running it again on the same runs rewrites
+RESULTS.md byte for byte (no dates, sorted order).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from . import reference as ref
+from .errors import UserError
+from .rundir import write_text
+from .stats import discordant, mcnemar_exact, mean_std, wilson
+
+COMMAND = "paper-lenet report results/runs --out results"
+HEADLINE = ["lenet5_1998", "lenet5_1998_distort", "lenet5_1998_15k", "lenet5_1998_30k", "modern"]
+TARGETS = {"lenet5_1998": "within 0.95 +- 0.1 (aim <= 0.90), n >= 5", "lenet5_1998_distort": "<= 0.85, n >= 3"}
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def collect(runs: Path) -> dict[str, list[dict]]:
+    """{config name: [run, ...]} with each run's summary, metrics, config and predictions."""
+    groups: dict[str, list[dict]] = {}
+    for summ in sorted(Path(runs).glob("*/seed*/summary.json")):
+        d = summ.parent
+        run = {"dir": d, "summary": json.loads(summ.read_text()),
+               "metrics": [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if l.strip()],
+               "config": yaml.safe_load((d / "config.yaml").read_text())}
+        p = d / "test_predictions.txt"
+        run["pred"] = p.read_text().strip() if p.exists() else None
+        groups.setdefault(run["summary"]["name"], []).append(run)
+    for g in groups.values():
+        g.sort(key=lambda r: r["summary"]["seed"])
+    if not groups:
+        raise UserError(f"{runs}: no finished runs (*/seed*/summary.json)")
+    return groups
+
+
+def pooled(group: list[dict]) -> dict:
+    errs = [100 * r["summary"]["test_error"] for r in group]
+    misses = sum(r["summary"]["test_misses"] for r in group)
+    total = sum(r["summary"]["n_test"] for r in group)
+    m, sd = mean_std(errs)
+    lo, hi = wilson(misses, total)
+    return {"mean": m, "std": sd, "n": len(group), "lo": 100 * lo, "hi": 100 * hi, "misses": misses}
+
+
+def fmt(s: dict) -> tuple[str, str]:
+    return f"{s['mean']:.2f} +- {s['std']:.2f} (n={s['n']})", f"[{s['lo']:.2f}, {s['hi']:.2f}]"
+
+
+def headline_table(groups) -> str:
+    rows = ["| experiment | paper test error % | ours: mean +- std (n) | pooled 95% Wilson CI | target |",
+            "|---|---|---|---|---|"]
+    for name in HEADLINE:
+        if name not in groups:
+            continue
+        paper, where = ref.PAPER_TEST_ERROR[name]
+        mean, ci = fmt(pooled(groups[name]))
+        p = f"{paper:.2f} ({where})" if paper is not None else where
+        rows.append(f"| `{name}` | {p} | {mean} | {ci} | {TARGETS.get(name, '')} |")
+    return "\n".join(rows)
+
+
+def fig5_table(group) -> str:
+    rows = ["| pass | paper train % | ours train % (on the fly) | paper test % | ours test % |", "|---|---|---|---|---|"]
+    for e in range(len(group[0]["metrics"])):
+        tr = mean_std([100 * r["metrics"][e]["train_error"] for r in group if len(r["metrics"]) > e])
+        te = mean_std([100 * r["metrics"][e]["test_error"] for r in group if len(r["metrics"]) > e])
+        ptr = f"{ref.FIG5_TRAIN[e]:.2f}" if e < len(ref.FIG5_TRAIN) else ""
+        pte = f"{ref.FIG5_TEST[e]:.2f}" if e < len(ref.FIG5_TEST) else ""
+        rows.append(f"| {e + 1} | {ptr} | {tr[0]:.2f} +- {tr[1]:.2f} | {pte} | {te[0]:.2f} +- {te[1]:.2f} |")
+    return "\n".join(rows)
+
+
+def config_diff(a: dict, b: dict, prefix="") -> list[str]:
+    out = []
+    for k in sorted(set(a) | set(b)):
+        if k in ("name", "seed"):
+            continue
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += config_diff(va, vb, f"{prefix}{k}.")
+        elif va != vb:
+            out.append(f"{prefix}{k}={vb}")
+    return out
+
+
+def paired_p(base: list[dict], other: list[dict], labels: str | None) -> str:
+    if labels is None:
+        return "n/a"
+    seeds = {r["summary"]["seed"]: r for r in base if r["pred"]}
+    b = c = 0
+    for r in other:
+        s = r["summary"]["seed"]
+        if s in seeds and r["pred"]:
+            db, dc = discordant(seeds[s]["pred"], r["pred"], labels)
+            b, c = b + dc, c + db  # b: baseline right / other wrong
+    return f"{mcnemar_exact(b, c):.3g}" if b + c else "1"
+
+
+def ablation_table(groups, labels) -> str:
+    rows = ["| config | change vs baseline | test error %: mean +- std (n) | pooled 95% CI | vs baseline (pp) | McNemar p |",
+            "|---|---|---|---|---|---|"]
+    for name in sorted(n for n in groups if n.startswith("ablation-")):
+        base_name = "modern" if name.startswith("ablation-modern") else "lenet5_1998"
+        s = pooled(groups[name])
+        mean, ci = fmt(s)
+        if base_name in groups:
+            base = groups[base_name]
+            delta = f"{s['mean'] - pooled(base)['mean']:+.2f}"
+            change = ", ".join(config_diff(base[0]["config"], groups[name][0]["config"])) or "-"
+            p = paired_p(base, groups[name], labels)
+        else:
+            delta, change, p = "n/a", f"(no {base_name} runs)", "n/a"
+        rows.append(f"| `{name}` | {change} | {mean} | {ci} | {delta} | {p} |")
+    return "\n".join(rows)
+
+
+def test_labels() -> str | None:
+    """The MNIST test labels as a digit string (through the download chain), or None."""
+    try:
+        from .config import DataConfig
+        from .data.download import resolve_root
+        from .data.idx import load_split
+
+        _, y = load_split(resolve_root(DataConfig().root), "test")
+        return "".join(map(str, y.tolist()))
+    except UserError:
+        return None
+
+
+def write_report(runs: str, out: str, readme: str = "README.md") -> None:
+    groups = collect(Path(runs))
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    labels = test_labels()
+    from .plots import write_plots
+
+    figures = write_plots(groups, out_dir, labels)
+    head = headline_table(groups)
+    parts = [f"# Results\n\n_Generated by `{COMMAND}` from the run files under `{runs}`; "
+             "do not edit by hand._\n",
+             "Test error on the 10,000 MNIST test images. Mean +- sample std over seeds (n runs); "
+             "the interval is the 95% Wilson interval of the pooled error (all seeds' misses over all "
+             "their test images).\n", "## Headline\n", head + "\n"]
+    if "lenet5_1998" in groups:
+        parts += ["## Fig. 5: error per pass (`lenet5_1998`)\n", fig5_table(groups["lenet5_1998"]) + "\n"]
+    if any(n.startswith("ablation-") for n in groups):
+        parts += ["## Ablations (one factor at a time)\n",
+                  "Baseline: `lenet5_1998` for `ablation-paper-*`, `modern` for `ablation-modern-*`. "
+                  "McNemar: exact two-sided test on the discordant test images pooled over the seeds "
+                  "both configs share.\n", ablation_table(groups, labels) + "\n"]
+    parts += ["## Runs\n", "| config | seeds | epochs | n_train | wall s (mean) |", "|---|---|---|---|---|"]
+    for name, g in sorted(groups.items()):
+        wall = mean_std([r["summary"]["wall_seconds"] for r in g])[0]
+        parts.append(f"| `{name}` | {','.join(str(r['summary']['seed']) for r in g)} | "
+                     f"{g[0]['summary']['epochs']} | {g[0]['summary']['n_train']} | {wall:.0f} |")
+    parts += ["\n## Figures\n"] + [f"![{f}]({f})\n" for f in figures]
+    write_text(out_dir / "RESULTS.md", "\n".join(parts))
+    print(f"wrote {out_dir / 'RESULTS.md'} and {len(figures)} figures")
+    insert_readme(Path(readme), head)
+
+
+def insert_readme(readme: Path, table: str) -> None:
+    if not readme.exists():
+        return
+    text = readme.read_text()
+    if START not in text or END not in text:
+        return
+    before, rest = text.split(START, 1)
+    _, after = rest.split(END, 1)
+    block = f"{START}\n_Inserted by `{COMMAND}`._\n\n{table}\n{END}"
+    write_text(readme, before + block + after)
