@@ -25,7 +25,12 @@ def cmd_info(args):
 def cmd_download(args):
     from .data.download import ensure_mnist
 
-    root = ensure_mnist(args.root)
+    root = args.root
+    if root is None and args.config is not None:
+        from .config import load_config
+
+        root = load_config(args.config).data.root
+    root = ensure_mnist(root)
     print(f"MNIST verified in {root}")
 
 
@@ -80,6 +85,7 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_info)
     s = sub.add_parser("download", help="fetch and verify the four MNIST IDX files")
     s.add_argument("--root", default=None, help="data folder (default: $PAPER_LENET_DATA or ~/.cache/paper_lenet/mnist)")
+    s.add_argument("--config", default=None, help="take the root from this config's data.root")
     s.set_defaults(fn=cmd_download)
     s = with_config("show-distortions", "PNG grid of distorted training digits")
     s.add_argument("--out", default="distortions.png")

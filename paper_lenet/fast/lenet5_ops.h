@@ -35,7 +35,7 @@ static inline float tanh_f(float a)
     /* otherwise 1 - 2 / (e^2x + 1): no cancellation worse than 2x once tanh >= 0.55 */
     float x2c = x < 20.0f ? 2.0f * x : 40.0f;
     float big = 1.0f - 2.0f / (exp_pos(x2c) + 1.0f);
-    return copysignf(x < 0.625f ? small : big, a);
+    return copysignf(x >= 0.625f ? big : small, a);  /* NaN takes `small`: it stays NaN, as in torch */
 }
 
 static void activate(float *restrict v, float *restrict d, int n, int kind)
@@ -54,8 +54,8 @@ static void activate(float *restrict v, float *restrict d, int n, int kind)
         }
     } else if (kind == ACT_RELU) {
         for (int i = 0; i < n; i++) {
-            d[i] = v[i] > 0.0f ? 1.0f : 0.0f;
-            v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+            d[i] = v[i] <= 0.0f ? 0.0f : 1.0f;  /* written so a NaN passes, as torch.relu and its grad */
+            v[i] = v[i] <= 0.0f ? 0.0f : v[i];
         }
     } else {
         for (int i = 0; i < n; i++) d[i] = 1.0f;
