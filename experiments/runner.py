@@ -18,7 +18,11 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "results" / "runs"
 
 
-def run_one(config: Path, seed: int, runs: Path = RUNS, extra=()) -> tuple[str, int]:
+# Two one-thread processes use both cores; two-thread ones fight over them (batch 1 collapses).
+THREADS = ("train.threads=1",)
+
+
+def run_one(config: Path, seed: int, runs: Path = RUNS, extra=THREADS) -> tuple[str, int]:
     cfg = load_config(config, [f"seed={seed}", *extra])
     out = runs / cfg.name / f"seed{seed}"
     if (out / "summary.json").exists():
@@ -35,7 +39,7 @@ def run_one(config: Path, seed: int, runs: Path = RUNS, extra=()) -> tuple[str, 
     return f"{cfg.name} seed {seed}: rc={rc} in {time.time() - t0:.0f}s (log {log.relative_to(ROOT)})", rc
 
 
-def run_set(configs, seeds, jobs: int = 2, runs: Path = RUNS, extra=()) -> int:
+def run_set(configs, seeds, jobs: int = 2, runs: Path = RUNS, extra=THREADS) -> int:
     """Every (config, seed) pair, `jobs` at a time; returns the number of failed runs."""
     pairs = [(ROOT / c, s) for c in configs for s in seeds]
     failed = 0
