@@ -50,7 +50,7 @@ def modern(seeds=range(3), jobs=2):
 
     Command: python experiments/reproduce.py modern
     Expected: about 1.0-1.3% (tutorial reports); n = 3 seeds.
-    Time: 20 epochs x ~5 s; 3 seeds ~5 min.
+    Time: 10 epochs x ~10 s (one thread); 3 seeds ~4 min on 2 cores.
     """
     return run_set(["configs/modern.yaml"], seeds, jobs)
 

@@ -27,7 +27,7 @@ VARIANTS = {  # one switch away from the paper's model each
     "max_pool": ["model.pooling=max"],
     "c3_full": ["model.c3=full"],
     "linear_ce": ["model.head=linear", "train.loss=cross_entropy"],
-    "subsample_average": ["model.subsample_mode=average"],
+    "subsample_sum": ["model.subsample_mode=sum"],
     "map_loss": ["train.loss=map"],
 }
 

@@ -21,7 +21,8 @@ def write(path: Path, text: str) -> Path:
 def test_paper_config_has_paper_switches():
     cfg = load_config(ROOT / "configs" / "lenet5_1998.yaml")
     m = cfg.model
-    assert (m.activation, m.pooling, m.subsample_mode, m.c3, m.head) == ("scaled_tanh", "subsample", "sum", "table", "rbf")
+    assert (m.activation, m.pooling, m.subsample_mode, m.c3, m.head) == ("scaled_tanh", "subsample", "average", "table", "rbf")
+    assert m.init == "lecun98_sqrt"  # see docs/deviations.md
     assert cfg.train.optimizer == "sdlm" and cfg.train.batch_size == 1 and cfg.train.epochs == 20
     assert cfg.train.sdlm.mu == 0.02 and cfg.train.sdlm.hessian_samples == 500
     assert cfg.data.scaling == "lecun98" and cfg.data.pad

@@ -26,7 +26,7 @@ VARIANTS = {
     "modern": ["model.activation=relu", "model.pooling=max", "model.c3=full", "model.head=linear",
                "train.loss=cross_entropy"],
     "tanh_avg_map": ["model.activation=tanh", "model.pooling=avg", "train.loss=map"],
-    "subsample_average": ["model.subsample_mode=average"],
+    "subsample_sum": ["model.subsample_mode=sum"],
 }
 
 
