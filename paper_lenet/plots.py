@@ -69,14 +69,15 @@ def ablations(rows, path: Path) -> None:
     plt.close(fig)
 
 
-def gallery(run, labels: str, path: Path, limit: int = 100) -> bool:
+def gallery(run, labels: str, path: Path, limit: int = 180) -> bool:
     """The misclassified test digits of one run with true -> predicted labels (as the paper's Fig. 8)."""
     from .config import DataConfig
     from .data.download import resolve_root
     from .data.idx import load_split
 
     images, _ = load_split(resolve_root(DataConfig().root), "test")
-    wrong = [i for i, (p, t) in enumerate(zip(run["pred"], labels)) if p != t][:limit]
+    all_wrong = [i for i, (p, t) in enumerate(zip(run["pred"], labels)) if p != t]
+    wrong = all_wrong[:limit]
     if not wrong:
         return False
     plt = _plt()
@@ -88,8 +89,9 @@ def gallery(run, labels: str, path: Path, limit: int = 100) -> bool:
     for ax, i in zip(axes.flat, wrong):
         ax.imshow(images[i], cmap="gray_r")
         ax.set_title(f"{labels[i]}->{run['pred'][i]}", fontsize=8)
-    fig.suptitle(f"{run['summary']['name']} seed {run['summary']['seed']}: "
-                 f"{len(wrong)} misclassified test digits (true->predicted)", fontsize=9)
+    shown = f"{len(wrong)}" if len(wrong) == len(all_wrong) else f"the first {len(wrong)} of {len(all_wrong)}"
+    fig.suptitle(f"{run['summary']['name']} seed {run['summary']['seed']}: {shown} misclassified "
+                 f"test digits (true->predicted)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
