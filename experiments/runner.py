@@ -41,7 +41,7 @@ def run_one(config: Path, seed: int, runs: Path = RUNS, extra=THREADS) -> tuple[
 
 def run_set(configs, seeds, jobs: int = 2, runs: Path = RUNS, extra=THREADS) -> int:
     """Every (config, seed) pair, `jobs` at a time; returns the number of failed runs."""
-    pairs = [(ROOT / c, s) for c in configs for s in seeds]
+    pairs = [(ROOT / c, s) for s in seeds for c in configs]  # seed-major: every config gets a first seed early
     failed = 0
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         for msg, rc in pool.map(lambda p: run_one(p[0], p[1], runs, extra), pairs):
