@@ -129,7 +129,10 @@ def paired_p(base: list[dict], other: list[dict], labels: str | None) -> str:
         if s in seeds and r["pred"]:
             db, dc = discordant(seeds[s]["pred"], r["pred"], labels)
             b, c = b + dc, c + db  # b: baseline right / other wrong
-    return f"{mcnemar_exact(b, c):.3g}" if b + c else "1"
+    if not b + c:
+        return "1"
+    p = mcnemar_exact(b, c)
+    return f"{p:.3g}" if p > 1e-300 else "<1e-300"
 
 
 def ablation_table(groups, labels) -> str:
