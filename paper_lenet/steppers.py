@@ -42,7 +42,7 @@ class ReferenceStepper:
         model, errors, loss_sum = self.model, 0, 0.0
         # oneDNN convolutions are several times slower than PyTorch's native ones at batch 1
         with no_onednn():
-            for i in idx.tolist():
+            for i in idx.tolist():  # x and y may live on any device
                 out = model(x[i:i + 1])  # (1, 10)
                 target = y[i:i + 1]
                 loss = per_sample_loss(self.loss, out, target, self.map_j).sum()

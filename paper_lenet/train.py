@@ -96,7 +96,7 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
         st.update(saved)
         log(f"{out}: resuming at pass {st['epoch']}, sample {st['pos']}")
     rundir.write_json(out / "env.json", rundir.environment())
-    stepper = make_stepper(model, cfg, log) if per_sample and device.type == "cpu" else None
+    stepper = make_stepper(model, cfg, log) if per_sample else None  # the reference on a non-CPU device
     y_train = data.train_y.to(device)
     test_x, test_y = data.test_x.to(device), data.test_y.to(device)
     tty = sys.stdout.isatty()
@@ -125,16 +125,13 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
                 st["hess"] = curvature(model, x_train[pick], y_train[pick], t.loss, t.map_j)
             rates = sdlm_rates(model, st["hess"], lr, t.sdlm.mu)
             eff = rate_stats(model, rates)
-        if per_sample and stepper is not None:
+        if per_sample:
             stepper.set_rates(rates)
         last_ckpt = st["pos"]
         while st["pos"] < n:
             if per_sample:
                 idx = order[st["pos"]:st["pos"] + CHUNK]
-                if stepper is not None:
-                    err, ls = stepper.run(x_train, y_train, idx.cpu())
-                else:
-                    err, ls = _sdlm_batch(model, x_train, y_train, idx, rates, cfg, per_sample=True)
+                err, ls = stepper.run(x_train, y_train, idx.cpu())
             else:
                 idx = order[st["pos"]:st["pos"] + t.batch_size]
                 if opt is not None:
@@ -195,21 +192,17 @@ def _finish(cfg, out, model, st, test, n) -> dict:
     return summary
 
 
-def _sdlm_batch(model, x, y, idx, rates, cfg, per_sample=False):
-    """SDLM updates on the reference path: one per sample (per_sample) or one per minibatch."""
-    errors, loss_sum = 0, 0.0
+def _sdlm_batch(model, x, y, idx, rates, cfg):
+    """One SDLM update on a minibatch (the per-sample case is the steppers' job)."""
     params = list(model.named_parameters())
-    groups = [idx[i:i + 1] for i in range(len(idx))] if per_sample else [idx]
-    for g in groups:
-        out = model(x[g])
-        loss = loss_fn(cfg.train.loss, out, y[g], cfg.train.map_j)
-        grads = torch.autograd.grad(loss, [p for _, p in params])
-        with torch.no_grad():
-            for (name, p), gr in zip(params, grads):
-                p.addcmul_(rates[name], gr, value=-1.0)
-            errors += int((model.scores(out).argmax(1) != y[g]).sum().item())
-        loss_sum += loss.item() * len(g)
-    return errors, loss_sum
+    out = model(x[idx])
+    loss = loss_fn(cfg.train.loss, out, y[idx], cfg.train.map_j)
+    grads = torch.autograd.grad(loss, [p for _, p in params])
+    with torch.no_grad():
+        for (name, p), gr in zip(params, grads):
+            p.addcmul_(rates[name], gr, value=-1.0)
+        errors = int((model.scores(out).argmax(1) != y[idx]).sum().item())
+    return errors, loss.item() * len(idx)
 
 
 def _minibatch_step(model, opt, xb, yb, cfg):
