@@ -77,7 +77,7 @@ class TrainConfig:
     step_size: int = 10
     gamma: float = 0.1
     sdlm: SDLMConfig = field(default_factory=SDLMConfig)
-    fast: Literal["auto", "on", "off"] = "auto"  # fast per-sample path (batch 1)
+    fast: Literal["auto", "on", "off"] = "auto"  # compiled C path: SDLM steps (batch 1), minibatch gradients
     threads: int = 0  # 0: one thread for batch 1, else torch's default
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     eval_batch_size: int = 1000

@@ -58,23 +58,46 @@ class ReferenceStepper:
         """Copy the stepper's parameters back into the model (a no-op: it trains them in place)."""
 
 
-def make_stepper(model, cfg, log=print):
-    """The fast path when it covers this model and device (train.fast: auto|on), else the reference."""
+def _fast_or_none(model, cfg, per_sample: bool, make, log):
+    """make() when the fast path covers this model and device (train.fast: auto|on), else None
+    (with a notice; train.fast=on makes that a config error)."""
     mode = cfg.train.fast
-    if mode != "off":
-        try:
-            from .fast import FastStepper, fast_supported
+    if mode == "off":
+        return None
+    try:
+        from .fast import fast_supported
 
-            why = fast_supported(model, cfg)
-            if why is None:
-                return FastStepper(model, cfg.train.loss, cfg.train.map_j)
-        except ImportError as e:  # no fast path built in this install
-            why = str(e)
-        except RuntimeError as e:  # e.g. no C compiler on this machine
-            why = str(e)
-        if mode == "on":
-            from .errors import ConfigError
+        why = fast_supported(model, cfg, per_sample=per_sample)
+        if why is None:
+            return make()
+    except ImportError as e:  # no fast path built in this install
+        why = str(e)
+    except RuntimeError as e:  # e.g. no C compiler on this machine
+        why = str(e)
+    if mode == "on":
+        from .errors import ConfigError
 
-            raise ConfigError(f"train.fast=on but the fast path is unavailable: {why}")
-        log(f"notice: fast per-sample path unavailable ({why}); using the reference loop")
-    return ReferenceStepper(model, cfg.train.loss, cfg.train.map_j)
+        raise ConfigError(f"train.fast=on but the fast path is unavailable: {why}")
+    log(f"notice: fast path unavailable ({why}); using autograd")
+    return None
+
+
+def make_stepper(model, cfg, log=print):
+    """Per-sample SDLM: the fast path when it covers this model and device, else the reference."""
+    def make():
+        from .fast import FastStepper
+
+        return FastStepper(model, cfg.train.loss, cfg.train.map_j)
+
+    return _fast_or_none(model, cfg, True, make, log) or ReferenceStepper(model, cfg.train.loss, cfg.train.map_j)
+
+
+def make_batch_grad(model, cfg, threads: int, log=print):
+    """Minibatch optimizers: a FastBatchGrad when the fast path covers this model, else None
+    (the training loop then uses autograd)."""
+    def make():
+        from .fast import FastBatchGrad
+
+        return FastBatchGrad(model, cfg.train.loss, cfg.train.map_j, threads)
+
+    return _fast_or_none(model, cfg, False, make, log)

@@ -20,7 +20,7 @@ from .evaluate import evaluate
 from .losses import loss_fn
 from .model import build_model
 from .sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates
-from .steppers import make_stepper
+from .steppers import make_batch_grad, make_stepper
 
 CHUNK = 1000  # samples per stepper call: progress granularity
 
@@ -75,7 +75,7 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
     if rundir.prepare(cfg, out, resume):
         log(f"{out}: run already finished (summary.json present); nothing to do")
         return rundir.read_json(out / "summary.json")
-    set_threads(cfg)
+    threads = set_threads(cfg)
     device = resolve_device(cfg)
     from .data.mnist import load_mnist
 
@@ -97,6 +97,7 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
         log(f"{out}: resuming at pass {st['epoch']}, sample {st['pos']}")
     rundir.write_json(out / "env.json", rundir.environment())
     stepper = make_stepper(model, cfg, log) if per_sample else None  # the reference on a non-CPU device
+    batch_grad = make_batch_grad(model, cfg, threads, log) if opt is not None else None  # C gradients
     y_train = data.train_y.to(device)
     test_x, test_y = data.test_x.to(device), data.test_y.to(device)
     tty = sys.stdout.isatty()
@@ -138,7 +139,7 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
                     step = (e - 1) * math.ceil(n / t.batch_size) + st["pos"] // t.batch_size
                     for g in opt.param_groups:
                         g["lr"] = minibatch_lr(cfg, step, t.epochs * math.ceil(n / t.batch_size))
-                    err, ls = _minibatch_step(model, opt, x_train[idx], y_train[idx], cfg)
+                    err, ls = _minibatch_step(model, opt, x_train, y_train, idx, cfg, batch_grad)
                 else:
                     err, ls = _sdlm_batch(model, x_train, y_train, idx, rates, cfg)
             st["pos"] += len(idx)
@@ -172,6 +173,8 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
         rundir.write_metrics(out, st["metrics"])
         checkpoint()
     # the final weights' test figures (equal to the last pass's row; also when resumed after it)
+    if batch_grad is not None:
+        batch_grad.close()
     test = evaluate(model, test_x, test_y, t.loss, t.map_j, t.eval_batch_size)
     return _finish(cfg, out, model, st, test, n)
 
@@ -205,7 +208,13 @@ def _sdlm_batch(model, x, y, idx, rates, cfg):
     return errors, loss.item() * len(idx)
 
 
-def _minibatch_step(model, opt, xb, yb, cfg):
+def _minibatch_step(model, opt, x, y, idx, cfg, batch_grad=None):
+    """One optimizer step on the batch x[idx]; (errors, summed loss) scored before the update."""
+    if batch_grad is not None:  # the compiled forward/backward writes the mean gradient into .grad
+        err, ls = batch_grad(x, y, idx)
+        opt.step()
+        return err, ls
+    xb, yb = x[idx], y[idx]
     out = model(xb)
     loss = loss_fn(cfg.train.loss, out, yb, cfg.train.map_j)
     opt.zero_grad(set_to_none=True)

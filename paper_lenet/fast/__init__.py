@@ -1,9 +1,10 @@
-"""The fast per-sample SDLM path: a C implementation of one LeNet-5 step, compiled on first use.
+"""The fast path: a C implementation of one LeNet-5 forward/backward, compiled on first use.
 
-Importing this package compiles nothing; FastStepper's constructor does (once per machine and
-input size, cached). steppers.make_stepper falls back to the reference loop when
+FastStepper runs per-sample SDLM steps; FastBatchGrad gives minibatch gradients for torch's
+optimizers. Importing this package compiles nothing; their constructors do (once per machine and
+input size, cached). steppers.make_stepper / make_batch_grad fall back to autograd when
 fast_supported() gives a reason or the build raises RuntimeError (e.g. no C compiler).
 """
-from .stepper import FastStepper, fast_supported
+from .stepper import FastBatchGrad, FastStepper, fast_supported
 
-__all__ = ["FastStepper", "fast_supported"]
+__all__ = ["FastBatchGrad", "FastStepper", "fast_supported"]

@@ -98,7 +98,7 @@ def load(input_size: int) -> ctypes.CDLL:
     if input_size not in _loaded:
         lib = ctypes.CDLL(str(build(input_size)))
         f, p, i, fl = lib.lenet5_run, ctypes.c_void_p, ctypes.c_int, ctypes.c_float
-        f.argtypes = [p, p, i, i, i, i, fl, fl, p, p, p, ctypes.c_int64, p, p]
+        f.argtypes = [p, p, p, i, i, i, i, fl, fl, p, p, p, ctypes.c_int64, p, p]
         f.restype = i
         _loaded[input_size] = lib
     return _loaded[input_size]

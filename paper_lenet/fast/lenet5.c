@@ -3,7 +3,8 @@
  * lenet5_run() takes a chunk of sample indices and, for each in order: forward on that image,
  * the loss E_p, the on-the-fly error (scored before the update, as the paper's Fig. 5), back-
  * propagation, and w_k -= eps_k dE_p/dw_k for every trainable parameter. It works in the memory
- * of the model's float32 tensors, so nothing is copied. The maths is the ReferenceStepper's;
+ * of the model's float32 tensors, so nothing is copied. In batch mode (minibatch optimizers) the
+ * weights stay fixed and each sample's gradient is summed into separate buffers instead. The maths is the ReferenceStepper's;
  * float32 throughout and no -ffast-math: only summation order, FMA contraction and a tanh
  * within ~1 ulp of PyTorch's differ. build.py compiles one library per IN_SIZE so every
  * loop bound below is a constant.
@@ -91,21 +92,31 @@ static float forward(float *const *P, const opts_t *o, work_t *w, const float *r
     return ce_loss(w->out, label, w->gout);
 }
 
-/* back-propagate from w->gout and update every parameter; each layer's input gradient is taken
- * with its weights before their own update, as autograd then addcmul_ does */
-static void backward_update(float *const *P, float *const *R, const opts_t *o, work_t *w,
+/* a fully connected layer's backward: in place for SDLM (D == P), into accumulators in batch mode */
+static void dense_bwd(float *const *P, float *const *D, float *const *R, int wi, int bi, const float *ga,
+                      int n_out, const float *x, int n_in, float *gx)
+{
+    if (D == P)
+        dense_bwd_update(ga, n_out, x, n_in, P[wi], R[wi], P[bi], R[bi], gx);
+    else
+        dense_bwd_accum(ga, n_out, x, n_in, P[wi], D[wi], R[wi], D[bi], R[bi], gx);
+}
+
+/* back-propagate from w->gout and apply D[k] -= R[k] dE_p/dw_k for every parameter: the SDLM
+ * update when D is P (each layer's input gradient is taken with its weights before their own
+ * update, as autograd then addcmul_ does), gradient accumulation when D holds other buffers */
+static void backward_update(float *const *P, float *const *D, float *const *R, const opts_t *o, work_t *w,
                             const float *restrict img)
 {
     if (o->head == HEAD_RBF)
         rbf_grad(w->x6, P[F7W], w->gout, w->g6);
     else
-        dense_bwd_update(w->gout, 10, w->x6, 84, P[F7W], R[F7W], P[F7B], R[F7B], w->g6);
+        dense_bwd(P, D, R, F7W, F7B, w->gout, 10, w->x6, 84, w->g6);
     for (int i = 0; i < 84; i++) w->g6[i] *= w->d6[i];
-    dense_bwd_update(w->g6, 84, w->x5, N5, P[F6W], R[F6W], P[F6B], R[F6B], w->gx5);       /* (120,) */
+    dense_bwd(P, D, R, F6W, F6B, w->g6, 84, w->x5, N5, w->gx5);                            /* (120,) */
     if (H5 == 1) {
         for (int i = 0; i < 120; i++) w->gx5[i] *= w->d5[i];
-        dense_bwd_update(w->gx5, 120, &w->x4[0][0], 16 * H4 * H4, P[C5W], R[C5W], P[C5B], R[C5B],
-                         &w->g4[0][0]);                                                  /* (16, 5, 5) */
+        dense_bwd(P, D, R, C5W, C5B, w->gx5, 120, &w->x4[0][0], 16 * H4 * H4, &w->g4[0][0]);  /* (16, 5, 5) */
     } else {  /* un-flatten into the zero-padded wide layout, then the conv backward */
         const int gs = GPAD(H4) + H4 * H4;
         for (int c = 0; c < 120; c++)
@@ -113,32 +124,35 @@ static void backward_update(float *const *P, float *const *R, const opts_t *o, w
                 for (int x = 0; x < H5; x++)
                     w->g5[c][GPAD(H4) + y * H4 + x] = w->gx5[(c * H5 + y) * H5 + x] * w->d5[(c * H5 + y) * H4 + x];
         conv_bwd_input(&w->g5[0][GPAD(H4)], gs, 120, H4, P[C5W], NULL, 16, &w->g4[0][0]);
-        conv_wgrad_update(&w->g5[0][GPAD(H4)], gs, 120, H4, &w->x4[0][0], 16, NULL, P[C5W], R[C5W], P[C5B],
+        conv_wgrad_update(&w->g5[0][GPAD(H4)], gs, 120, H4, &w->x4[0][0], 16, NULL, D[C5W], R[C5W], D[C5B],
                           R[C5B]);
     }
     /* S4 -> C3: dE/da3 into the zero-padded wide buffer */
     const int gs3 = GPAD(H2) + H2 * H2;
-    pool_bwd(&w->g4[0][0], &w->d4[0][0], &w->s4[0][0], &w->m4[0][0], 16, H4, o, P[S4C], R[S4C], P[S4B],
-             R[S4B], &w->g3[0][GPAD(H2)], gs3, H2);                                       /* (16, 10, 10) */
+    pool_bwd(&w->g4[0][0], &w->d4[0][0], &w->s4[0][0], &w->m4[0][0], 16, H4, o, P[S4C], D[S4C], R[S4C],
+             D[S4B], R[S4B], &w->g3[0][GPAD(H2)], gs3, H2);                                       /* (16, 10, 10) */
     for (int c = 0; c < 16; c++) {
         float *restrict g = &w->g3[c][GPAD(H2)];
         const float *restrict d = w->d3[c];
         for (int p = 0; p < H3 * H2; p++) g[p] *= d[p];
     }
     conv_bwd_input(&w->g3[0][GPAD(H2)], gs3, 16, H2, P[C3W], w->conn3, 6, &w->g2[0][0]);  /* (6, 14, 14) */
-    conv_wgrad_update(&w->g3[0][GPAD(H2)], gs3, 16, H2, &w->x2[0][0], 6, w->conn3, P[C3W], R[C3W], P[C3B],
+    conv_wgrad_update(&w->g3[0][GPAD(H2)], gs3, 16, H2, &w->x2[0][0], 6, w->conn3, D[C3W], R[C3W], D[C3B],
                       R[C3B]);
     /* S2 -> C1 (nothing below C1 needs an input gradient) */
-    pool_bwd(&w->g2[0][0], &w->d2[0][0], &w->s2[0][0], &w->m2[0][0], 6, H2, o, P[S2C], R[S2C], P[S2B],
-             R[S2B], &w->g1[0][0], H1 * H0, H0);                                          /* (6, 28, 28) */
+    pool_bwd(&w->g2[0][0], &w->d2[0][0], &w->s2[0][0], &w->m2[0][0], 6, H2, o, P[S2C], D[S2C], R[S2C],
+             D[S2B], R[S2B], &w->g1[0][0], H1 * H0, H0);                                          /* (6, 28, 28) */
     for (int c = 0; c < 6; c++)
         for (int p = 0; p < H1 * H0; p++) w->g1[c][p] *= w->d1[c][p];
-    conv_wgrad_update(&w->g1[0][0], H1 * H0, 6, H0, img, 1, NULL, P[C1W], R[C1W], P[C1B], R[C1B]);
+    conv_wgrad_update(&w->g1[0][0], H1 * H0, 6, H0, img, 1, NULL, D[C1W], R[C1W], D[C1B], R[C1B]);
 }
 
-/* the whole chunk: returns 0, or -1 when the work area cannot be allocated */
-int lenet5_run(float *const *P, float *const *R, int act, int pool, int head, int loss, float sub_k,
-               float map_j, const float *x, const int64_t *y, const int64_t *idx, int64_t n,
+/* the whole chunk: returns 0, or -1 when the work area cannot be allocated.
+ * SDLM: D == P, each sample updates the weights before the next is seen.
+ * Batch mode (D != P): P stays fixed and D[k] -= R[k] dE_p/dw_k sums every sample's gradient
+ * (R = -1 gives the plain sum); several calls may run at once on disjoint D. */
+int lenet5_run(float *const *P, float *const *D, float *const *R, int act, int pool, int head, int loss,
+               float sub_k, float map_j, const float *x, const int64_t *y, const int64_t *idx, int64_t n,
                int64_t *errors, double *loss_sum)
 {
     opts_t o = {act, pool, head, loss, sub_k, map_j};
@@ -156,7 +170,7 @@ int lenet5_run(float *const *P, float *const *R, int act, int pool, int head, in
         float e = forward(P, &o, w, img, y[s]);
         err += predicted(w->out, o.head) != y[s];
         ls += (double)e;  /* the reference adds loss.item(): the float32 loss as a Python float */
-        backward_update(P, R, &o, w, img);
+        backward_update(P, D, R, &o, w, img);
     }
     free(w);
     *errors = err;

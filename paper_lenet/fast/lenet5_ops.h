@@ -110,7 +110,8 @@ static void conv_bwd_input(const float *restrict g, int gs, int n_out, int si, c
 }
 
 /* dE/dw[o][i][ki][kj] = sum_p g[o][p] x[i][p + ki*si + kj], dE/db[o] = sum_p g[o][p]; then
- * w -= eps dE/dw, b -= eps dE/db (masked C3 kernels are skipped: their gradient is 0) */
+ * w -= eps dE/dw, b -= eps dE/db (masked C3 kernels are skipped: their gradient is 0). w and b
+ * are only written: the weights themselves for SDLM, gradient accumulators in batch mode */
 static void conv_wgrad_update(const float *restrict g, int gs, int n_out, int si, const float *restrict x,
                               int n_in, const unsigned char *conn, float *restrict w, const float *restrict rw,
                               float *restrict b, const float *restrict rb)
@@ -176,10 +177,12 @@ static void pool_fwd(const float *restrict xin, int ms, int si, int n, int so, c
 }
 
 /* g: dE/dx at the pool's output (compact, overwritten by dE/da); writes dE/dx at its wide
- * input (g_in + c*gs, rows*si floats per map, 0 in the wasted columns), then updates coef/bias */
+ * input (g_in + c*gs, rows*si floats per map, 0 in the wasted columns), then dcoef -= rc dE/dcoef,
+ * dbias -= rb dE/dbias (dcoef == coef for SDLM; gradient accumulators in batch mode) */
 static void pool_bwd(float *restrict g, const float *restrict d, const float *restrict s,
-                     const unsigned char *restrict arg, int n, int so, const opts_t *o, float *coef,
-                     const float *rc, float *bias, const float *rb, float *restrict g_in, int gs, int si)
+                     const unsigned char *restrict arg, int n, int so, const opts_t *o, const float *coef,
+                     float *dcoef, const float *rc, float *dbias, const float *rb, float *restrict g_in,
+                     int gs, int si)
 {
     for (int c = 0; c < n; c++) {
         float kc = 0.25f, gc = 0.0f, gb = 0.0f;
@@ -204,8 +207,8 @@ static void pool_bwd(float *restrict g, const float *restrict d, const float *re
             }
         }
         if (o->pool == POOL_SUBSAMPLE) {
-            coef[c] -= rc[c] * (gc * o->sub_k);
-            bias[c] -= rb[c] * gb;
+            dcoef[c] -= rc[c] * (gc * o->sub_k);
+            dbias[c] -= rb[c] * gb;
         }
     }
 }
@@ -239,6 +242,25 @@ static void dense_bwd_update(const float *restrict ga, int n_out, const float *r
             wo[k] -= ro[k] * (go * x[k]);
         }
         b[o] -= rb[o] * go;
+    }
+}
+
+/* batch mode: gx = W^T ga, dW -= r (ga x^T), db -= r ga into accumulators (W itself untouched) */
+static void dense_bwd_accum(const float *restrict ga, int n_out, const float *restrict x, int n_in,
+                            const float *restrict w, float *restrict dw, const float *restrict rw,
+                            float *restrict db, const float *restrict rb, float *restrict gx)
+{
+    for (int k = 0; k < n_in; k++) gx[k] = 0.0f;
+    for (int o = 0; o < n_out; o++) {
+        const float *restrict wo = w + (int64_t)o * n_in;
+        float *restrict dwo = dw + (int64_t)o * n_in;
+        const float *restrict ro = rw + (int64_t)o * n_in;
+        const float go = ga[o];
+        for (int k = 0; k < n_in; k++) {
+            gx[k] += go * wo[k];
+            dwo[k] -= ro[k] * (go * x[k]);
+        }
+        db[o] -= rb[o] * go;
     }
 }
 

@@ -1,8 +1,11 @@
-"""FastStepper: the ReferenceStepper's per-sample SDLM loop, run by the compiled lenet5.c.
+"""The compiled lenet5.c behind two interfaces.
 
-The C code reads and writes the model's own parameter tensors through their data pointers
-(re-read at every run(), so a load_state_dict in between is seen), so there is nothing to copy
-back and sync() is a no-op, as for the reference.
+FastStepper: the ReferenceStepper's per-sample SDLM loop. The C code reads and writes the model's
+own parameter tensors through their data pointers (re-read at every run(), so a load_state_dict in
+between is seen), so there is nothing to copy back and sync() is a no-op, as for the reference.
+
+FastBatchGrad: the same forward/backward with the weights held fixed, each sample's gradient
+summed into buffers; the minibatch optimizers (Adam, SGD) then step from .grad as usual.
 """
 from __future__ import annotations
 
@@ -21,14 +24,18 @@ SLOTS = ("C1.weight", "C1.bias", "S2.coef", "S2.bias", "C3.weight", "C3.bias", "
          "C5.weight", "C5.bias", "F6.weight", "F6.bias", "F7.weight", "F7.bias", "C3.mask")
 
 
-def fast_supported(model, cfg) -> str | None:
-    """None when the fast path covers this model, config and device; else the reason it does not."""
+def fast_supported(model, cfg, per_sample: bool = True) -> str | None:
+    """None when the fast path covers this model, config and device; else the reason it does not.
+
+    per_sample: the SDLM stepper (optimizer=sdlm, batch_size=1); else FastBatchGrad, which serves
+    any minibatch optimizer (the gradient is the same C code's, the update torch's).
+    """
     from ..model import LeNet5
 
     if not isinstance(model, LeNet5):
         return f"the fast path implements LeNet5 only (got {type(model).__name__})"
     t, m = cfg.train, model.cfg
-    if t.optimizer != "sdlm" or t.batch_size != 1:
+    if per_sample and (t.optimizer != "sdlm" or t.batch_size != 1):
         return "the fast path implements per-sample SDLM (optimizer=sdlm, batch_size=1) only"
     if m.activation not in ACT or m.pooling not in POOL or m.head not in HEAD or t.loss not in LOSS:
         return f"model/loss switch not implemented in the fast path ({m.activation}, {m.pooling}, {m.head}, {t.loss})"
@@ -48,10 +55,8 @@ def fast_supported(model, cfg) -> str | None:
     return None
 
 
-class FastStepper:
-    """Same interface and results (within float32 rounding) as steppers.ReferenceStepper."""
-
-    name = "fast"
+class _Fast:
+    """What both fast paths share: the compiled library, the switches, argument checks, one call."""
 
     def __init__(self, model, loss: str, map_j: float):
         self.model, self.loss, self.map_j = model, loss, float(map_j)
@@ -61,6 +66,47 @@ class FastStepper:
         self.opts = (ACT[c.activation], POOL[c.pooling], HEAD[c.head], LOSS[loss],
                      float(model.S2.k) if c.pooling == "subsample" else 0.0, self.map_j)
         self.names = [n for n, _ in model.named_parameters()]
+
+    @staticmethod
+    def _pointers(tensors: dict) -> ctypes.Array:
+        return (ctypes.c_void_p * len(SLOTS))(*[tensors[s].data_ptr() if s in tensors else None for s in SLOTS])
+
+    def _inputs(self, x, y, idx):
+        """Checked CPU float32 inputs, gathered when x is not usable in place."""
+        idx = idx.to("cpu", torch.int64).contiguous()
+        if x.shape[1:] != (1, self.side, self.side):
+            raise ValueError(f"expected inputs [N,1,{self.side},{self.side}], got {tuple(x.shape)}")
+        if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= len(x)):
+            raise IndexError("sample index out of range")
+        if x.dtype != torch.float32 or not x.is_contiguous() or x.device.type != "cpu":
+            x, y, idx = x[idx].to("cpu", torch.float32).contiguous(), y[idx], torch.arange(len(idx))
+        return x, y.to("cpu", torch.int64).contiguous(), idx
+
+    def _weights(self) -> dict:
+        """The tensors the C code reads, by slot (re-read each call: load_state_dict is seen)."""
+        model = self.model
+        tensors = dict(model.named_parameters())
+        tensors["C3.mask"] = model.C3.mask
+        if model.cfg.head == "rbf":
+            tensors["F7.weight"] = model.F7.centers  # fixed centers in F7's weight slot
+        return tensors
+
+    def _run(self, P, D, R, x, y, idx) -> tuple[int, float]:
+        errors, loss_sum = ctypes.c_int64(0), ctypes.c_double(0.0)
+        rc = self.lib.lenet5_run(P, D, R, *self.opts, x.data_ptr(), y.data_ptr(), idx.data_ptr(), len(idx),
+                                 ctypes.byref(errors), ctypes.byref(loss_sum))
+        if rc != 0:
+            raise MemoryError("lenet5_run could not allocate its work area")
+        return int(errors.value), float(loss_sum.value)
+
+
+class FastStepper(_Fast):
+    """Same interface and results (within float32 rounding) as steppers.ReferenceStepper."""
+
+    name = "fast"
+
+    def __init__(self, model, loss: str, map_j: float):
+        super().__init__(model, loss, map_j)
         self.rates = None
 
     def set_rates(self, rates: dict) -> None:
@@ -73,35 +119,67 @@ class FastStepper:
                 raise ValueError(f"rate for {n} has shape {tuple(r.shape)}, parameter {tuple(params[n].shape)}")
             self.rates[n] = r
 
-    def _pointers(self, tensors: dict) -> ctypes.Array:
-        return (ctypes.c_void_p * len(SLOTS))(*[tensors[s].data_ptr() if s in tensors else None for s in SLOTS])
-
     def run(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[int, float]:
         if self.rates is None:
             raise RuntimeError("set_rates() must be called before run()")
-        idx = idx.to("cpu", torch.int64).contiguous()
+        x, y, idx = self._inputs(x, y, idx)
         if len(idx) == 0:
             return 0, 0.0
-        if x.shape[1:] != (1, self.side, self.side):
-            raise ValueError(f"expected inputs [N,1,{self.side},{self.side}], got {tuple(x.shape)}")
-        if int(idx.min()) < 0 or int(idx.max()) >= len(x):
-            raise IndexError("sample index out of range")
-        if x.dtype != torch.float32 or not x.is_contiguous() or x.device.type != "cpu":
-            x, y, idx = x[idx].to("cpu", torch.float32).contiguous(), y[idx], torch.arange(len(idx))
-        y = y.to("cpu", torch.int64).contiguous()
-        model = self.model
-        tensors = dict(model.named_parameters())
-        tensors["C3.mask"] = model.C3.mask
-        if model.cfg.head == "rbf":
-            tensors["F7.weight"] = model.F7.centers  # fixed centers in F7's weight slot
-        errors, loss_sum = ctypes.c_int64(0), ctypes.c_double(0.0)
-        with torch.no_grad():
-            rc = self.lib.lenet5_run(self._pointers(tensors), self._pointers(self.rates), *self.opts,
-                                     x.data_ptr(), y.data_ptr(), idx.data_ptr(), len(idx),
-                                     ctypes.byref(errors), ctypes.byref(loss_sum))
-        if rc != 0:
-            raise MemoryError("lenet5_run could not allocate its work area")
-        return int(errors.value), float(loss_sum.value)
+        P = self._pointers(self._weights())
+        with torch.no_grad():  # D == P: every sample updates the weights in place
+            return self._run(P, P, self._pointers(self.rates), x, y, idx)
 
     def sync(self) -> None:
         """A no-op: the C code trains the model's tensors in place."""
+
+
+class FastBatchGrad(_Fast):
+    """The minibatch gradient by the same C code: mean over the batch of dE_p/dw, written into each
+    parameter's .grad (as loss_fn(...).mean().backward() would), for any torch optimizer to apply.
+
+    The batch is split into `threads` contiguous parts, one C call each on its own accumulators
+    (ctypes releases the GIL), summed in a fixed order: the result does not depend on timing.
+    """
+
+    name = "fast"
+
+    def __init__(self, model, loss: str, map_j: float, threads: int = 1):
+        super().__init__(model, loss, map_j)
+        self.threads = max(1, int(threads))
+        params = dict(model.named_parameters())
+        self.minus_one = {n: torch.full_like(p, -1.0) for n, p in params.items()}  # D -= (-1) g: a sum
+        self.acc = [{n: torch.zeros_like(p) for n, p in params.items()} for _ in range(self.threads)]
+        self.pool = None
+        if self.threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="lenet5")
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[int, float]:
+        """Set p.grad for the batch x[idx]; returns (errors, summed loss) scored before any update."""
+        x, y, idx = self._inputs(x, y, idx)
+        n = len(idx)
+        if n == 0:
+            raise ValueError("empty batch")
+        P, R = self._pointers(self._weights()), self._pointers(self.minus_one)
+        parts = [p for p in idx.tensor_split(min(self.threads, n)) if len(p)]
+
+        def work(k):
+            acc = self.acc[k]
+            for a in acc.values():
+                a.zero_()
+            return self._run(P, self._pointers(acc), R, x, y, parts[k].contiguous())
+
+        with torch.no_grad():
+            res = list(self.pool.map(work, range(len(parts)))) if self.pool and len(parts) > 1 \
+                else [work(k) for k in range(len(parts))]
+            for name, p in self.model.named_parameters():
+                g = self.acc[0][name].clone()
+                for k in range(1, len(parts)):
+                    g += self.acc[k][name]
+                p.grad = g.div_(n)
+        return sum(e for e, _ in res), sum(l for _, l in res)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
