@@ -20,6 +20,11 @@ COMMAND = "paper-lenet report results/runs --out results"
 HEADLINE = ["lenet5_1998", "lenet5_1998_distort", "lenet5_1998_15k", "lenet5_1998_30k", "modern"]
 TARGETS = {"lenet5_1998": "within 0.95 +- 0.1 (aim <= 0.90), n >= 5", "lenet5_1998_distort": "<= 0.85, n >= 3"}
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+TIMES_START, TIMES_END = "<!-- times:start -->", "<!-- times:end -->"
+# experiments/reproduce.py's functions and the configs each runs (ablations: every ablation-* run)
+EXPERIMENTS = [("headline", ["lenet5_1998"]), ("distortions", ["lenet5_1998_distort"]),
+               ("training_size", ["lenet5_1998_15k", "lenet5_1998_30k"]), ("modern", ["modern"]),
+               ("ablations", None)]
 
 
 def collect(runs: Path) -> dict[str, list[dict]]:
@@ -166,6 +171,21 @@ def test_labels() -> str | None:
         return None
 
 
+def times_table(groups) -> str:
+    """What rerunning each experiment costs, from the runs' own wall clocks. They ran two at a time
+    (one thread each) on a 2-core machine, so the set takes about (sum of walls) / 2."""
+    rows = ["| command | runs | wall per run, min (mean) | whole set on 2 cores, min |", "|---|---|---|---|"]
+    for func, names in EXPERIMENTS:
+        runs = [r for n, g in sorted(groups.items()) for r in g
+                if (n in names if names else n.startswith("ablation-"))]
+        if not runs:
+            continue
+        walls = [r["summary"]["wall_seconds"] / 60 for r in runs]
+        rows.append(f"| `python experiments/reproduce.py {func}` | {len(runs)} | {sum(walls) / len(walls):.1f} | "
+                    f"{sum(walls) / 2:.0f} |")
+    return "\n".join(rows)
+
+
 def write_report(runs: str, out: str, readme: str = "README.md") -> None:
     groups = collect(Path(runs))
     out_dir = Path(out)
@@ -195,19 +215,24 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
         wall = mean_std([r["summary"]["wall_seconds"] for r in g])[0]
         parts.append(f"| `{name}` | {','.join(str(r['summary']['seed']) for r in g)} | "
                      f"{g[0]['summary']['epochs']} | {g[0]['summary']['n_train']} | {wall:.0f} |")
+    times = times_table(groups)
+    parts += ["\n## Rerun times\n", "Wall-clock time of the committed runs (two one-thread runs side by side "
+              "on the 2-core machine that made them); a set takes about half the sum of its runs.\n", times + "\n"]
     parts += ["\n## Figures\n"] + [f"![{f}]({f})\n" for f in figures]
     write_text(out_dir / "RESULTS.md", "\n".join(parts))
     print(f"wrote {out_dir / 'RESULTS.md'} and {len(figures)} figures")
     insert_readme(Path(readme), head)
+    insert_readme(Path(readme), times, TIMES_START, TIMES_END)
 
 
-def insert_readme(readme: Path, table: str) -> None:
+def insert_readme(readme: Path, table: str, start: str = START, end: str = END) -> None:
+    """Replace what lies between the start and end markers (left alone when either is missing)."""
     if not readme.exists():
         return
     text = readme.read_text()
-    if START not in text or END not in text:
+    if start not in text or end not in text:
         return
-    before, rest = text.split(START, 1)
-    _, after = rest.split(END, 1)
-    block = f"{START}\n_Inserted by `{COMMAND}`._\n\n{table}\n{END}"
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    block = f"{start}\n_Inserted by `{COMMAND}`._\n\n{table}\n{end}"
     write_text(readme, before + block + after)

@@ -42,7 +42,8 @@ def test_report_from_runs_is_reproducible(synthetic_root, tmp_path, monkeypatch)
             cfg = load_config(cfg_path, common + [f"seed={seed}"])
             train(cfg, runs / name / f"seed{seed}", log=lambda *_: None)
     readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nrest\n")
+    readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nmid\n"
+                      "<!-- times:start -->\nstale\n<!-- times:end -->\nrest\n")
     out = tmp_path / "results"
     write_report(str(runs), str(out), readme=str(readme))
     first = (out / "RESULTS.md").read_bytes()
@@ -54,5 +55,10 @@ def test_report_from_runs_is_reproducible(synthetic_root, tmp_path, monkeypatch)
     assert (out / "ablations.png").exists() and (out / "fig8_misclassified.png").exists()
     assert "old" not in readme.read_text() and "`lenet5_1998`" in readme.read_text()
     assert readme.read_text().startswith("intro\n") and readme.read_text().endswith("rest\n")
+    assert "stale" not in readme.read_text() and "\nmid\n" in readme.read_text()
+    # rerun times from the runs' own wall clocks: two runs per experiment here
+    assert "| `python experiments/reproduce.py headline` | 2 |" in readme.read_text()
+    assert "| `python experiments/reproduce.py ablations` | 2 |" in text
+    assert "reproduce.py modern" not in text  # no modern runs, no row
     write_report(str(runs), str(out), readme=str(readme))
     assert (out / "RESULTS.md").read_bytes() == first
