@@ -121,8 +121,8 @@ def _minibatch_epoch_s(threads: int, fast: bool) -> float:
     model = build_model(cfg.model, seed=cfg.seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
     order = pass_order(cfg, len(data.train_y), 1)
-    torch.set_num_threads(threads)
     grad = make_batch_grad(model, cfg, threads)
+    torch.set_num_threads(1 if grad is not None else threads)  # as train() does
     t0 = time.perf_counter()
     for i in range(0, len(order), cfg.train.batch_size):
         _minibatch_step(model, opt, data.train_x, data.train_y, order[i:i + cfg.train.batch_size], cfg, grad)

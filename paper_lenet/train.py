@@ -98,6 +98,9 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
     rundir.write_json(out / "env.json", rundir.environment())
     stepper = make_stepper(model, cfg, log) if per_sample else None  # the reference on a non-CPU device
     batch_grad = make_batch_grad(model, cfg, threads, log) if opt is not None else None  # C gradients
+    # with the C gradients, its worker threads are the parallelism: torch's own OpenMP threads would
+    # spin on the same cores after each small op (measured: 6.1 s vs 4.8 s per modern epoch on 2 cores)
+    loop_threads = 1 if batch_grad is not None else threads
     y_train = data.train_y.to(device)
     test_x, test_y = data.test_x.to(device), data.test_y.to(device)
     tty = sys.stdout.isatty()
@@ -115,6 +118,7 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
     while st["epoch"] <= t.epochs:
         e = st["epoch"]
         t0 = time.time()
+        torch.set_num_threads(loop_threads)
         x_train = pass_inputs(cfg, data, e).to(device)
         order = pass_order(cfg, n, e).to(device)
         eff = (None, None, None)
@@ -154,6 +158,7 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
             print("\r", end="")
         if stepper is not None:
             stepper.sync()
+        torch.set_num_threads(threads)  # evaluation: torch's batched ops
         test = evaluate(model, test_x, test_y, t.loss, t.map_j, t.eval_batch_size)
         full = evaluate(model, data.train_x.to(device), y_train, t.loss, t.map_j, t.eval_batch_size) \
             if t.full_train_eval else None
