@@ -27,20 +27,25 @@ EXPERIMENTS = [("headline", ["lenet5_1998"]), ("distortions", ["lenet5_1998_dist
                ("ablations", None)]
 
 
-def collect(runs: Path) -> dict[str, list[dict]]:
-    """{config name: [run, ...]} with each run's summary, metrics, config and predictions."""
+def load_run(d: Path) -> dict:
+    """One run directory: its summary, metrics, resolved config and test predictions."""
+    run = {"dir": d, "summary": json.loads((d / "summary.json").read_text()),
+           "metrics": [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if l.strip()],
+           "config": yaml.safe_load((d / "config.yaml").read_text())}
+    p = d / "test_predictions.txt"
+    run["pred"] = p.read_text().strip() if p.exists() else None
+    return run
+
+
+def collect(runs: Path, by_dir: bool = False) -> dict[str, list[dict]]:
+    """{config name (or, with by_dir, the run's parent directory): [run, ...]}, sorted by seed."""
     groups: dict[str, list[dict]] = {}
     for summ in sorted(Path(runs).glob("*/seed*/summary.json")):
-        d = summ.parent
-        run = {"dir": d, "summary": json.loads(summ.read_text()),
-               "metrics": [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if l.strip()],
-               "config": yaml.safe_load((d / "config.yaml").read_text())}
-        p = d / "test_predictions.txt"
-        run["pred"] = p.read_text().strip() if p.exists() else None
-        groups.setdefault(run["summary"]["name"], []).append(run)
+        run = load_run(summ.parent)
+        groups.setdefault(summ.parent.parent.name if by_dir else run["summary"]["name"], []).append(run)
     for g in groups.values():
         g.sort(key=lambda r: r["summary"]["seed"])
-    if not groups:
+    if not groups and not by_dir:
         raise UserError(f"{runs}: no finished runs (*/seed*/summary.json)")
     return groups
 
@@ -111,10 +116,14 @@ def fig5_table(group) -> str:
     return "\n".join(rows)
 
 
+IGNORED = {"name", "seed", "train.threads"}  # labels, and how many cores ran it (not what was computed)
+
+
 def config_diff(a: dict, b: dict, prefix="") -> list[str]:
+    """`key=value` for every setting of b that differs from a (nested keys dotted)."""
     out = []
     for k in sorted(set(a) | set(b)):
-        if k in ("name", "seed"):
+        if k in IGNORED or f"{prefix}{k}" in IGNORED:
             continue
         va, vb = a.get(k), b.get(k)
         if isinstance(va, dict) and isinstance(vb, dict):
@@ -171,6 +180,22 @@ def test_labels() -> str | None:
         return None
 
 
+def explore_table(explore: dict, groups: dict) -> str:
+    """Exploratory variants of the paper config (results/explore/<variant>/seed<k>/): what each
+    changes against `lenet5_1998`, its test error per seed and the final on-the-fly train error."""
+    base = groups.get("lenet5_1998")
+    rows = ["| variant | overrides on `lenet5_1998` | passes | test % by seed | mean +- std (n) | final train % (on the fly) |",
+            "|---|---|---|---|---|---|"]
+    for name, g in sorted(explore.items()):
+        change = ", ".join(config_diff(base[0]["config"], g[0]["config"])) if base else "n/a"
+        per_seed = " / ".join(f"s{r['summary']['seed']}: {100 * r['summary']['test_error']:.2f}" for r in g)
+        m, sd = mean_std([100 * r["summary"]["test_error"] for r in g])
+        tr = mean_std([100 * r["metrics"][-1]["train_error"] for r in g])[0]
+        rows.append(f"| `{name}` | {change or '-'} | {g[0]['summary']['epochs']} | {per_seed} | "
+                    f"{m:.2f} +- {sd:.2f} (n={len(g)}) | {tr:.2f} |")
+    return "\n".join(rows)
+
+
 def times_table(groups) -> str:
     """What rerunning each experiment costs, from the runs' own wall clocks. They ran two at a time
     (one thread each) on a 2-core machine, so the set takes about (sum of walls) / 2."""
@@ -215,6 +240,14 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
         wall = mean_std([r["summary"]["wall_seconds"] for r in g])[0]
         parts.append(f"| `{name}` | {','.join(str(r['summary']['seed']) for r in g)} | "
                      f"{g[0]['summary']['epochs']} | {g[0]['summary']['n_train']} | {wall:.0f} |")
+    explore_dir = Path(runs).parent / "explore"
+    explore = collect(explore_dir, by_dir=True) if explore_dir.is_dir() else {}
+    if explore:
+        parts += ["## Exploratory runs (trying to close the gap)\n",
+                  f"Single changes to the paper config, run to see whether they reach the paper's figures "
+                  f"(`{explore_dir}/<variant>/seed<k>/`, trained with `paper-lenet train configs/lenet5_1998.yaml "
+                  "<overrides> seed=k`); none is adopted: `docs/deviations.md` says why.\n",
+                  explore_table(explore, groups) + "\n"]
     times = times_table(groups)
     parts += ["\n## Rerun times\n", "Wall-clock time of the committed runs (two one-thread runs side by side "
               "on the 2-core machine that made them); a set takes about half the sum of its runs.\n", times + "\n"]

@@ -41,6 +41,9 @@ def test_report_from_runs_is_reproducible(synthetic_root, tmp_path, monkeypatch)
         for seed in (0, 1):
             cfg = load_config(cfg_path, common + [f"seed={seed}"])
             train(cfg, runs / name / f"seed{seed}", log=lambda *_: None)
+    # an exploratory variant beside the runs: grouped by its directory, diffed against lenet5_1998
+    cfg = load_config(ROOT / "configs/lenet5_1998.yaml", common + ["train.sdlm.mu=0.1"])
+    train(cfg, tmp_path / "explore" / "mu-0.1" / "seed0", log=lambda *_: None)
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nmid\n"
                       "<!-- times:start -->\nstale\n<!-- times:end -->\nrest\n")
@@ -60,5 +63,10 @@ def test_report_from_runs_is_reproducible(synthetic_root, tmp_path, monkeypatch)
     assert "| `python experiments/reproduce.py headline` | 2 |" in readme.read_text()
     assert "| `python experiments/reproduce.py ablations` | 2 |" in text
     assert "reproduce.py modern" not in text  # no modern runs, no row
+    assert "## Exploratory runs" in text
+    row = next(l for l in text.splitlines() if l.startswith("| `mu-0.1` |"))
+    assert "train.sdlm.mu=0.1" in row and "s0: " in row and "(n=1)" in row
+    head = next(l for l in text.splitlines() if l.startswith("| `lenet5_1998` | 0.95"))
+    assert "(n=2)" in head  # the variant's run is not mixed into the headline
     write_report(str(runs), str(out), readme=str(readme))
     assert (out / "RESULTS.md").read_bytes() == first
