@@ -105,6 +105,30 @@ def targets_table(groups) -> str:
     return "\n".join(rows)
 
 
+def why_missed(groups) -> str:
+    """The reasons we know of, with the figures computed from the headline runs (only when the
+    headline target is missed; docs/deviations.md has the details and every attempt)."""
+    g = groups.get("lenet5_1998")
+    if not g or abs(pooled(g)["mean"] - 0.95) <= 0.1 + 1e-9:
+        return ""
+    final_tr = mean_std([100 * r["metrics"][-1]["train_error"] for r in g])[0]
+    med = [mean_std([r["metrics"][e]["eff_lr_median"] for r in g])[0] for e in (0, 1)]
+    return "\n".join([
+        "Why the paper-config targets are missed, as far as we know (details and every attempt: `docs/deviations.md`):\n",
+        f"- Our network fits the training set less well: final on-the-fly training error {final_tr:.2f}% "
+        f"(mean over the `lenet5_1998` runs) against the paper's {ref.FIG5_TRAIN[-1]:.2f}%, so the test gap is "
+        "not overfitting.",
+        f"- After pass 1 many C1/C3/C5 units saturate, their h_kk collapses and the median eps_k of pass 2 is "
+        f"{med[1] / med[0]:.1f}x that of pass 1 ({med[0]:.1e} -> {med[1]:.1e}): the pass-2 spike of the Fig. 5 "
+        "curve (`python experiments/curvature_diagnosis.py`).",
+        "- The paper's literal +-2.4/F initialisation stalls and its S2/S4 sum diverges under per-sample SDLM "
+        "at its eta (`ablation-paper-literal-init`, `ablation-paper-s2-sum`), so the paper config uses "
+        "+-2.4/sqrt(F) and the average of Sec. II-A instead.",
+        "- Steps smaller than the paper's mu and eta give (exploratory runs below) remove the spike and gain "
+        "about 0.1 point, not enough; the distortion experiment inherits the same gap, and neither milder nor "
+        "stronger distortion ranges did better than the committed ones.\n"])
+
+
 def fig5_table(group) -> str:
     rows = ["| pass | paper train % | ours train % (on the fly) | paper test % | ours test % |", "|---|---|---|---|---|"]
     for e in range(len(group[0]["metrics"])):
@@ -226,8 +250,12 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
              "the interval is the 95% Wilson interval of the pooled error (all seeds' misses over all "
              "their test images).\n", "## Headline\n", head + "\n",
              "## Targets\n", targets_table(groups) + "\n",
-             "Where a target is missed, `docs/deviations.md` gives the reasons we know of and lists what "
-             "was tried (S2 sum vs average, MSE vs MAP and j, presentation order, initialisation).\n"]
+             "Where a target is missed, `docs/deviations.md` gives the reasons we know of and what was "
+             "tried (S2 sum vs average, MSE vs MAP and j, presentation order, initialisation, step sizes, "
+             "distortion ranges); the ablations and the exploratory runs below hold the results.\n"]
+    why = why_missed(groups)
+    if why:
+        parts.append(why)
     if "lenet5_1998" in groups:
         parts += ["## Fig. 5: error per pass (`lenet5_1998`)\n", fig5_table(groups["lenet5_1998"]) + "\n"]
     if any(n.startswith("ablation-") for n in groups):
