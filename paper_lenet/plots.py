@@ -54,16 +54,33 @@ def fig6(groups, path: Path) -> bool:
     return True
 
 
-def ablations(rows, path: Path) -> None:
-    """rows: [(name, mean, lo, hi)] with the pooled 95% Wilson interval."""
+def ablations(panels, path: Path, clip: float = 6.0) -> None:
+    """panels: [(title, paper_value or None, rows)], rows [(label, mean, lo, hi)] baseline first, with
+    the pooled 95% Wilson interval. The axis stops at `clip`%: runs beyond it (diverged) are drawn as
+    a triangle at the edge with their value written beside it, so ~1% differences stay visible."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(rows) + 1.2))
-    y = list(range(len(rows)))
-    ax.errorbar([r[1] for r in rows], y, xerr=[[r[1] - r[2] for r in rows], [r[3] - r[1] for r in rows]],
-                fmt="o", capsize=3)
-    ax.set_yticks(y, [r[0] for r in rows], fontsize=8)
-    ax.invert_yaxis()
-    ax.set(xlabel="test error (%), mean over seeds, 95% Wilson interval of the pooled error")
+    n = sum(len(r) for _, _, r in panels)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, 0.32 * n + 1.0 * len(panels) + 0.6), squeeze=False,
+                             gridspec_kw={"height_ratios": [len(r) for _, _, r in panels]})
+    for ax, (title, paper, rows) in zip(axes[:, 0], panels):
+        y = list(range(len(rows)))
+        inside = [i for i, r in enumerate(rows) if r[1] <= clip]
+        ax.errorbar([rows[i][1] for i in inside], inside, fmt="o", capsize=3,
+                    xerr=[[rows[i][1] - rows[i][2] for i in inside], [min(rows[i][3], clip) - rows[i][1] for i in inside]])
+        for i, r in enumerate(rows):
+            if r[1] > clip:
+                ax.plot([clip], [i], ">", color="C3")
+                ax.annotate(f"{r[1]:.1f}%", (clip, i), xytext=(-6, 0), textcoords="offset points",
+                            ha="right", va="center", fontsize=8, color="C3")
+        ax.axvline(rows[0][1], color="gray", ls="--", lw=1, label=f"baseline {rows[0][1]:.2f}%")
+        if paper is not None:
+            ax.axvline(paper, color="k", ls=":", lw=1, label=f"paper {paper:.2f}%")
+        ax.set_yticks(y, [r[0] for r in rows], fontsize=8)
+        ax.set_xlim(0, clip)
+        ax.set_ylim(len(rows) - 0.4, -0.6)  # first row on top, room for the edge labels
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7, loc="best")
+    axes[-1, 0].set(xlabel="test error (%): mean over seeds, 95% Wilson interval of the pooled error")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -111,11 +128,16 @@ def write_plots(groups, out: Path, labels) -> list[str]:
                 made.append("fig8_misclassified.png")
     if fig6(groups, out / "fig6_training_size.png"):
         made.append("fig6_training_size.png")
-    rows = []
-    for name in sorted(groups):
-        s = pooled(groups[name])
-        rows.append((f"{name} (n={s['n']})", s["mean"], s["lo"], s["hi"]))
-    if len(rows) > 1:
-        ablations(rows, out / "ablations.png")
+    panels = []
+    for base, side, paper in (("lenet5_1998", "ablation-paper-", 0.95), ("modern", "ablation-modern-", None)):
+        names = sorted(n for n in groups if n.startswith(side))
+        if base in groups and names:
+            rows = []
+            for name in [base] + names:
+                s = pooled(groups[name])
+                rows.append((f"{name} (n={s['n']})", s["mean"], s["lo"], s["hi"]))
+            panels.append((f"one change to `{base}`", paper, rows))
+    if panels:
+        ablations(panels, out / "ablations.png")
         made.append("ablations.png")
     return made
