@@ -29,6 +29,7 @@ def fig5(group, path: Path) -> None:
             ax.fill_between(x, [a - s for a, s in stats], [a + s for a, s in stats], color=color, alpha=0.2)
         ax.plot(range(1, len(paper) + 1), paper, "--", color=color, label=f"paper {key.split('_')[0]}")
     ax.set(xlabel="pass", ylabel="error (%)", title="Fig. 5: LeNet-5 error per pass", ylim=(0, 5))
+    ax.xaxis.get_major_locator().set_params(integer=True)  # passes are whole numbers
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
