@@ -50,7 +50,7 @@ def modern(seeds=range(3), jobs=2):
 
     Command: python experiments/reproduce.py modern
     Expected: about 1.0-1.3% (tutorial reports); n = 3 seeds.
-    Time: 10 epochs of ~7-8 s on one thread (compiled gradients); 3 seeds ~3 min on 2 cores.
+    Time: ~1.7 min per run (10 epochs of ~9 s, compiled gradients, two runs side by side); 3 seeds ~3 min.
     """
     return run_set(["configs/modern.yaml"], seeds, jobs)
 
@@ -60,8 +60,8 @@ def ablations(seeds=range(3), jobs=2):
 
     Command: python experiments/reproduce.py ablations
     Expected: each row vs its baseline with a McNemar p-value in results/RESULTS.md; n = 3 seeds.
-    Time: 20 configs x 3 seeds: the 12 per-sample ones ~2.2 min a run, the 8 minibatch ones
-    ~1.5 min; ~60 min on 2 cores.
+    Time: 20 configs x 3 seeds: the per-sample ones ~2.2 min a run, the 10-epoch minibatch ones
+    ~1.4 min; ~60 min on 2 cores.
     """
     return run_set(ABLATIONS, seeds, jobs)
 
@@ -70,7 +70,7 @@ def everything(jobs=2):
     """All of the above in order of importance (headline first).
 
     Command: python experiments/reproduce.py everything
-    Time: about 80 minutes on 2 cores with the fast path (results/RESULTS.md, "Rerun times").
+    Time: about 75 minutes on 2 cores with the fast path (results/RESULTS.md, "Rerun times").
     """
     return sum(f(jobs=jobs) for f in (headline, modern, distortions, training_size, ablations))
 

@@ -271,7 +271,7 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
     explore_dir = Path(runs).parent / "explore"
     explore = collect(explore_dir, by_dir=True) if explore_dir.is_dir() else {}
     if explore:
-        parts += ["## Exploratory runs (trying to close the gap)\n",
+        parts += ["\n## Exploratory runs (trying to close the gap)\n",
                   f"Single changes to the paper config, run to see whether they reach the paper's figures "
                   f"(`{explore_dir}/<variant>/seed<k>/`, trained with `paper-lenet train configs/lenet5_1998.yaml "
                   "<overrides> seed=k`); none is adopted: `docs/deviations.md` says why.\n",
