@@ -149,6 +149,8 @@ class FastBatchGrad(_Fast):
         params = dict(model.named_parameters())
         self.minus_one = {n: torch.full_like(p, -1.0) for n, p in params.items()}  # D -= (-1) g: a sum
         self.acc = [{n: torch.zeros_like(p) for n, p in params.items()} for _ in range(self.threads)]
+        self.acc_ptrs = [self._pointers(acc) for acc in self.acc]  # these buffers live as long as self
+        self.minus_one_ptrs = self._pointers(self.minus_one)
         self.pool = None
         if self.threads > 1:
             from concurrent.futures import ThreadPoolExecutor
@@ -161,20 +163,19 @@ class FastBatchGrad(_Fast):
         n = len(idx)
         if n == 0:
             raise ValueError("empty batch")
-        P, R = self._pointers(self._weights()), self._pointers(self.minus_one)
+        P = self._pointers(self._weights())
         parts = [p for p in idx.tensor_split(min(self.threads, n)) if len(p)]
 
         def work(k):
-            acc = self.acc[k]
-            for a in acc.values():
+            for a in self.acc[k].values():
                 a.zero_()
-            return self._run(P, self._pointers(acc), R, x, y, parts[k].contiguous())
+            return self._run(P, self.acc_ptrs[k], self.minus_one_ptrs, x, y, parts[k].contiguous())
 
         with torch.no_grad():
             res = list(self.pool.map(work, range(len(parts)))) if self.pool and len(parts) > 1 \
                 else [work(k) for k in range(len(parts))]
             for name, p in self.model.named_parameters():
-                g = self.acc[0][name].clone()
+                g = self.acc[0][name]  # becomes p.grad: rewritten (not accumulated) by the next call
                 for k in range(1, len(parts)):
                     g += self.acc[k][name]
                 p.grad = g.div_(n)
