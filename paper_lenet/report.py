@@ -60,7 +60,12 @@ def pooled(group: list[dict]) -> dict:
 
 
 def fmt(s: dict) -> tuple[str, str]:
-    return f"{s['mean']:.2f} +- {s['std']:.2f} (n={s['n']})", f"[{s['lo']:.2f}, {s['hi']:.2f}]"
+    return mean_pm(s["mean"], s["std"], s["n"]), f"[{s['lo']:.2f}, {s['hi']:.2f}]"
+
+
+def mean_pm(mean: float, std: float, n: int) -> str:
+    """`mean +- std (n)`; one run has no spread to report."""
+    return f"{mean:.2f} (n=1)" if n == 1 else f"{mean:.2f} +- {std:.2f} (n={n})"
 
 
 def headline_table(groups) -> str:
@@ -216,7 +221,7 @@ def explore_table(explore: dict, groups: dict) -> str:
         m, sd = mean_std([100 * r["summary"]["test_error"] for r in g])
         tr = mean_std([100 * r["metrics"][-1]["train_error"] for r in g])[0]
         rows.append(f"| `{name}` | {change or '-'} | {g[0]['summary']['epochs']} | {per_seed} | "
-                    f"{m:.2f} +- {sd:.2f} (n={len(g)}) | {tr:.2f} |")
+                    f"{mean_pm(m, sd, len(g))} | {tr:.2f} |")
     return "\n".join(rows)
 
 
