@@ -1,4 +1,4 @@
-"""Slow checks on the real MNIST files (pytest -m slow): the quickstart run and its promised error."""
+"""Slow checks on the real MNIST files (pytest -m slow): the quickstart run and its promised error; bench."""
 from __future__ import annotations
 
 import json
@@ -24,3 +24,16 @@ def test_quickstart_reaches_under_two_percent(tmp_path):
     rows = [json.loads(l) for l in (tmp_path / "q" / "metrics.jsonl").read_text().splitlines()]
     # the paper reports eps_k of about 7e-5 .. 0.016 in the first pass; ours must be of that order
     assert 1e-6 < rows[0]["eff_lr_min"] < 1e-3 and 1e-3 < rows[0]["eff_lr_max"] <= 5e-4 / 0.02
+
+
+def test_bench_runs_and_reports_every_figure(capsys):
+    """`paper-lenet bench` end to end with few steps: every figure present, positive, and printed."""
+    from paper_lenet.bench import _table, bench
+
+    res = bench(steps=100, log=lambda *_: None)
+    assert res["per_sample_step_us"]["fast"] > 0 and res["speedup"] > 1  # the fast path is faster
+    assert set(res["variants"]) == {"relu", "max_pool", "c3_full", "linear_ce", "subsample_sum", "map_loss"}
+    for key in ("minibatch_epoch_s", "minibatch_epoch_s_1thread", "minibatch_epoch_s_autograd", "curvature_s"):
+        assert res[key] > 0, key
+    text = _table(res)
+    assert "modern minibatch epoch" in text and "autograd" in text and "projected lenet5_1998 run" in text
