@@ -63,14 +63,16 @@ def eta_for_epoch(table, epoch: int) -> float:
     return float(table[-1][1])
 
 
+def real_entries(model, name: str, t: torch.Tensor) -> torch.Tensor:
+    """The entries of a per-parameter tensor that belong to real connections (C3's unconnected
+    kernel slots excluded), flattened."""
+    mod = model.get_submodule(name.rsplit(".", 1)[0])
+    if name.endswith("weight") and hasattr(mod, "mask"):
+        return t[mod.mask.expand_as(t) > 0]
+    return t.flatten()
+
+
 def rate_stats(model, rates: dict) -> tuple[float, float, float]:
     """min, median, max of eps_k over the real parameters (C3's unconnected kernel slots excluded)."""
-    vals = []
-    for name, r in rates.items():
-        mod = model.get_submodule(name.rsplit(".", 1)[0])
-        if name.endswith("weight") and hasattr(mod, "mask"):
-            vals.append(r[(mod.mask.expand_as(r)) > 0])
-        else:
-            vals.append(r.flatten())
-    v = torch.cat(vals)
+    v = torch.cat([real_entries(model, name, r) for name, r in rates.items()])
     return v.min().item(), v.median().item(), v.max().item()
