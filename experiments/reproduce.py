@@ -11,8 +11,15 @@ from pathlib import Path
 
 from runner import run_set
 
+from paper_lenet.report import EXPERIMENTS  # which configs each experiment runs (its rerun-time table too)
+
 ABLATIONS = sorted(str(p.relative_to(Path(__file__).resolve().parents[1]))
                    for p in (Path(__file__).resolve().parents[1] / "configs" / "ablations").glob("*.yaml"))
+
+
+def configs(experiment: str) -> list[str]:
+    names = EXPERIMENTS[experiment]
+    return ABLATIONS if names is None else [f"configs/{n}.yaml" for n in names]
 
 
 def headline(seeds=range(5), jobs=2):
@@ -22,7 +29,7 @@ def headline(seeds=range(5), jobs=2):
     Expected: test error 0.95 +- 0.1% (paper, Fig. 9); n = 5 seeds.
     Time (measured, two runs side by side on 2 cores): ~2.3 min per run, 5 seeds ~6 min.
     """
-    return run_set(["configs/lenet5_1998.yaml"], seeds, jobs)
+    return run_set(configs("headline"), seeds, jobs)
 
 
 def distortions(seeds=range(3), jobs=2):
@@ -32,7 +39,7 @@ def distortions(seeds=range(3), jobs=2):
     Expected: test error 0.8% (paper); target <= 0.85% mean over n = 3 seeds.
     Time: ~2.6 min per run (distorting a pass takes ~0.6 s); 3 seeds ~4 min on 2 cores.
     """
-    return run_set(["configs/lenet5_1998_distort.yaml"], seeds, jobs)
+    return run_set(configs("distortions"), seeds, jobs)
 
 
 def training_size(seeds=range(3), jobs=2):
@@ -42,7 +49,7 @@ def training_size(seeds=range(3), jobs=2):
     Expected: test 1.68% (15k) and 1.14% (30k) in the paper; n = 3 seeds each.
     Time: ~0.8 and ~1.4 min per run; 6 runs ~4 min on 2 cores.
     """
-    return run_set(["configs/lenet5_1998_15k.yaml", "configs/lenet5_1998_30k.yaml"], seeds, jobs)
+    return run_set(configs("training_size"), seeds, jobs)
 
 
 def modern(seeds=range(3), jobs=2):
@@ -52,7 +59,7 @@ def modern(seeds=range(3), jobs=2):
     Expected: about 1.0-1.3% (tutorial reports); n = 3 seeds.
     Time: ~1.7 min per run (10 epochs of ~9 s, compiled gradients, two runs side by side); 3 seeds ~3 min.
     """
-    return run_set(["configs/modern.yaml"], seeds, jobs)
+    return run_set(configs("modern"), seeds, jobs)
 
 
 def ablations(seeds=range(3), jobs=2):
@@ -63,7 +70,7 @@ def ablations(seeds=range(3), jobs=2):
     Time: 20 configs x 3 seeds: the per-sample ones ~2.2 min a run, the 10-epoch minibatch ones
     ~1.4 min; ~60 min on 2 cores.
     """
-    return run_set(ABLATIONS, seeds, jobs)
+    return run_set(configs("ablations"), seeds, jobs)
 
 
 def everything(jobs=2):

@@ -118,7 +118,7 @@ def gallery(run, labels: str, path: Path, limit: int = 180) -> bool:
 
 def write_plots(groups, out: Path, labels) -> list[str]:
     """All figures that the available runs support; returns their file names."""
-    from .report import pooled
+    from .report import PAPER_HEADLINE, baseline_of, pooled
 
     made = []
     if "lenet5_1998" in groups:
@@ -130,8 +130,8 @@ def write_plots(groups, out: Path, labels) -> list[str]:
     if fig6(groups, out / "fig6_training_size.png"):
         made.append("fig6_training_size.png")
     panels = []
-    for base, side, paper in (("lenet5_1998", "ablation-paper-", 0.95), ("modern", "ablation-modern-", None)):
-        names = sorted(n for n in groups if n.startswith(side))
+    for base, paper in (("lenet5_1998", PAPER_HEADLINE), ("modern", None)):
+        names = sorted(n for n in groups if n.startswith("ablation-") and baseline_of(n) == base)
         if base in groups and names:
             rows = []
             for name in [base] + names:
