@@ -79,12 +79,22 @@ def test_split_over_threads_changes_nothing_but_summation_order(synthetic_root):
         torch.testing.assert_close(grads[1][n], grads[0][n], rtol=1e-5, atol=1e-7)
 
 
-def test_minibatch_training_fast_and_autograd_agree(synthetic_root, tmp_path):
+def test_minibatch_training_fast_and_autograd_agree(synthetic_root, tmp_path, monkeypatch):
     base = [f"data.root={synthetic_root}", "data.download=false", "data.train_size=600", "train.epochs=3",
             "train.batch_size=32"]
-    logs = []
+    logs, calls = [], []
+    real_call = FastBatchGrad.__call__
+
+    def spy(self, *a):  # the training loop must really take its gradients from the C code
+        calls.append(len(a[2]))
+        return real_call(self, *a)
+
+    monkeypatch.setattr(FastBatchGrad, "__call__", spy)
     on = train(load_config(MODERN, base + ["train.fast=on"]), tmp_path / "on", log=logs.append)
+    assert sum(calls) == 3 * 600 and max(calls) == 32  # every image of 3 epochs, in batches of 32
+    n_calls = len(calls)
     off = train(load_config(MODERN, base + ["train.fast=off"]), tmp_path / "off", log=lambda *_: None)
+    assert len(calls) == n_calls  # train.fast=off: autograd only
     assert not any("notice" in str(l) for l in logs)
     n = 200  # synthetic test images
     p = max((on["test_error"] + off["test_error"]) / 2, 1 / n)

@@ -245,7 +245,10 @@ static void dense_bwd_update(const float *restrict ga, int n_out, const float *r
     }
 }
 
-/* batch mode: gx = W^T ga, dW -= r (ga x^T), db -= r ga into accumulators (W itself untouched) */
+/* batch mode: gx = W^T ga, dW -= r (ga x^T), db -= r ga into accumulators (W itself untouched).
+ * Kept apart from dense_bwd_update rather than one function with separate read/write pointers:
+ * SDLM calls it with the two equal, which `restrict` forbids, and without `restrict` gcc would
+ * check for overlap at run time and fall back to scalar code in exactly the per-sample case. */
 static void dense_bwd_accum(const float *restrict ga, int n_out, const float *restrict x, int n_in,
                             const float *restrict w, float *restrict dw, const float *restrict rw,
                             float *restrict db, const float *restrict rb, float *restrict gx)
