@@ -20,22 +20,26 @@ PAPER = {
 }
 
 
+def _params(layer) -> int:
+    """Trainable scalars of a layer: its parameters' own sizes (C3 stores only its 60 kernels)."""
+    return sum(p.numel() for p in layer.parameters())
+
+
 def _layer_counts(layer, out_shape):
     """(params, connections, macs) of one layer given its output shape (C, H, W) or (D,)."""
     if isinstance(layer, Conv):
         hw = out_shape[1] * out_shape[2]
         fan = layer.fan_in()
-        params = int(fan.sum().item()) + layer.bias.numel()
-        return params, int(((fan + 1) * hw).sum().item()), int((fan * hw).sum().item())
+        return _params(layer), int(((fan + 1) * hw).sum().item()), int((fan * hw).sum().item())
     if isinstance(layer, Subsampling):
         units = out_shape[0] * out_shape[1] * out_shape[2]
-        return layer.coef.numel() + layer.bias.numel(), 5 * units, 4 * units
+        return _params(layer), 5 * units, 4 * units
     if isinstance(layer, Pool):
         units = out_shape[0] * out_shape[1] * out_shape[2]
         return 0, 4 * units, 4 * units
     if isinstance(layer, Full):
         n_out, n_in = layer.weight.shape
-        return n_out * n_in + n_out, n_out * (n_in + 1), n_out * n_in
+        return _params(layer), n_out * (n_in + 1), n_out * n_in
     if isinstance(layer, RBF):
         n_out, n_in = layer.centers.shape
         return 0, n_out * n_in, n_out * n_in  # fixed centres: connections, no parameters
@@ -54,11 +58,8 @@ def count(model: LeNet5) -> dict:
         shape = list(x.shape[1:])
         p, c, m = _layer_counts(layer, shape)
         layers.append({"name": name, "output_shape": shape, "params": p, "connections": c, "macs": m})
-    trainable = sum(p.numel() for p in model.parameters())
-    masked = sum(int((1 - l.mask).sum().item()) * l.weight.shape[2] * l.weight.shape[3]
-                 for l in (model.C1, model.C3, model.C5))
     total = {k: sum(l[k] for l in layers) for k in ("params", "connections", "macs")}
-    assert total["params"] == trainable - masked, "accounting disagrees with the model's parameters"
+    assert total["params"] == sum(p.numel() for p in model.parameters()), "a layer is missing from the count"
     return {"layers": layers, "total": total, "paper": PAPER}
 
 

@@ -64,33 +64,55 @@ class Layer(nn.Module):
 
 class Conv(Layer):
     """A convolution layer (C1, C3, C5). `table` restricts which input maps each output map reads
-    (C3's Table I); the dense weight is multiplied by a fixed 0/1 mask, so untouched kernels stay 0."""
+    (C3's Table I). With a table only the connected kernels are parameters: `weight` is
+    (n_kernels, k, k), the kernels in (output map, input map) order, and `w()` scatters them into
+    the dense (n_out, n_in, k, k) kernel the convolution uses, so C3 has exactly the paper's 1,516
+    free parameters. Without one `weight` is the usual (n_out, n_in, k, k)."""
 
     def __init__(self, n_in, n_out, k, activation, table=None):
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(n_out, n_in, k, k))
+        self.dense_shape = (n_out, n_in, k, k)
+        pairs = [(o, i) for o in range(n_out) for i in (sorted(table[o]) if table is not None else range(n_in))]
+        self.packed = table is not None
+        self.weight = nn.Parameter(torch.empty((len(pairs), k, k) if self.packed else self.dense_shape))
         self.bias = nn.Parameter(torch.empty(n_out))
-        mask = torch.ones(n_out, n_in, 1, 1)
-        if table is not None:
-            mask.zero_()
-            for o, ins in enumerate(table):
-                mask[o, list(ins)] = 1.0
-        self.register_buffer("mask", mask)
+        mask = torch.zeros(n_out, n_in, 1, 1)
+        for o, i in pairs:
+            mask[o, i] = 1.0
+        self.register_buffer("mask", mask)  # 1 where output map o reads input map i
+        # kernel t of a packed weight sits at dense slot o * n_in + i (not saved: it follows from mask)
+        self.register_buffer("slot", torch.tensor([o * n_in + i for o, i in pairs]), persistent=False)
         self.act = Activation(activation)
 
-    def w(self):
-        return self.weight * self.mask
+    def pack(self, dense: torch.Tensor) -> torch.Tensor:
+        """A dense (n_out, n_in, k, k) per-weight tensor -> the parameter's shape (its connected kernels)."""
+        k = self.dense_shape[-1]
+        return dense.reshape(-1, k, k)[self.slot] if self.packed else dense
+
+    def w(self):  # (n_out, n_in, k, k), unconnected kernels exactly 0
+        if not self.packed:
+            return self.weight
+        n_out, n_in, k, _ = self.dense_shape
+        dense = self.weight.new_zeros(n_out * n_in, k, k).index_copy(0, self.slot, self.weight)
+        return dense.view(self.dense_shape)
 
     def fan_in(self):  # per output map: connected input maps x k x k
-        return self.mask.sum(dim=(1, 2, 3)) * self.weight.shape[2] * self.weight.shape[3]
+        return self.mask.sum(dim=(1, 2, 3)) * self.dense_shape[2] * self.dense_shape[3]
 
     def pre(self, x):
         return F.conv2d(x, self.w(), self.bias)
 
     def curvature_pre(self, x, g2):
-        h_w = conv2d_weight(x * x, self.weight.shape, g2) * self.mask
+        h_w = self.pack(conv2d_weight(x * x, self.dense_shape, g2))
         g2_x = conv2d_input(x.shape, self.w() ** 2, g2)
         return {"weight": h_w, "bias": g2.sum(dim=(0, 2, 3))}, g2_x
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Checkpoints written before C3 was packed hold a dense (16, 6, 5, 5) C3 weight: pack it."""
+        key = prefix + "weight"
+        if self.packed and key in state_dict and tuple(state_dict[key].shape) == self.dense_shape:
+            state_dict[key] = self.pack(state_dict[key])
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 class Subsampling(Layer):
@@ -177,13 +199,15 @@ def init_layer(layer: nn.Module, scheme: str, bias_scheme: str, generator=None) 
              "kaiming": fan.rsqrt()}[scheme]
     with torch.no_grad():
         for name, p in layer.named_parameters(recurse=False):
-            b = bound.view(-1, *([1] * (p.dim() - 1)))
-            uniform = (torch.rand(p.shape, generator=generator) * 2 - 1) * b
+            # a packed C3 draws its dense kernel and keeps the connected ones: the same seed gives
+            # the same initial weights as before C3 was packed (committed runs stay reproducible)
+            shape = layer.dense_shape if name == "weight" and isinstance(layer, Conv) else p.shape
+            b = bound.view(-1, *([1] * (len(shape) - 1)))
+            uniform = (torch.rand(shape, generator=generator) * 2 - 1) * b
             if name == "bias" and scheme != "torch_default":
-                p.copy_(uniform if bias_scheme == "uniform" else torch.zeros_like(p))
+                value = uniform if bias_scheme == "uniform" else torch.zeros(shape)
             elif scheme == "kaiming":
-                p.copy_(torch.randn(p.shape, generator=generator) * (2.0 * b * b).sqrt())
+                value = torch.randn(shape, generator=generator) * (2.0 * b * b).sqrt()
             else:
-                p.copy_(uniform)
-        if isinstance(layer, Conv):
-            layer.weight.mul_(layer.mask)  # unconnected kernels of C3 are exactly 0
+                value = uniform
+            p.copy_(layer.pack(value) if shape != p.shape else value)

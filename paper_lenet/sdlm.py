@@ -63,16 +63,7 @@ def eta_for_epoch(table, epoch: int) -> float:
     return float(table[-1][1])
 
 
-def real_entries(model, name: str, t: torch.Tensor) -> torch.Tensor:
-    """The entries of a per-parameter tensor that belong to real connections (C3's unconnected
-    kernel slots excluded), flattened."""
-    mod = model.get_submodule(name.rsplit(".", 1)[0])
-    if name.endswith("weight") and hasattr(mod, "mask"):
-        return t[mod.mask.expand_as(t) > 0]
-    return t.flatten()
-
-
 def rate_stats(model, rates: dict) -> tuple[float, float, float]:
-    """min, median, max of eps_k over the real parameters (C3's unconnected kernel slots excluded)."""
-    v = torch.cat([real_entries(model, name, r) for name, r in rates.items()])
+    """min, median, max of eps_k over every trainable parameter (C3 holds only its connected kernels)."""
+    v = torch.cat([r.flatten() for r in rates.values()])
     return v.min().item(), v.median().item(), v.max().item()

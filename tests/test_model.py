@@ -28,6 +28,11 @@ def test_paper_counts_layer_by_layer(paper):
         assert (layer["params"], layer["connections"]) == PAPER["layers"][layer["name"]], layer["name"]
     assert info["total"]["params"] == 60000
     assert info["total"]["connections"] == 340908
+    # the model's own parameters are the paper's free parameters, layer by layer: nothing masked
+    assert sum(p.numel() for p in paper.parameters()) == 60000
+    for name, (params, _) in PAPER["layers"].items():
+        assert sum(p.numel() for p in getattr(paper, name).parameters()) == params, name
+    assert paper.C3.weight.shape == (60, 5, 5)  # Table I's 60 kernels
     shapes = [l["output_shape"] for l in info["layers"]]
     assert shapes == [[6, 28, 28], [6, 14, 14], [16, 10, 10], [16, 5, 5], [120, 1, 1], [84], [10]]
 
@@ -126,12 +131,30 @@ def test_lecun98_init_ranges():
         w = getattr(paper, name).coef if name.startswith("S") else getattr(paper, name).weight
         assert w.abs().max() <= 2.4 / f + 1e-7, name
         assert w.numel() < 100 or w.abs().max() > 0.9 * 2.4 / f, name  # fills the range
+    dense = paper.C3.w()
     for o, ins in enumerate(C3_TABLE):  # C3: fan-in 75, 100 or 150 per map
-        w = paper.C3.weight[o]
+        w = dense[o]
         bound = 2.4 / (25 * len(ins))
         assert w[list(ins)].abs().max() <= bound + 1e-7 and w[list(ins)].abs().max() > 0.7 * bound
-        assert torch.count_nonzero(w) == 25 * len(ins)  # unconnected kernels stay zero
+        assert torch.count_nonzero(w) == 25 * len(ins)  # unconnected kernels are exactly zero
     assert all(torch.count_nonzero(getattr(paper, n).bias) == 0 for n in ("C1", "C3", "C5", "F6"))
+
+
+def test_dense_c3_checkpoint_loads_into_packed_c3(paper):
+    """Weights saved when C3 stored all 96 kernels (e.g. committed runs) load and compute the same."""
+    state = paper.state_dict()
+    old = dict(state, **{"C3.weight": paper.C3.w().detach().clone()})  # the former (16, 6, 5, 5) layout
+    model = build_model(load_config(ROOT / "configs" / "lenet5_1998.yaml").model, seed=1)
+    model.load_state_dict(old)
+    assert torch.equal(model.C3.weight, paper.C3.weight)
+    x = torch.randn(4, 1, 32, 32)
+    assert torch.equal(model(x), paper(x))
+
+
+def test_dense_c3_keeps_all_96_kernels():
+    modern = build_model(load_config(ROOT / "configs" / "modern.yaml").model, seed=0)
+    assert modern.C3.weight.shape == (16, 6, 5, 5)
+    assert sum(p.numel() for p in modern.C3.parameters()) == 96 * 25 + 16
 
 
 def test_init_is_seeded():

@@ -22,10 +22,10 @@ def double_precision():
 
 def brute_conv(layer: Conv, x, g2):
     """Eq. 25-27 by explicit loops over every connection (i = output unit, j = input)."""
-    n_out, n_in, k, _ = layer.weight.shape
+    n_out, n_in, k, _ = layer.dense_shape
     w = layer.w()
     H = x.shape[2] - k + 1
-    h_w, h_b, g2_x = torch.zeros_like(layer.weight), torch.zeros(n_out), torch.zeros_like(x)
+    h_w, h_b, g2_x = torch.zeros(layer.dense_shape), torch.zeros(n_out), torch.zeros_like(x)
     for b in range(x.shape[0]):
         for o in range(n_out):
             for r in range(H):
@@ -38,7 +38,8 @@ def brute_conv(layer: Conv, x, g2):
                             for v in range(k):
                                 h_w[o, i, u, v] += g2[b, o, r, c] * x[b, i, r + u, c + v] ** 2
                                 g2_x[b, i, r + u, c + v] += w[o, i, u, v] ** 2 * g2[b, o, r, c]
-    return h_w, h_b, g2_x
+    connected = [o * n_in + i for o in range(n_out) for i in range(n_in) if layer.mask[o, i] != 0]
+    return h_w.view(-1, k, k)[connected], h_b, g2_x  # one h per stored kernel weight
 
 
 def brute_subsample(layer: Subsampling, x, g2):
@@ -62,6 +63,7 @@ def test_conv_with_table_against_brute_force():
     x, g2 = torch.randn(2, 3, 6, 6), torch.rand(2, 4, 4, 4)
     hs, g2_x = layer.curvature_pre(x, g2)
     bw, bb, bx = brute_conv(layer, x, g2)
+    assert hs["weight"].shape == layer.weight.shape == (8, 3, 3)  # 1 + 2 + 2 + 3 connected kernels
     assert torch.allclose(hs["weight"], bw) and torch.allclose(hs["bias"], bb) and torch.allclose(g2_x, bx)
 
 
@@ -176,13 +178,14 @@ def test_every_head_and_pool_has_curvature():
             assert h[n].shape == p.shape
 
 
-def test_rates_and_stats_exclude_unconnected_c3():
+def test_rates_and_stats_cover_every_parameter():
     model = build_model(ModelConfig(), seed=0)
     h = {n: torch.full_like(p, 1.0) for n, p in model.named_parameters()}
-    h["C3.weight"] = h["C3.weight"] * model.C3.mask  # unconnected slots: h = 0 -> eps = eta/mu
+    h["C1.bias"][0] = 0.0  # one parameter with no curvature: eps = eta/mu
     rates = sdlm_rates(model, h, 5e-4, 0.02)
     lo, med, hi = rate_stats(model, rates)
-    assert lo == pytest.approx(5e-4 / 1.02) and hi == pytest.approx(5e-4 / 1.02)
+    assert lo == pytest.approx(5e-4 / 1.02) and med == pytest.approx(5e-4 / 1.02) and hi == pytest.approx(5e-4 / 0.02)
+    assert sum(r.numel() for r in rates.values()) == 60000  # one eps_k per free parameter
 
 
 def test_paper_eta_schedule():

@@ -58,7 +58,7 @@ typedef struct {
     float x5[N5], gx5[N5];                                     /* C5 flattened for F6 */
     float x6[84], d6[84], g6[84];                              /* F6 */
     float out[10], gout[10];                                   /* F7: RBF distances or logits */
-    unsigned char conn3[16 * 6];                               /* C3 Table I: mask != 0 */
+    int16_t kid3[16 * 6];                                      /* C3 Table I: kernel index or -1 */
 } work_t;
 
 #include "lenet5_ops.h"
@@ -70,7 +70,7 @@ static float forward(float *const *P, const opts_t *o, work_t *w, const float *r
     activate(&w->x1[0][0], &w->d1[0][0], 6 * H1 * H0, o->act);
     pool_fwd(&w->x1[0][0], H1 * H0, H0, 6, H2, o, P[S2C], P[S2B],         /* (6, 14, 14) */
              &w->s2[0][0], &w->x2[0][0], &w->d2[0][0], &w->m2[0][0]);
-    conv_fwd(&w->x2[0][0], 6, H2, P[C3W], P[C3B], 16, w->conn3, &w->x3[0][0]);  /* (16, 10, 10) */
+    conv_fwd(&w->x2[0][0], 6, H2, P[C3W], P[C3B], 16, w->kid3, &w->x3[0][0]);  /* (16, 10, 10) */
     activate(&w->x3[0][0], &w->d3[0][0], 16 * H3 * H2, o->act);
     pool_fwd(&w->x3[0][0], H3 * H2, H2, 16, H4, o, P[S4C], P[S4B],        /* (16, 5, 5) */
              &w->s4[0][0], &w->x4[0][0], &w->d4[0][0], &w->m4[0][0]);
@@ -136,8 +136,8 @@ static void backward_update(float *const *P, float *const *D, float *const *R, c
         const float *restrict d = w->d3[c];
         for (int p = 0; p < H3 * H2; p++) g[p] *= d[p];
     }
-    conv_bwd_input(&w->g3[0][GPAD(H2)], gs3, 16, H2, P[C3W], w->conn3, 6, &w->g2[0][0]);  /* (6, 14, 14) */
-    conv_wgrad_update(&w->g3[0][GPAD(H2)], gs3, 16, H2, &w->x2[0][0], 6, w->conn3, D[C3W], R[C3W], D[C3B],
+    conv_bwd_input(&w->g3[0][GPAD(H2)], gs3, 16, H2, P[C3W], w->kid3, 6, &w->g2[0][0]);  /* (6, 14, 14) */
+    conv_wgrad_update(&w->g3[0][GPAD(H2)], gs3, 16, H2, &w->x2[0][0], 6, w->kid3, D[C3W], R[C3W], D[C3B],
                       R[C3B]);
     /* S2 -> C1 (nothing below C1 needs an input gradient) */
     pool_bwd(&w->g2[0][0], &w->d2[0][0], &w->s2[0][0], &w->m2[0][0], 6, H2, o, P[S2C], D[S2C], R[S2C],
@@ -161,7 +161,8 @@ int lenet5_run(float *const *P, float *const *D, float *const *R, int act, int p
     /* zero once: the gradient pads and wasted columns that are never written stay 0, and so do
      * the unwritten tails of x1/x3 (f(0) = 0 for every squashing function) */
     memset(w, 0, sizeof *w);
-    for (int i = 0; i < 16 * 6; i++) w->conn3[i] = P[C3M][i] != 0.0f;
+    /* C3's kernels are packed in (o, i) order over the connected pairs (all 96 when dense) */
+    for (int i = 0, k = 0; i < 16 * 6; i++) w->kid3[i] = P[C3M][i] != 0.0f ? (int16_t)k++ : (int16_t)-1;
     int64_t err = 0;
     double ls = 0.0;
     for (int64_t t = 0; t < n; t++) {

@@ -63,18 +63,21 @@ static void activate(float *restrict v, float *restrict d, int n, int kind)
 }
 
 /* ---- 5x5 valid convolutions (C1, C3, C5), input maps of side si, wide outputs ------------- */
-/* conn[o*n_in + i] says whether output map o reads input map i (C3's Table I); NULL: all */
+/* kid[o*n_in + i]: the index of the kernel output map o applies to input map i in w (C3's
+ * Table I keeps only its 60 connected kernels, packed in (o, i) order), -1 when o does not read
+ * i; NULL: dense, kernel o*n_in + i */
 
 static void conv_fwd(const float *restrict x, int n_in, int si, const float *restrict w,
-                     const float *restrict b, int n_out, const unsigned char *conn, float *restrict a)
+                     const float *restrict b, int n_out, const int16_t *kid, float *restrict a)
 {
     const int so = si - 4, L = (so - 1) * si + so;  /* wide extent of the valid outputs */
     for (int o = 0; o < n_out; o++) {
         float *restrict ao = a + o * so * si;
         for (int p = 0; p < L; p++) ao[p] = b[o];
         for (int i = 0; i < n_in; i++) {
-            if (conn && !conn[o * n_in + i]) continue;
-            const float *wk = w + (o * n_in + i) * 25;
+            const int kk = kid ? kid[o * n_in + i] : o * n_in + i;
+            if (kk < 0) continue;
+            const float *wk = w + kk * 25;
             for (int ki = 0; ki < 5; ki++) {
                 const float *restrict xs = x + i * si * si + ki * si;
                 const float w0 = wk[ki * 5], w1 = wk[ki * 5 + 1], w2 = wk[ki * 5 + 2],
@@ -90,14 +93,15 @@ static void conv_fwd(const float *restrict x, int n_in, int si, const float *res
  * gradient at g + o*gs, zero in its wasted columns and for GPAD(si) floats before and
  * si*si - L after, so every tap can be a plain shifted read (a gather, no scatter) */
 static void conv_bwd_input(const float *restrict g, int gs, int n_out, int si, const float *restrict w,
-                           const unsigned char *conn, int n_in, float *restrict dx)
+                           const int16_t *kid, int n_in, float *restrict dx)
 {
     for (int i = 0; i < n_in; i++) {
         float *restrict di = dx + i * si * si;
         for (int q = 0; q < si * si; q++) di[q] = 0.0f;
         for (int o = 0; o < n_out; o++) {
-            if (conn && !conn[o * n_in + i]) continue;
-            const float *wk = w + (o * n_in + i) * 25;
+            const int kk = kid ? kid[o * n_in + i] : o * n_in + i;
+            if (kk < 0) continue;
+            const float *wk = w + kk * 25;
             for (int ki = 0; ki < 5; ki++) {
                 const float *restrict gk = g + o * gs - ki * si - 4;  /* gk[q + 4 - kj]: tap kj */
                 const float w0 = wk[ki * 5], w1 = wk[ki * 5 + 1], w2 = wk[ki * 5 + 2],
@@ -110,10 +114,10 @@ static void conv_bwd_input(const float *restrict g, int gs, int n_out, int si, c
 }
 
 /* dE/dw[o][i][ki][kj] = sum_p g[o][p] x[i][p + ki*si + kj], dE/db[o] = sum_p g[o][p]; then
- * w -= eps dE/dw, b -= eps dE/db (masked C3 kernels are skipped: their gradient is 0). w and b
+ * w -= eps dE/dw, b -= eps dE/db (C3's unconnected pairs have no kernel). w and b
  * are only written: the weights themselves for SDLM, gradient accumulators in batch mode */
 static void conv_wgrad_update(const float *restrict g, int gs, int n_out, int si, const float *restrict x,
-                              int n_in, const unsigned char *conn, float *restrict w, const float *restrict rw,
+                              int n_in, const int16_t *kid, float *restrict w, const float *restrict rw,
                               float *restrict b, const float *restrict rb)
 {
     const int so = si - 4, L = (so - 1) * si + so;
@@ -123,9 +127,10 @@ static void conv_wgrad_update(const float *restrict g, int gs, int n_out, int si
 #pragma omp simd reduction(+ : sb)
         for (int p = 0; p < L; p++) sb += go[p];
         for (int i = 0; i < n_in; i++) {
-            if (conn && !conn[o * n_in + i]) continue;
-            float *wk = w + (o * n_in + i) * 25;
-            const float *rk = rw + (o * n_in + i) * 25;
+            const int kk = kid ? kid[o * n_in + i] : o * n_in + i;
+            if (kk < 0) continue;
+            float *wk = w + kk * 25;
+            const float *rk = rw + kk * 25;
             for (int ki = 0; ki < 5; ki++) {
                 const float *restrict xs = x + i * si * si + ki * si;
                 float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f, s4 = 0.0f;
