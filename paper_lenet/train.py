@@ -7,6 +7,8 @@ has changed: weights, optimizer state, position in the pass, running counters an
 from __future__ import annotations
 
 import math
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -22,7 +24,10 @@ from .model import build_model
 from .sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates
 from .steppers import make_batch_grad, make_stepper
 
-CHUNK = 1000  # samples per stepper call: progress granularity
+CHUNK = 1000  # samples per stepper call at most: progress granularity
+# Tests only: SIGKILL this process right after the k-th checkpoint it writes, so a kill-and-resume
+# test stops the run at a known point on any machine instead of racing a timer.
+KILL_AFTER_CHECKPOINT = "PAPER_LENET_TEST_KILL_AFTER_CHECKPOINT"
 
 
 def seeded(seed: int, epoch: int, purpose: int) -> torch.Generator:
@@ -106,7 +111,11 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
     tty = sys.stdout.isatty()
     started = time.time() - st["wall"]
 
+    kill_after = int(os.environ.get(KILL_AFTER_CHECKPOINT, 0))
+    written = 0
+
     def checkpoint():
+        nonlocal written
         if stepper is not None:
             stepper.sync()
         st["wall"] = time.time() - started
@@ -114,6 +123,9 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
         if opt is not None:
             state["optimizer"] = opt.state_dict()
         rundir.save_torch(ckpt, state)
+        written += 1
+        if written == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
 
     while st["epoch"] <= t.epochs:
         e = st["epoch"]
@@ -134,8 +146,8 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
             stepper.set_rates(rates)
         last_ckpt = st["pos"]
         while st["pos"] < n:
-            if per_sample:
-                idx = order[st["pos"]:st["pos"] + CHUNK]
+            if per_sample:  # chunks end where a checkpoint is due
+                idx = order[st["pos"]:st["pos"] + min(CHUNK, t.checkpoint_every - (st["pos"] - last_ckpt))]
                 err, ls = stepper.run(x_train, y_train, idx.cpu())
             else:
                 idx = order[st["pos"]:st["pos"] + t.batch_size]

@@ -8,7 +8,6 @@ import os
 import sys
 import tarfile
 import threading
-import time
 
 import pytest
 
@@ -96,10 +95,9 @@ def test_present_files_verify_then_second_call_is_offline(tmp_path, good, monkey
     assert (root / dl.STAMP).is_file()
     no_network(monkeypatch)
     monkeypatch.setattr(dl, "_sha_file", lambda p: (_ for _ in ()).throw(AssertionError("rehash")))
-    t = time.perf_counter()
     log2 = Log()
-    assert dl.ensure_mnist(str(root), log=log2) == root
-    assert time.perf_counter() - t < 0.5 and log2 == []
+    assert dl.ensure_mnist(str(root), log=log2) == root  # no hashing, no network: the stamp is trusted
+    assert log2 == []
 
 
 def test_gz_in_root_is_stored_raw(tmp_path, good, monkeypatch):
@@ -165,13 +163,20 @@ def test_failed_download_never_replaces_a_file(tmp_path, good, server, monkeypat
     no_leftovers(root)
 
 
-def test_all_sources_fail(tmp_path):
+def test_all_sources_fail(tmp_path, monkeypatch):
     root = tmp_path / "root"
     log = Log()
-    t = time.perf_counter()
+    timeouts, open_url = [], dl._open_url
+
+    def recording(url, timeout):
+        timeouts.append(timeout)
+        return open_url(url, timeout)
+
+    monkeypatch.setattr(dl, "_open_url", recording)
     with pytest.raises(DataError) as e:
         dl.ensure_mnist(str(root), log=log)
-    assert time.perf_counter() - t < 5  # an unreachable mirror fails fast
+    # an unreachable mirror cannot hang the chain: every request carries a finite timeout
+    assert timeouts and all(0 < t <= 60 for t in timeouts)
     msg = str(e.value)
     assert "\n" not in msg and all(n in msg for n in NAMES)
     assert any("mirror http://127.0.0.1:9/" in line for line in log)

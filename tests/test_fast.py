@@ -10,15 +10,15 @@ import torch
 
 from paper_lenet import load_config
 from paper_lenet.data.mnist import load_mnist
-from paper_lenet.errors import ConfigError
 from paper_lenet.fast import FastStepper, build, fast_supported
 from paper_lenet.model import build_model
 from paper_lenet.sdlm import curvature, sdlm_rates
-from paper_lenet.steppers import ReferenceStepper, make_stepper
+from paper_lenet.steppers import ReferenceStepper
 from paper_lenet.train import train
 
-if build.compiler() is None:
-    pytest.skip("no C compiler (gcc, cc or $CC): the fast path cannot be built here", allow_module_level=True)
+WHY_NOT = build.unavailable()  # PAPER_LENET_FAST=off, no C compiler, or it does not compile here
+if WHY_NOT is not None:  # the autograd fallback is what every other test module then exercises
+    pytest.skip(f"fast path unavailable: {WHY_NOT}", allow_module_level=True)
 
 PAPER = Path(__file__).resolve().parents[1] / "configs" / "lenet5_1998.yaml"
 VARIANTS = {
@@ -80,24 +80,68 @@ def test_one_step_matches_reference(synthetic_root, variant):
         dr, df = pr - p0, pf - p0
         assert dr.abs().max() > 0, f"{variant}: {n} did not move"
         assert (df - dr).abs().max() <= 1e-3 * dr.abs().max() + 1e-6 * p0.abs().max(), n
-    # C3's unconnected kernels stay exactly 0
-    assert torch.equal(fast.C3.weight * (1 - fast.C3.mask), torch.zeros_like(fast.C3.weight))
+    # C3 has only its connected kernels (Table I: 60) or all 96 (dense): the C code indexes either
+    assert fast.C3.weight[..., 0, 0].numel() == int(fast.C3.mask.sum())
+
+
+# How many steps the two paths may run apart before they are compared (and re-synchronised).
+# Measured on the synthetic set (test_smooth_variants_forget_rounding_differences checks the first
+# kind): a 1e-7 relative perturbation of the weights stays below ~2e-6 after 1,000 steps in the
+# tanh variants (they contract rounding differences), but in `modern` (ReLU, max-pool) it grows to
+# ~1e-1 within 1,000 steps: its trajectory is chaotic, so only a short horizon means something
+# there, on any CPU and compiler. 25 steps is far inside the ~400 steps it stays within 1e-6.
+HORIZON = {"paper": 1000, "tanh_avg_map": 1000, "subsample_sum": 1000, "modern": 25}
+
+
+def pert_copy(model, rel=1e-7):
+    """The model with every weight moved by ~rel relative: a stand-in for another machine's rounding."""
+    out = copy.deepcopy(model)
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in out.parameters():
+            p.mul_(1 + rel * torch.randn(p.shape, generator=g))
+    return out
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_thousand_steps_stay_together(synthetic_root, variant):
+    """1,000 steps (a pass and two thirds), compared and re-synchronised every HORIZON steps."""
     cfg, data, ref, fast, rates = setup(synthetic_root, VARIANTS[variant])
     order = torch.randperm(600, generator=torch.Generator().manual_seed(0))
-    idx = torch.cat([order, order[:400]])  # 1,000 steps: a pass and two thirds
-    r, f = run_both(cfg, ref, fast, rates, data.train_x, data.train_y, idx)
-    rel, where = max_rel(ref, fast)
-    assert rel <= 1e-3, f"{variant}: {where} drifted {rel:.2e} relative after 1,000 steps"
+    idx = torch.cat([order, order[:400]])
+    r, f, worst = [], [], 0.0
+    for seg in idx.split(HORIZON[variant]):
+        rs, fs = run_both(cfg, ref, fast, rates, data.train_x, data.train_y, seg)
+        r, f = r + rs, f + fs
+        rel, where = max_rel(ref, fast)
+        # float32 rounding (~1e-7 a step) contracts in these horizons to ~1e-6 (see HORIZON);
+        # 1e-3 leaves room for other CPUs' vector widths and FMA, and a wrong update (a missing
+        # or doubled term) moves the weights by far more than that within a few steps
+        assert rel <= 1e-3, f"{variant}: {where} drifted {rel:.2e} relative within {len(seg)} steps"
+        worst = max(worst, rel)
+        fast.load_state_dict(ref.state_dict())  # the next segment starts from the same weights
     errs_r, errs_f = sum(e for e, _ in r), sum(e for e, _ in f)
-    assert abs(errs_r - errs_f) <= 1, (errs_r, errs_f)  # on-the-fly errors (a near-tie may flip)
+    # on-the-fly errors: a near-tie between two classes may flip once in a while
+    assert abs(errs_r - errs_f) <= 2, (errs_r, errs_f)
     assert [e for e, _ in r][:2] == [e for e, _ in f][:2]
     loss_r, loss_f = sum(l for _, l in r), sum(l for _, l in f)
-    assert loss_f == pytest.approx(loss_r, rel=1e-4)
+    assert loss_f == pytest.approx(loss_r, rel=1e-4)  # sums of 1,000 float32 losses, each within ~1e-6
     assert errs_f < 500  # and it learned something on the way (chance is 900)
+
+
+@pytest.mark.parametrize("variant", [v for v, h in HORIZON.items() if h >= 1000])
+def test_smooth_variants_forget_rounding_differences(synthetic_root, variant):
+    """Why a long horizon is fair for the tanh variants: a 1e-7 perturbation does not grow."""
+    cfg, data, ref, _, rates = setup(synthetic_root, VARIANTS[variant])
+    pert = pert_copy(ref)
+    order = torch.randperm(600, generator=torch.Generator().manual_seed(0))
+    for m in (ref, pert):
+        s = ReferenceStepper(m, cfg.train.loss, cfg.train.map_j)
+        s.set_rates(rates)
+        s.run(data.train_x, data.train_y, torch.cat([order, order[:400]]))
+    # measured ~2e-6 here; a chaotic variant reaches 1e-2..1e-1 (modern: 1.5e-1), so 1e-4 separates
+    # the two with a wide margin on either side
+    assert max_rel(ref, pert)[0] <= 1e-4, f"{variant} amplifies rounding: shorten its HORIZON"
 
 
 @pytest.mark.parametrize("variant", ["paper", "modern"])
@@ -159,28 +203,26 @@ def test_fast_supported_reasons():
     assert "per-sample" in fast_supported(model, load_config(PAPER, ["train.batch_size=8"]))
 
 
-def test_unavailable_fast_path_on_raises_auto_falls_back(monkeypatch):
-    model = build_model(load_config(PAPER).model, seed=0)
-    monkeypatch.setattr(build, "compiler", lambda: None)
-    assert "no C compiler" in fast_supported(model, load_config(PAPER))
-    with pytest.raises(ConfigError, match="fast path is unavailable.*no C compiler"):
-        make_stepper(model, load_config(PAPER, ["train.fast=on"]), log=lambda *_: None)
-    notes = []
-    assert make_stepper(model, load_config(PAPER), log=notes.append).name == "reference"
-    assert "notice" in notes[0] and "no C compiler" in notes[0]
-
-    def broken(size):
-        raise RuntimeError("compiling the fast path failed")
-
-    monkeypatch.setattr(build, "compiler", lambda: "gcc")
-    monkeypatch.setattr(build, "load", broken)
-    with pytest.raises(ConfigError, match="compiling the fast path failed"):
-        make_stepper(model, load_config(PAPER, ["train.fast=on"]), log=lambda *_: None)
-
-
-def test_compiler_failure_is_a_clear_runtime_error(tmp_path, monkeypatch):
+def test_portable_build_steps_like_the_native_one(synthetic_root, tmp_path, monkeypatch):
+    """PAPER_LENET_FAST=portable (the flags a compiler that rejects -march=native gets: no FMA, no
+    wide vectors) stands in for another CPU's rounding: it must meet the same tolerances."""
     monkeypatch.setenv("PAPER_LENET_CACHE", str(tmp_path))
-    monkeypatch.setenv("CC", "false")  # a "compiler" that always fails
-    with pytest.raises(RuntimeError, match="compiling the fast path failed"):
-        build.build(32)
-    assert not list(tmp_path.rglob("*.so"))  # no half-built library left behind
+    monkeypatch.setenv("PAPER_LENET_FAST", "portable")
+    cfg, data, ref, fast, rates = setup(synthetic_root, [])
+    assert build.build(32) == build.library_path(32, build.PORTABLE)
+    (r,), (f,) = run_both(cfg, ref, fast, rates, data.train_x, data.train_y, torch.arange(100))
+    assert r[0] == f[0] and f[1] == pytest.approx(r[1], rel=1e-5)  # as test_one_step_matches_reference
+    assert max_rel(ref, fast)[0] <= 1e-5  # 100 steps of a smooth variant stay at rounding level
+
+
+def test_compiler_rejecting_native_flags_gets_the_portable_build(tmp_path, monkeypatch):
+    """A compiler without -march=native (older clang, some ARM toolchains) still builds the fast path."""
+    cc = tmp_path / "cc"
+    cc.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = "-march=native" ] && { echo "unsupported: $a" >&2; exit 1; }; done\n'
+                  f'exec {build.compiler()} "$@"\n')
+    cc.chmod(0o755)
+    monkeypatch.setenv("CC", str(cc))
+    monkeypatch.setenv("PAPER_LENET_CACHE", str(tmp_path / "cache"))
+    assert build.build(32) == build.library_path(32, build.PORTABLE)
+    assert "unsupported: -march=native" in build.library_path(32, build.NATIVE).with_suffix(".failed").read_text()
+    assert build.unavailable(32) is None

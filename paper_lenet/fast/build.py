@@ -1,10 +1,15 @@
 """Compile lenet5.c on first use and load it with ctypes; one cached library per input size.
 
 The library is built with the machine's C compiler at -O3 -march=native (no -ffast-math: the
-results must match the reference within float32 rounding) into a per-user cache, keyed by a
-hash of the sources, the flags, the compiler's version and the CPU, so a changed source, a new
-compiler or a home directory shared with another CPU each get their own build. Builds go to a
+results must match the reference within float32 rounding; vector width and FMA contraction change
+only the rounding, which tests/test_fast.py bounds) into a per-user cache, keyed by a hash of the
+sources, the flags, the compiler's version and the CPU, so a changed source, a new compiler or a
+home directory shared with another CPU each get their own build. A compiler that rejects the
+native flags (some clang and ARM toolchains) gets the PORTABLE ones instead. Builds go to a
 temporary file renamed into place, so concurrent processes never load a half-written library.
+
+PAPER_LENET_FAST=off turns the compiled path off everywhere (training then uses autograd, as on a
+machine without a C compiler); PAPER_LENET_FAST=portable builds with the PORTABLE flags only.
 """
 from __future__ import annotations
 
@@ -14,17 +19,38 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOURCES = ("lenet5.c", "lenet5_ops.h")
 # -fno-trapping-math only lets gcc evaluate both sides of a select (tanh's two ranges) so the
 # loop vectorises; it changes no result. -fopenmp-simd honours `omp simd reduction` only.
-FLAGS = ("-O3", "-march=native", "-fno-trapping-math", "-fopenmp-simd", "-shared", "-fPIC", "-std=gnu11")
+NATIVE = ("-O3", "-march=native", "-fno-trapping-math", "-fopenmp-simd", "-shared", "-fPIC", "-std=gnu11")
+# any C11 compiler on any CPU: no CPU-specific instructions (no FMA, SSE2 width on x86-64)
+PORTABLE = ("-O2", "-shared", "-fPIC", "-std=gnu11")
 
-_loaded: dict[int, ctypes.CDLL] = {}
-last_build_s: float | None = None  # seconds the last compilation in this process took (bench)
+_loaded: dict[str, ctypes.CDLL] = {}  # by library path
+
+
+def mode() -> str:
+    """PAPER_LENET_FAST: auto (default), off, or portable."""
+    m = os.environ.get("PAPER_LENET_FAST", "auto").strip().lower() or "auto"
+    if m not in ("auto", "off", "portable"):
+        raise RuntimeError(f"PAPER_LENET_FAST={m!r}: expected auto, off or portable")
+    return m
+
+
+def unavailable(input_size: int = 32) -> str | None:
+    """None when the fast path builds and loads here (compiling it if needed), else why not."""
+    try:
+        if mode() == "off":
+            return "turned off by PAPER_LENET_FAST=off"
+        if compiler() is None:
+            return "no C compiler found (gcc, cc or $CC) to build the fast path"
+        load(input_size)
+    except (RuntimeError, OSError) as e:
+        return str(e).splitlines()[0]
+    return None
 
 
 def compiler() -> str | None:
@@ -53,52 +79,73 @@ def _cpu_id() -> str:
     return "\n".join(dict.fromkeys(keep))  # one copy per distinct line, not one per core
 
 
-def _key(cc: str, input_size: int) -> str:
+def _key(cc: str, input_size: int, flags=NATIVE) -> str:
     h = hashlib.sha256()
     for name in SOURCES:
         h.update((HERE / name).read_bytes())
-    version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
-    for part in (" ".join(FLAGS), str(input_size), version, _cpu_id()):
+    try:
+        version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
+    except OSError as e:
+        raise RuntimeError(f"the C compiler {cc} does not run ({e})") from None
+    for part in (" ".join(flags), str(input_size), version, _cpu_id()):
         h.update(part.encode())
     return h.hexdigest()[:16]
 
 
-def library_path(input_size: int) -> Path:
+def library_path(input_size: int, flags=NATIVE) -> Path:
     cc = compiler()
     if cc is None:
         raise RuntimeError("no C compiler found (gcc, cc or $CC) to build the fast path")
-    return cache_dir() / f"lenet5_in{input_size}_{_key(cc, input_size)}.so"
+    return cache_dir() / f"lenet5_in{input_size}_{_key(cc, input_size, flags)}.so"
 
 
-def build(input_size: int) -> Path:
-    """The compiled library for this input size, compiling it if it is not in the cache."""
-    global last_build_s
-    out = library_path(input_size)
-    if out.exists():
-        return out
+def _compile(input_size: int, flags, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
     os.close(fd)
-    cmd = [compiler(), *FLAGS, f"-DIN_SIZE={input_size}", str(HERE / "lenet5.c"), "-o", tmp, "-lm"]
-    t0 = time.perf_counter()
+    cmd = [compiler(), *flags, f"-DIN_SIZE={input_size}", str(HERE / "lenet5.c"), "-o", tmp, "-lm"]
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True)
+        except OSError as e:
+            raise RuntimeError(f"compiling the fast path failed ({cmd[0]}: {e})") from None
         if r.returncode != 0:
             raise RuntimeError(f"compiling the fast path failed ({' '.join(cmd)}):\n{r.stderr.strip()}")
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    last_build_s = time.perf_counter() - t0
-    return out
+
+
+def build(input_size: int) -> Path:
+    """The compiled library for this input size, compiling it if it is not in the cache: with the
+    NATIVE flags, else (they are rejected, or PAPER_LENET_FAST=portable) the PORTABLE ones."""
+    tries = [PORTABLE] if mode() == "portable" else [NATIVE, PORTABLE]
+    for k, flags in enumerate(tries):
+        out = library_path(input_size, flags)
+        failed = out.with_suffix(".failed")  # these flags failed before with this compiler: skip them
+        if out.exists():
+            return out
+        if failed.exists() and k + 1 < len(tries):
+            continue
+        try:
+            _compile(input_size, flags, out)
+            return out
+        except RuntimeError as e:
+            if k + 1 == len(tries):
+                raise
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            failed.write_text(str(e) + "\n")
+    raise AssertionError("unreachable")
 
 
 def load(input_size: int) -> ctypes.CDLL:
     """The loaded library (built on first use), with lenet5_run's argument types declared."""
-    if input_size not in _loaded:
-        lib = ctypes.CDLL(str(build(input_size)))
+    path = str(build(input_size))  # one per input size and flags (PAPER_LENET_FAST=portable)
+    if path not in _loaded:
+        lib = ctypes.CDLL(path)
         f, p, i, fl = lib.lenet5_run, ctypes.c_void_p, ctypes.c_int, ctypes.c_float
         f.argtypes = [p, p, p, i, i, i, i, fl, fl, p, p, p, ctypes.c_int64, p, p]
         f.restype = i
-        _loaded[input_size] = lib
-    return _loaded[input_size]
+        _loaded[path] = lib
+    return _loaded[path]

@@ -44,15 +44,13 @@ def fast_supported(model, cfg, per_sample: bool = True) -> str | None:
     for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
         if tensor.device.type != "cpu":
             return f"the fast path runs on the CPU ({name} is on {tensor.device})"
-        if tensor.dtype != torch.float32:
+        if tensor.is_floating_point() and tensor.dtype != torch.float32:  # (C3.slot is an index)
             return f"the fast path is float32 only ({name} is {tensor.dtype})"
         if not tensor.is_contiguous():
             return f"{name} is not contiguous"
     if not (bool((model.C1.mask == 1).all()) and bool((model.C5.mask == 1).all())):
         return "C1/C5 connection masks are not all ones"
-    if build.compiler() is None:
-        return "no C compiler found (gcc, cc or $CC) to build the fast path"
-    return None
+    return build.unavailable(m.input_size)  # off, no compiler, or it does not compile here
 
 
 class _Fast:
