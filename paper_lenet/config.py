@@ -27,8 +27,10 @@ class ModelConfig:
     pooling: Literal["subsample", "avg", "max"] = "subsample"
     subsample_mode: Literal["sum", "average"] = "sum"  # S2/S4: paper's LeNet-5 text says sum
     c3: Literal["table", "full"] = "table"
-    head: Literal["rbf", "linear"] = "rbf"
-    init: Literal["lecun98", "lecun98_sqrt", "torch_default", "kaiming"] = "lecun98"
+    head: Literal["rbf", "linear", "squashed"] = "rbf"  # squashed: 10 squashed outputs (authors' Lush code)
+    init: Literal["lecun98", "lecun98_sqrt", "forget", "torch_default", "kaiming"] = "lecun98"
+    init_v: float = 1.0  # forget: weights +-v/F^(1/p), S coefficients v/4^(1/p), biases 0 (Lush)
+    init_p: float = 2.0
     bias_init: Literal["zero", "uniform"] = "zero"  # paper silent; see docs/deviations.md
     input_size: int = 32
 
@@ -51,7 +53,8 @@ class DataConfig:
     train_size: int = 60000
     subset: Literal["stratified", "first"] = "stratified"
     pad: bool = True  # 28x28 -> 32x32 with background
-    scaling: Literal["lecun98", "unit", "standardize"] = "lecun98"
+    scaling: Literal["lecun98", "lush", "unit", "standardize"] = "lecun98"  # lush: pixel x 0.01
+    validation: int = 0  # hold the last N of the 60,000 training images out; log val_error, no test
     distortions: DistortConfig = field(default_factory=DistortConfig)
 
 
@@ -59,17 +62,22 @@ class DataConfig:
 class SDLMConfig:
     mu: float = 0.02
     hessian_samples: int = 500
+    # when h_kk is estimated: before every pass (the paper's text), when eta changes (the authors'
+    # Lush/QMNIST code), once before pass 1, or SN2.8's per-pattern running average (gamma)
+    hessian: Literal["per_pass", "per_block", "once", "running"] = "per_pass"
+    hessian_pick: Literal["random", "first"] = "random"  # which hessian_samples images
+    gamma: float = 0.05  # running: sigma <- (1 - gamma) sigma + gamma h_p (SN2.8's default)
     eta: list[list[float]] = field(default_factory=lambda: [list(r) for r in PAPER_ETA])
 
 
 @dataclass
 class TrainConfig:
-    loss: Literal["mse", "map", "cross_entropy"] = "mse"
+    loss: Literal["mse", "map", "cross_entropy", "edist"] = "mse"  # edist: 1/2 |out - (+-1)|^2 (Lush)
     map_j: float = 10.0  # MAP "rubbish class" constant; paper silent
     optimizer: Literal["sdlm", "sgd", "adam"] = "sdlm"
     epochs: int = 20
     batch_size: int = 1
-    order: Literal["fixed", "reshuffle"] = "fixed"  # paper: "a constant random order"
+    order: Literal["fixed", "reshuffle", "file"] = "fixed"  # paper: "a constant random order"
     lr: float = 1e-3  # sgd/adam base rate (sdlm uses sdlm.eta)
     momentum: float = 0.9
     weight_decay: float = 0.0
@@ -240,6 +248,17 @@ def validate(cfg: Config, path=None) -> None:
         raise ConfigError(f"{where}train.loss={t.loss} needs model.head=rbf (got {m.head})")
     if t.loss == "cross_entropy" and m.head != "linear":
         raise ConfigError(f"{where}train.loss=cross_entropy needs model.head=linear (got {m.head})")
+    if (t.loss == "edist") != (m.head == "squashed"):
+        raise ConfigError(f"{where}train.loss=edist and model.head=squashed go together (got {t.loss}, {m.head})")
+    if m.init == "forget" and (m.init_v <= 0 or m.init_p <= 0):
+        raise ConfigError(f"{where}model.init_v and model.init_p must be > 0 (got {m.init_v}, {m.init_p})")
+    if not 0 < t.sdlm.gamma <= 1:
+        raise ConfigError(f"{where}train.sdlm.gamma must be in (0, 1] (got {t.sdlm.gamma})")
+    if not 0 <= cfg.data.validation < 60000:
+        raise ConfigError(f"{where}data.validation must be in 0..59999 (got {cfg.data.validation})")
+    if cfg.data.train_size + cfg.data.validation > 60000:
+        raise ConfigError(f"{where}data.train_size + data.validation must be <= 60000 "
+                          f"(got {cfg.data.train_size} + {cfg.data.validation})")
     if t.map_j <= 0:
         raise ConfigError(f"{where}train.map_j must be > 0 (got {t.map_j})")
     if t.optimizer == "sdlm" and t.sdlm.hessian_samples < 1:

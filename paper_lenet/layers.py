@@ -190,24 +190,30 @@ class RBF(nn.Module):
         return (x * x).sum(1, keepdim=True) - 2 * x @ self.centers.t() + (self.centers ** 2).sum(1)
 
 
-def init_layer(layer: nn.Module, scheme: str, bias_scheme: str, generator=None) -> None:
-    """lecun98: uniform +-2.4/F, F the fan-in of the unit (App. A); torch_default: PyTorch's
-    conv/linear default (uniform +-1/sqrt(F), biases too); kaiming: normal, std sqrt(2/F).
-    Biases (paper silent): `zero`, or `uniform` in the scheme's weight range (lecun98: +-2.4/F)."""
+def init_layer(layer: nn.Module, scheme: str, bias_scheme: str, generator=None, v: float = 1.0,
+               p: float = 2.0) -> None:
+    """lecun98: uniform +-2.4/F, F the fan-in of the unit (App. A); lecun98_sqrt: +-2.4/sqrt(F);
+    forget: the authors' Lush code (`forget v p`): weights uniform +-v/F^(1/p), each S2/S4
+    coefficient the constant v/4^(1/p), biases 0 (`forget 1 2`: +-1/sqrt(F), coefficients 0.5);
+    torch_default: PyTorch's conv/linear default (uniform +-1/sqrt(F), biases too); kaiming:
+    normal, std sqrt(2/F). Biases (paper silent): `zero`, or `uniform` in the weight range."""
     fan = layer.fan_in()  # per output map
-    bound = {"lecun98": 2.4 / fan, "lecun98_sqrt": 2.4 * fan.rsqrt(), "torch_default": fan.rsqrt(),
-             "kaiming": fan.rsqrt()}[scheme]
+    bound = {"lecun98": 2.4 / fan, "lecun98_sqrt": 2.4 * fan.rsqrt(), "forget": v / fan ** (1.0 / p),
+             "torch_default": fan.rsqrt(), "kaiming": fan.rsqrt()}[scheme]
     with torch.no_grad():
-        for name, p in layer.named_parameters(recurse=False):
+        for name, t in layer.named_parameters(recurse=False):
             # a packed C3 draws its dense kernel and keeps the connected ones: the same seed gives
             # the same initial weights as before C3 was packed (committed runs stay reproducible)
-            shape = layer.dense_shape if name == "weight" and isinstance(layer, Conv) else p.shape
+            shape = layer.dense_shape if name == "weight" and isinstance(layer, Conv) else t.shape
             b = bound.view(-1, *([1] * (len(shape) - 1)))
             uniform = (torch.rand(shape, generator=generator) * 2 - 1) * b
             if name == "bias" and scheme != "torch_default":
-                value = uniform if bias_scheme == "uniform" else torch.zeros(shape)
+                zero = bias_scheme != "uniform" or scheme == "forget"
+                value = torch.zeros(shape) if zero else uniform
             elif scheme == "kaiming":
                 value = torch.randn(shape, generator=generator) * (2.0 * b * b).sqrt()
+            elif scheme == "forget" and name == "coef":
+                value = b.expand(shape).clone()  # v / 4^(1/p): a constant, not drawn
             else:
                 value = uniform
-            p.copy_(layer.pack(value) if shape != p.shape else value)
+            t.copy_(layer.pack(value) if shape != t.shape else value)

@@ -3,6 +3,8 @@
 mse (eq. 8):  E = y_D, the correct class's RBF output.
 map (eq. 9):  E = y_D + log(e^-j + sum_i e^-y_i), j > 0 the "rubbish class" constant.
 cross_entropy: softmax over the linear head's logits (modern).
+edist: 1/2 sum_i (x_i - t_i)^2 over the squashed head's 10 outputs, t = +1 for the class and -1
+       elsewhere (the authors' Lush code, `edist-cost`; its class is the largest output).
 Each is a mean over the samples of a batch (a batch of 1 in the paper's per-sample training).
 """
 from __future__ import annotations
@@ -15,6 +17,9 @@ def per_sample_loss(kind: str, out: torch.Tensor, target: torch.Tensor, map_j: f
     """(N,) loss of each sample; `out` is F7's output: RBF distances y (N,10) or logits."""
     if kind == "cross_entropy":
         return F.cross_entropy(out, target, reduction="none")
+    if kind == "edist":
+        t = F.one_hot(target, out.shape[1]).to(out.dtype) * 2 - 1  # +1 for the class, -1 elsewhere
+        return 0.5 * ((out - t) ** 2).sum(1)
     y_d = out.gather(1, target[:, None])[:, 0]
     if kind == "mse":
         return y_d
@@ -33,8 +38,11 @@ def output_curvature(kind: str, x: torch.Tensor, centers_or_none, out, target, m
 
     For the RBF head the loss is taken as a function of F6's outputs x (N,84), with F7 and the loss
     together (F7 is fixed): mse gives 2 everywhere; map adds the log-sum-exp term's diagonal.
-    For the linear head it is w.r.t. the logits: softmax cross-entropy gives p_i (1 - p_i).
+    For the linear head it is w.r.t. the logits: softmax cross-entropy gives p_i (1 - p_i); for
+    the squashed head w.r.t. its outputs: 1/2 squared error gives 1.
     """
+    if kind == "edist":
+        return torch.ones_like(out)
     if kind == "cross_entropy":
         p = torch.softmax(out, 1)
         return p * (1 - p)

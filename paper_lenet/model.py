@@ -1,7 +1,7 @@
 """LeNet-5 (Sec. II-B, Fig. 2): one class for the paper model, the modern one and every ablation.
 
     input 1x32x32 -> C1 6x28x28 -> S2 6x14x14 -> C3 16x10x10 -> S4 16x5x5 -> C5 120x1x1
-          -> F6 84 -> F7 10 (Euclidean RBF, argmin; or linear logits, argmax)
+          -> F6 84 -> F7 10 (Euclidean RBF, argmin; or linear logits / squashed outputs, argmax)
 """
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ class LeNet5(nn.Module):
         self.C5 = Conv(16, 120, 5, act)  # a convolution: larger inputs give larger C5 maps
         c5 = (cfg.input_size - 28) // 4  # C5 map side
         self.F6 = Full(120 * c5 * c5, 84, act)
-        self.F7 = RBF(rbf_codes()) if cfg.head == "rbf" else Full(84, 10, "identity")
+        self.F7 = RBF(rbf_codes()) if cfg.head == "rbf" else \
+            Full(84, 10, act if cfg.head == "squashed" else "identity")  # squashed: the authors' Lush net
 
     def stages(self):
         """The layers before the output, in order (for the curvature pass and accounting)."""
@@ -44,10 +45,10 @@ class LeNet5(nn.Module):
         return self.F6(x.flatten(1))  # (N, 84)
 
     def forward(self, x):
-        return self.F7(self.features(x))  # (N, 10): RBF distances (rbf) or logits (linear)
+        return self.F7(self.features(x))  # (N, 10): RBF distances (rbf), logits or squashed outputs
 
     def scores(self, out):
-        """Higher is better for both heads: -distance for RBF, the logit for linear."""
+        """Higher is better for every head: -distance for RBF, the output itself otherwise."""
         return -out if self.cfg.head == "rbf" else out
 
     @torch.no_grad()
@@ -57,7 +58,7 @@ class LeNet5(nn.Module):
                           for i in range(0, len(x), batch_size)])
 
     def trainable_layers(self):
-        layers = self.stages() + ([self.F7] if self.cfg.head == "linear" else [])
+        layers = self.stages() + ([self.F7] if self.cfg.head != "rbf" else [])
         return [m for m in layers if any(True for _ in m.parameters(recurse=False))]
 
 
@@ -66,10 +67,6 @@ def build_model(cfg: ModelConfig, seed: int | None = None) -> LeNet5:
     model = LeNet5(cfg)
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
     for layer in model.trainable_layers():
-        init_layer(layer, cfg.init, cfg.bias_init, gen)
+        init_layer(layer, cfg.init, cfg.bias_init, gen, cfg.init_v, cfg.init_p)
     return model
 
-
-def predict_classes(model: LeNet5, out: torch.Tensor) -> torch.Tensor:
-    """Class from the network's output, for either head."""
-    return model.scores(out).argmax(1)

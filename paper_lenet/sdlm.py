@@ -27,7 +27,6 @@ def curvature(model, x: torch.Tensor, y: torch.Tensor, loss: str, map_j: float =
         cache.append((layer, h, a))
         h = layer.act(a)
     feats = h  # (N, 84) F6 output
-    out = model.F7(feats)
     names = {id(m): n for n, m in model.named_modules()}
     hess = {}
 
@@ -36,10 +35,12 @@ def curvature(model, x: torch.Tensor, y: torch.Tensor, loss: str, map_j: float =
             hess[f"{names[id(layer)]}.{pname}"] = v / len(x)
 
     if model.cfg.head == "rbf":
+        out = model.F7(feats)  # (N, 10) distances
         g2 = output_curvature(loss, feats, model.F7.centers, out, y, map_j)  # d2E/dx^2 at F6 output
-    else:  # linear F7 with identity activation: its own h, then back to F6's output
-        g2_z = output_curvature(loss, feats, None, out, y, map_j)
-        hs, g2 = model.F7.curvature_pre(feats, g2_z)
+    else:  # trainable F7 (linear, or squashed): its own h, then back to F6's output
+        a7 = model.F7.pre(feats)
+        g2_out = output_curvature(loss, feats, None, model.F7.act(a7), y, map_j)
+        hs, g2 = model.F7.curvature(feats, a7, g2_out)
         store(model.F7, hs)
     for layer, inp, a in reversed(cache):
         if g2.shape != a.shape:  # F6 -> C5: un-flatten

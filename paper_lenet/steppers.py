@@ -11,6 +11,7 @@ import contextlib
 import torch
 
 from .losses import per_sample_loss
+from .sdlm import curvature
 
 
 @contextlib.contextmanager
@@ -34,9 +35,19 @@ class ReferenceStepper:
         self.params = [p for _, p in model.named_parameters()]
         self.names = [n for n, _ in model.named_parameters()]
         self.rates = None
+        self.sigma = None  # hessian=running: the running h_kk, by parameter
 
     def set_rates(self, rates: dict) -> None:
         self.rates = [rates[n] for n in self.names]
+
+    def set_running(self, hess: dict, eta: float, mu: float, gamma: float) -> None:
+        """SN2.8's running average (gbp.c): before each pattern's update, sigma <- (1 - gamma) sigma
+        + gamma h_p (h_p that pattern's Gauss-Newton diagonal), eps_k = eta / (mu + |sigma_k|)."""
+        self.sigma = {n: hess[n].clone() for n in self.names}
+        self.eta, self.mu, self.gamma = eta, mu, gamma
+
+    def running_hessian(self) -> dict:
+        return dict(self.sigma)
 
     def run(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[int, float]:
         model, errors, loss_sum = self.model, 0, 0.0
@@ -47,12 +58,20 @@ class ReferenceStepper:
                 target = y[i:i + 1]
                 loss = per_sample_loss(self.loss, out, target, self.map_j).sum()
                 grads = torch.autograd.grad(loss, self.params)
+                if self.sigma is not None:
+                    self._running_rates(x[i:i + 1], target)
                 with torch.no_grad():
                     for p, g, r in zip(self.params, grads, self.rates):
                         p.addcmul_(r, g, value=-1.0)  # w_k <- w_k - eps_k dE/dw_k
                     errors += int(model.scores(out).argmax(1).item() != target.item())
                 loss_sum += loss.item()
         return errors, loss_sum
+
+    def _running_rates(self, x, target) -> None:
+        h_p = curvature(self.model, x, target, self.loss, self.map_j)
+        for n in self.names:
+            self.sigma[n].mul_(1 - self.gamma).add_(h_p[n], alpha=self.gamma)
+        self.rates = [self.eta / (self.mu + self.sigma[n].abs()) for n in self.names]
 
     def sync(self) -> None:
         """Copy the stepper's parameters back into the model (a no-op: it trains them in place)."""

@@ -36,8 +36,28 @@ def seeded(seed: int, epoch: int, purpose: int) -> torch.Generator:
 
 
 def pass_order(cfg: Config, n: int, epoch: int) -> torch.Tensor:
-    """`fixed`: one random order for all passes (the paper's "constant random order"); `reshuffle`."""
+    """`fixed`: one random order for all passes (the paper's "constant random order"); `reshuffle`:
+    a new one each pass; `file`: the training file's own order (the authors' Lush code)."""
+    if cfg.train.order == "file":
+        return torch.arange(n)
     return torch.randperm(n, generator=seeded(cfg.seed, 0 if cfg.train.order == "fixed" else epoch, 1))
+
+
+def hessian_due(cfg: Config, epoch: int) -> bool:
+    """Is h_kk (re-)estimated before this pass? per_pass: always (the paper's text); per_block: when
+    eta changes (the authors' code: QMNIST's blocks of 10 passes); once and running: before pass 1."""
+    s = cfg.train.sdlm
+    if epoch == 1 or s.hessian == "per_pass":
+        return True
+    return s.hessian == "per_block" and eta_for_epoch(s.eta, epoch) != eta_for_epoch(s.eta, epoch - 1)
+
+
+def hessian_pick(cfg: Config, n: int, epoch: int) -> torch.Tensor:
+    """The hessian_samples images of this estimate: random (seeded by seed and pass), or the first."""
+    k = min(cfg.train.sdlm.hessian_samples, n)
+    if cfg.train.sdlm.hessian_pick == "first":
+        return torch.arange(k)
+    return torch.randperm(n, generator=seeded(cfg.seed, epoch, 2))[:k]
 
 
 def pass_inputs(cfg: Config, data, epoch: int) -> torch.Tensor:
@@ -107,7 +127,6 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
     # spin on the same cores after each small op (measured: 6.1 s vs 4.8 s per modern epoch on 2 cores)
     loop_threads = 1 if batch_grad is not None else threads
     y_train = data.train_y.to(device)
-    test_x, test_y = data.test_x.to(device), data.test_y.to(device)
     tty = sys.stdout.isatty()
     started = time.time() - st["wall"]
 
@@ -137,13 +156,15 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
         lr = t.lr
         if t.optimizer == "sdlm":
             lr = eta_for_epoch(t.sdlm.eta, e)
-            if st["hess"] is None:  # h_kk from hessian_samples patterns, fixed for the whole pass
-                pick = torch.randperm(n, generator=seeded(cfg.seed, e, 2))[:t.sdlm.hessian_samples].to(device)
+            if st["hess"] is None:  # h_kk from hessian_samples patterns, fixed until the next estimate
+                pick = hessian_pick(cfg, n, e).to(device)
                 st["hess"] = curvature(model, x_train[pick], y_train[pick], t.loss, t.map_j)
             rates = sdlm_rates(model, st["hess"], lr, t.sdlm.mu)
             eff = rate_stats(model, rates)
         if per_sample:
             stepper.set_rates(rates)
+            if t.sdlm.hessian == "running":  # SN2.8: h_kk moves with every pattern from this start
+                stepper.set_running(st["hess"], lr, t.sdlm.mu, t.sdlm.gamma)
         last_ckpt = st["pos"]
         while st["pos"] < n:
             if per_sample:  # chunks end where a checkpoint is due
@@ -170,42 +191,58 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
             print("\r", end="")
         if stepper is not None:
             stepper.sync()
+        if t.sdlm.hessian == "running" and stepper is not None:
+            st["hess"] = stepper.running_hessian()  # carried into the next pass (and checkpoints)
         torch.set_num_threads(threads)  # evaluation: torch's batched ops
-        test = evaluate(model, test_x, test_y, t.loss, t.map_j, t.eval_batch_size)
+        test = held_out(model, data, cfg, device)
         full = evaluate(model, data.train_x.to(device), y_train, t.loss, t.map_j, t.eval_batch_size) \
             if t.full_train_eval else None
         if opt is not None:
             lr = opt.param_groups[0]["lr"]
         row = {"epoch": e, "train_error": st["errors"] / n, "train_loss": st["loss_sum"] / n,
-               "test_error": test["error"], "test_loss": test["loss"],
+               f"{test['split']}_error": test["error"], f"{test['split']}_loss": test["loss"],
                "lr": lr, "eff_lr_min": eff[0], "eff_lr_median": eff[1], "eff_lr_max": eff[2],
                "seconds": round(time.time() - t0, 3)}
         if full is not None:
             row["train_error_full"] = full["error"]
         st["metrics"].append(row)
         log(f"pass {e:2d}/{t.epochs}  train {100 * row['train_error']:.2f}% (on the fly)  "
-            f"test {100 * row['test_error']:.2f}%  loss {row['train_loss']:.4f}  lr {lr:.2e}  "
+            f"{test['split']} {100 * test['error']:.2f}%  loss {row['train_loss']:.4f}  lr {lr:.2e}  "
             + (f"eps [{eff[0]:.1e}, {eff[2]:.1e}]  " if eff[0] is not None else "") + f"{row['seconds']:.1f}s")
-        st.update(epoch=e + 1, pos=0, errors=0, loss_sum=0.0, hess=None)
+        st.update(epoch=e + 1, pos=0, errors=0, loss_sum=0.0,
+                  hess=None if hessian_due(cfg, e + 1) else st["hess"])
         rundir.write_metrics(out, st["metrics"])
         checkpoint()
     # the final weights' test figures (equal to the last pass's row; also when resumed after it)
     if batch_grad is not None:
         batch_grad.close()
-    test = evaluate(model, test_x, test_y, t.loss, t.map_j, t.eval_batch_size)
+    test = held_out(model, data, cfg, device)
     return _finish(cfg, out, model, st, test, n)
+
+
+def held_out(model, data, cfg: Config, device) -> dict:
+    """The test set's figures, or with data.validation the validation split's (the test set is then
+    never scored: a run that chooses a setting must not see it). `split` says which."""
+    t = cfg.train
+    if data.val_x is not None:
+        res = evaluate(model, data.val_x.to(device), data.val_y.to(device), t.loss, t.map_j, t.eval_batch_size)
+        return dict(res, split="val")
+    return dict(evaluate(model, data.test_x.to(device), data.test_y.to(device), t.loss, t.map_j,
+                         t.eval_batch_size), split="test")
 
 
 def _finish(cfg, out, model, st, test, n) -> dict:
     rundir.save_torch(out / "model.pt", model.state_dict())
+    split = test["split"]
     preds = "".join(map(str, test["predictions"].tolist()))  # for paired (McNemar) comparisons
-    rundir.write_text(out / "test_predictions.txt", preds + "\n")
+    rundir.write_text(out / f"{split}_predictions.txt", preds + "\n")
     last = st["metrics"][-1]
     summary = {"name": cfg.name, "seed": cfg.seed, "epochs": cfg.train.epochs, "n_train": n,
-               "test_error": test["error"], "test_misses": test["misses"], "n_test": len(test["predictions"]),
+               f"{split}_error": test["error"], f"{split}_misses": test["misses"],
+               f"n_{split}": len(test["predictions"]),
                "train_error": last.get("train_error_full", last["train_error"]),
                "train_error_on_the_fly": last["train_error"],
-               "best_test_error": min(m["test_error"] for m in st["metrics"]),
+               f"best_{split}_error": min(m[f"{split}_error"] for m in st["metrics"]),
                "wall_seconds": round(st["wall"], 1)}
     rundir.write_json(out / "summary.json", summary)  # written last: marks the run finished
     (out / "checkpoint.pt").unlink(missing_ok=True)

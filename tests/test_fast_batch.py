@@ -29,6 +29,8 @@ VARIANTS = {  # (config, overrides): both heads, every activation and pooling, t
                                     "model.head=rbf", "train.loss=map"]),
     "subsample_sum_ce": (PAPER, ["model.subsample_mode=sum", "model.head=linear", "train.loss=cross_entropy",
                                  "train.optimizer=sgd", "train.batch_size=16"]),
+    "lush_adam": (PAPER, ["model.subsample_mode=sum", "model.head=squashed", "train.loss=edist", "model.init=forget",
+                          "data.scaling=lush", "train.optimizer=adam", "train.batch_size=32"]),
 }
 
 

@@ -26,6 +26,8 @@ MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 # lecun98: x = LO + (HI - LO) * p / 255, background LO, full ink HI (paper Sec. III-A).
 LECUN_LO, LECUN_HI = -0.1, 1.175
+# lush: x = p * 0.01, background 0, full ink 2.55 (the authors' demos/dsource-mnist.lsh)
+LUSH_SCALE = 0.01
 
 
 @dataclass
@@ -37,6 +39,8 @@ class MNIST:
     train_raw: torch.Tensor  # uint8 [N,28,28], the same samples as train_x, for distortions
     train_index: np.ndarray  # positions of the subset in the original 60,000 (sorted)
     root: Path
+    val_x: torch.Tensor | None = None  # data.validation: the last N training images, held out
+    val_y: torch.Tensor | None = None
 
 
 # decoded uint8 arrays, keyed by file identity, so repeated runs in one process skip the decode
@@ -65,8 +69,8 @@ def preprocess(raw, data_cfg: DataConfig, input_size: int = 32) -> torch.Tensor:
     pad=True centres the 28x28 field in SxS with background 0 (paper: 32x32).
     pad=False resizes the 28x28 field to SxS (bilinear): the digit then fills the input, the
     "no margin" ablation; the model needs S >= 32 either way.
-    scaling: lecun98 (background -0.1, ink 1.175), unit ([0,1]), standardize ((p - mean)/std
-    with the training-set constants MNIST_MEAN, MNIST_STD)."""
+    scaling: lecun98 (background -0.1, ink 1.175), lush (p x 0.01: background 0, ink 2.55), unit
+    ([0,1]), standardize ((p - mean)/std with the training-set constants MNIST_MEAN, MNIST_STD)."""
     x = torch.as_tensor(np.asarray(raw) if not torch.is_tensor(raw) else raw)
     if x.ndim != 3 or x.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise ValueError(f"expected images [N,{IMAGE_SIDE},{IMAGE_SIDE}], got {tuple(x.shape)}")
@@ -83,6 +87,8 @@ def preprocess(raw, data_cfg: DataConfig, input_size: int = 32) -> torch.Tensor:
                               align_corners=False)
     if data_cfg.scaling == "lecun98":
         x = x.mul_((LECUN_HI - LECUN_LO) / 255.0).add_(LECUN_LO)
+    elif data_cfg.scaling == "lush":
+        x = x.mul_(LUSH_SCALE)
     elif data_cfg.scaling == "unit":
         x = x.div_(255.0)
     elif data_cfg.scaling == "standardize":
@@ -121,7 +127,8 @@ def select_subset(labels: np.ndarray, size: int, mode: str, seed: int) -> np.nda
 def load_mnist(data_cfg: DataConfig, input_size: int = 32, seed: int = 0,
                download: bool | None = None, log=print) -> MNIST:
     """Load, subset and preprocess MNIST. Missing files are fetched with ensure_mnist unless
-    download (default: data_cfg.download) is False."""
+    download (default: data_cfg.download) is False. data.validation = N holds the last N training
+    images out (val_x, val_y); the subset is then drawn from the images before them."""
     root = resolve_root(data_cfg.root)
     if download is None:
         download = data_cfg.download
@@ -134,8 +141,15 @@ def load_mnist(data_cfg: DataConfig, input_size: int = 32, seed: int = 0,
         ensure_mnist(str(root), log=log)
     tr_img, tr_lab = _load_cached(root, "train")
     te_img, te_lab = _load_cached(root, "test")
-    idx = select_subset(tr_lab, data_cfg.train_size, data_cfg.subset, seed)
+    pool = len(tr_lab) - data_cfg.validation
+    if pool < 1:
+        raise DataError(f"data.validation={data_cfg.validation} leaves no training images (of {len(tr_lab)})")
+    idx = select_subset(tr_lab[:pool], data_cfg.train_size, data_cfg.subset, seed)
     train_raw = torch.from_numpy(np.ascontiguousarray(tr_img[idx]))  # fancy index: a copy
+    val = None
+    if data_cfg.validation:
+        val = (preprocess(torch.from_numpy(tr_img[pool:].copy()), data_cfg, input_size),
+               torch.from_numpy(tr_lab[pool:].astype(np.int64)))
     return MNIST(
         train_x=preprocess(train_raw, data_cfg, input_size),
         train_y=torch.from_numpy(tr_lab[idx].astype(np.int64)),
@@ -144,4 +158,6 @@ def load_mnist(data_cfg: DataConfig, input_size: int = 32, seed: int = 0,
         train_raw=train_raw,
         train_index=idx,
         root=root,
+        val_x=val[0] if val else None,
+        val_y=val[1] if val else None,
     )

@@ -34,8 +34,8 @@
 /* parameter slots, in the order stepper.py passes the pointers */
 enum { C1W, C1B, S2C, S2B, C3W, C3B, S4C, S4B, C5W, C5B, F6W, F6B, F7W, F7B, C3M, NSLOT };
 enum { POOL_SUBSAMPLE, POOL_AVG, POOL_MAX };
-enum { HEAD_RBF, HEAD_LINEAR };
-enum { LOSS_MSE, LOSS_MAP, LOSS_CE };
+enum { HEAD_RBF, HEAD_LINEAR, HEAD_SQUASHED };
+enum { LOSS_MSE, LOSS_MAP, LOSS_CE, LOSS_EDIST };
 
 typedef struct {
     int act, pool, head, loss;
@@ -57,13 +57,14 @@ typedef struct {
     float g5[120][GPAD(H4) + H4 * H4];                         /* C5 grad (when H5 > 1) */
     float x5[N5], gx5[N5];                                     /* C5 flattened for F6 */
     float x6[84], d6[84], g6[84];                              /* F6 */
-    float out[10], gout[10];                                   /* F7: RBF distances or logits */
+    float out[10], d7[10], gout[10];                           /* F7: RBF distances, logits or squashed */
     int16_t kid3[16 * 6];                                      /* C3 Table I: kernel index or -1 */
 } work_t;
 
 #include "lenet5_ops.h"
 
-/* forward on one image; returns the loss E_p and fills w->out, w->gout = dE/d(F7 output) */
+/* forward on one image; returns the loss E_p and fills w->out, w->gout = dE/d(F7 output) for the
+ * RBF head, dE/d(F7's weighted sum) for the trainable heads */
 static float forward(float *const *P, const opts_t *o, work_t *w, const float *restrict img, int64_t label)
 {
     conv_fwd(img, 1, H0, P[C1W], P[C1B], 6, NULL, &w->x1[0][0]);          /* (6, 28, 28) wide */
@@ -89,6 +90,10 @@ static float forward(float *const *P, const opts_t *o, work_t *w, const float *r
     if (o->head == HEAD_RBF)
         return rbf_loss(w->x6, P[F7W], label, o, w->out, w->gout);          /* (10,) distances */
     dense_fwd(w->x6, 84, P[F7W], P[F7B], 10, w->out);                       /* (10,) logits */
+    if (o->head == HEAD_SQUASHED) {                                          /* (10,) f(logits) */
+        activate(w->out, w->d7, 10, o->act);
+        return edist_loss(w->out, w->d7, label, w->gout);
+    }
     return ce_loss(w->out, label, w->gout);
 }
 

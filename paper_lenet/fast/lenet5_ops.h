@@ -319,7 +319,20 @@ static float ce_loss(const float *restrict z, int64_t label, float *restrict gz)
     return lse - z[label];
 }
 
-/* the class: argmin distance (rbf) or argmax logit (linear), first of ties as torch.argmax */
+/* squashed head (the authors' Lush net): E = 1/2 sum_i (x_i - t_i)^2, t = +1 for the class, -1
+ * elsewhere; ga = dE/da = (x_i - t_i) f'(a_i), d = f'(a) */
+static float edist_loss(const float *restrict x, const float *restrict d, int64_t label, float *restrict ga)
+{
+    float e = 0.0f;
+    for (int i = 0; i < 10; i++) {
+        const float r = x[i] - (i == label ? 1.0f : -1.0f);
+        e += r * r;
+        ga[i] = r * d[i];
+    }
+    return 0.5f * e;
+}
+
+/* the class: argmin distance (rbf) or argmax output (linear, squashed), first of ties as torch.argmax */
 static int predicted(const float *out, int head)
 {
     int best = 0;

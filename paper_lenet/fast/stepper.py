@@ -17,8 +17,8 @@ from . import build
 
 ACT = {"scaled_tanh": 0, "tanh": 1, "relu": 2}
 POOL = {"subsample": 0, "avg": 1, "max": 2}
-HEAD = {"rbf": 0, "linear": 1}
-LOSS = {"mse": 0, "map": 1, "cross_entropy": 2}
+HEAD = {"rbf": 0, "linear": 1, "squashed": 2}
+LOSS = {"mse": 0, "map": 1, "cross_entropy": 2, "edist": 3}
 # lenet5.c's parameter slots, in order; C3.mask and the RBF centers ride along read-only
 SLOTS = ("C1.weight", "C1.bias", "S2.coef", "S2.bias", "C3.weight", "C3.bias", "S4.coef", "S4.bias",
          "C5.weight", "C5.bias", "F6.weight", "F6.bias", "F7.weight", "F7.bias", "C3.mask")
@@ -37,6 +37,8 @@ def fast_supported(model, cfg, per_sample: bool = True) -> str | None:
     t, m = cfg.train, model.cfg
     if per_sample and (t.optimizer != "sdlm" or t.batch_size != 1):
         return "the fast path implements per-sample SDLM (optimizer=sdlm, batch_size=1) only"
+    if per_sample and t.sdlm.hessian == "running":
+        return "train.sdlm.hessian=running needs a curvature pass per pattern (autograd path only)"
     if m.activation not in ACT or m.pooling not in POOL or m.head not in HEAD or t.loss not in LOSS:
         return f"model/loss switch not implemented in the fast path ({m.activation}, {m.pooling}, {m.head}, {t.loss})"
     if m.input_size < 32 or (m.input_size - 32) % 4:
