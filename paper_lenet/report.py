@@ -23,8 +23,9 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 TIMES_START, TIMES_END = "<!-- times:start -->", "<!-- times:end -->"
 # experiments/reproduce.py's functions and the configs/<name>.yaml each runs (ablations: every file
 # in configs/ablations/, whose runs are named ablation-*); reproduce.py reads this, so they agree
-EXPERIMENTS = {"headline": ["lenet5_1998"], "distortions": ["lenet5_1998_distort"],
-               "training_size": ["lenet5_1998_15k", "lenet5_1998_30k"], "modern": ["modern"], "ablations": None}
+EXPERIMENTS = {"headline": ["lenet5_1998"], "lush": ["lenet5_lush"], "distortions": ["lenet5_1998_distort"],
+               "training_size": ["lenet5_1998_15k", "lenet5_1998_30k"], "modern": ["modern"],
+               "literal": ["lenet5_1998_literal"], "ablations": None}
 PAPER_HEADLINE = ref.PAPER_TEST_ERROR["lenet5_1998"][0]
 
 
