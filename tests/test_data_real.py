@@ -59,3 +59,24 @@ def test_stratified_subset_real():
     counts = np.bincount(m.train_y.numpy(), minlength=10)
     assert counts.sum() == 6000
     assert np.all(np.abs(counts - np.array(TRAIN_COUNTS) / 10) <= 1)
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+HEADLINE_RUNS = sorted(p.parent for p in (REPO / "results" / "runs").glob("lenet5_*/seed*/model.pt")
+                       if p.parent.parent.name in ("lenet5_1998", "lenet5_lush"))
+
+
+@pytest.mark.parametrize("run", HEADLINE_RUNS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_weights_give_their_recorded_test_error(run):
+    """The committed headline weights evaluate to exactly the misses their summary records."""
+    import json
+
+    from paper_lenet.evaluate import evaluate, load_trained
+
+    cfg, model = load_trained(run)
+    data = M.load_mnist(cfg.data, cfg.model.input_size, cfg.seed, download=False, log=lambda *_: None)
+    res = evaluate(model, data.test_x, data.test_y, cfg.train.loss, cfg.train.map_j)
+    summary = json.loads((run / "summary.json").read_text())
+    # the same weights on the same images: only an image whose two best classes score within
+    # float32 rounding of each other can flip on another CPU's kernels (allow one such image)
+    assert abs(res["misses"] - summary["test_misses"]) <= 1
