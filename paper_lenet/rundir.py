@@ -106,11 +106,6 @@ def prepare(cfg: Config, out: Path, resume: bool) -> bool:
     return False
 
 
-def read_metrics(run: Path) -> list[dict]:
-    p = Path(run) / "metrics.jsonl"
-    return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
-
-
 def write_metrics(run: Path, rows: list[dict]) -> None:
     write_text(Path(run) / "metrics.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 

@@ -73,9 +73,6 @@ class ReferenceStepper:
             self.sigma[n].mul_(1 - self.gamma).add_(h_p[n], alpha=self.gamma)
         self.rates = [self.eta / (self.mu + self.sigma[n].abs()) for n in self.names]
 
-    def sync(self) -> None:
-        """Copy the stepper's parameters back into the model (a no-op: it trains them in place)."""
-
 
 def _fast_or_none(model, cfg, per_sample: bool, make, log):
     """make() when the fast path covers this model and device (train.fast: auto|on), else None

@@ -135,8 +135,6 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
 
     def checkpoint():
         nonlocal written
-        if stepper is not None:
-            stepper.sync()
         st["wall"] = time.time() - started
         state = dict(st, model=model.state_dict())
         if opt is not None:
@@ -189,8 +187,6 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
                 print(f"\r  pass {e}: {100 * st['pos'] / n:5.1f}%", end="", flush=True)
         if tty:
             print("\r", end="")
-        if stepper is not None:
-            stepper.sync()
         if t.sdlm.hessian == "running" and stepper is not None:
             st["hess"] = stepper.running_hessian()  # carried into the next pass (and checkpoints)
         torch.set_num_threads(threads)  # evaluation: torch's batched ops

@@ -101,7 +101,8 @@ def test_file_order_and_hessian_schedules():
     assert torch.equal(hessian_pick(cfg, 5000, 11), torch.arange(1000))  # the first 1,000 images
     # per_block: at the start of each block of 10 passes (when eta changes), and only then
     assert [e for e in range(1, 31) if hessian_due(cfg, e)] == [1, 11, 21]
-    paper = load_config(PAPER, ["train.sdlm.hessian=per_pass", "train.sdlm.hessian_pick=random"])
+    paper = load_config(PAPER, ["train.sdlm.hessian=per_pass", "train.sdlm.hessian_pick=random",
+                                "train.sdlm.hessian_samples=500"])
     assert all(hessian_due(paper, e) for e in range(1, 21))
     a, b = hessian_pick(paper, 5000, 1), hessian_pick(paper, 5000, 2)
     assert len(a) == 500 and not torch.equal(a, b)  # a new random draw each pass

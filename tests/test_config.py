@@ -20,12 +20,28 @@ def write(path: Path, text: str) -> Path:
 
 def test_paper_config_has_paper_switches():
     cfg = load_config(ROOT / "configs" / "lenet5_1998.yaml")
-    m = cfg.model
-    assert (m.activation, m.pooling, m.subsample_mode, m.c3, m.head) == ("scaled_tanh", "subsample", "average", "table", "rbf")
-    assert m.init == "lecun98_sqrt"  # see docs/deviations.md
-    assert cfg.train.optimizer == "sdlm" and cfg.train.batch_size == 1 and cfg.train.epochs == 20
-    assert cfg.train.sdlm.mu == 0.02 and cfg.train.sdlm.hessian_samples == 500
-    assert cfg.data.scaling == "lecun98" and cfg.data.pad
+    m, sd = cfg.model, cfg.train.sdlm
+    assert (m.activation, m.pooling, m.subsample_mode, m.c3, m.head) == ("scaled_tanh", "subsample", "sum", "table", "rbf")
+    assert (m.init, m.init_v, m.init_p) == ("forget", 1.0, 2.0)  # the authors' forget 1 2 (docs/deviations.md)
+    assert cfg.train.optimizer == "sdlm" and cfg.train.batch_size == 1 and cfg.train.order == "fixed"
+    assert sd.mu == 0.02 and cfg.train.loss == "mse"
+    assert (sd.hessian, sd.hessian_pick, sd.hessian_samples) == ("per_block", "first", 1000)
+    assert cfg.train.epochs == 30 and sd.eta == [[10, 1e-4], [20, 1e-5], [30, 1e-6]]
+    assert cfg.data.scaling == "lecun98" and cfg.data.pad and cfg.data.validation == 0
+
+
+def test_headline_config_is_its_validation_candidate_on_all_data():
+    """lenet5_1998 trains exactly as configs/validation/val-block30.yaml, on all 60,000 images."""
+    from paper_lenet.config import to_dict
+
+    def strip(d):
+        d = dict(d, name=None, data=dict(d["data"], train_size=None, validation=None))
+        return d
+
+    head = to_dict(load_config(ROOT / "configs" / "lenet5_1998.yaml"))
+    cand = to_dict(load_config(ROOT / "configs" / "validation" / "val-block30.yaml"))
+    assert strip(head) == strip(cand)
+    assert cand["data"]["validation"] == 10000 and head["data"]["train_size"] == 60000
 
 
 def test_modern_config():

@@ -19,8 +19,9 @@ PAPER = ROOT / "configs" / "lenet5_1998.yaml"
 
 
 def small(root, *extra):
-    return [f"data.root={root}", "data.download=false", "data.train_size=600", "train.epochs=2", "model.init=lecun98_sqrt",
-            "train.sdlm.hessian_samples=50", "train.checkpoint_every=100", *extra]
+    return [f"data.root={root}", "data.download=false", "data.train_size=600", "train.epochs=2",
+            "train.sdlm.hessian_samples=50", "train.checkpoint_every=100", "train.sdlm.eta=[[1, 5.0e-4], [2, 2.0e-4]]",
+            *extra]
 
 
 def cli(*args, env=None):

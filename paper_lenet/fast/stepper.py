@@ -2,7 +2,7 @@
 
 FastStepper: the ReferenceStepper's per-sample SDLM loop. The C code reads and writes the model's
 own parameter tensors through their data pointers (re-read at every run(), so a load_state_dict in
-between is seen), so there is nothing to copy back and sync() is a no-op, as for the reference.
+between is seen), so there is nothing to copy back, as for the reference.
 
 FastBatchGrad: the same forward/backward with the weights held fixed, each sample's gradient
 summed into buffers; the minibatch optimizers (Adam, SGD) then step from .grad as usual.
@@ -128,9 +128,6 @@ class FastStepper(_Fast):
         P = self._pointers(self._weights())
         with torch.no_grad():  # D == P: every sample updates the weights in place
             return self._run(P, P, self._pointers(self.rates), x, y, idx)
-
-    def sync(self) -> None:
-        """A no-op: the C code trains the model's tensors in place."""
 
 
 class FastBatchGrad(_Fast):
