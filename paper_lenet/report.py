@@ -136,9 +136,12 @@ def targets_table(groups) -> str:
         add("`lenet5_1998` adds its four S2/S4 inputs (Sec. II-B)", f"{m['pooling']}, {m['subsample_mode']}",
             m["pooling"] == "subsample" and m["subsample_mode"] == "sum")
         lo, hi = min(r["metrics"][0]["eff_lr_min"] for r in g), max(r["metrics"][0]["eff_lr_max"] for r in g)
+        eta = g[0]["metrics"][0]["lr"]
+        k = ref.FIRST_PASS_ETA / eta  # eps_k = eta / (mu + h_kk) is proportional to eta for given h_kk
         add(f"first-pass eps_k within about [{EPS_WINDOW[0]:g}, {EPS_WINDOW[1]:g}] (paper: {ref.FIRST_PASS_EPS[0]:g} "
-            f"to {ref.FIRST_PASS_EPS[1]:g})", f"[{lo:.2g}, {hi:.2g}] (all seeds)",
-            lo >= EPS_WINDOW[0] and hi <= EPS_WINDOW[1])
+            f"to {ref.FIRST_PASS_EPS[1]:g} at its first-pass eta {ref.FIRST_PASS_ETA:g})",
+            f"[{lo:.2g}, {hi:.2g}] at our first-pass eta {eta:g}; the same h_kk at eta {ref.FIRST_PASS_ETA:g}: "
+            f"[{k * lo:.2g}, {k * hi:.2g}] (all seeds)", k * lo >= EPS_WINDOW[0] and k * hi <= EPS_WINDOW[1])
         n = min(len(r["metrics"]) for r in g)
         curve = [mean_std([100 * r["metrics"][e]["test_error"] for r in g])[0] for e in range(n)]
         early = max(abs(curve[e] - ref.FIG5_TEST[e]) for e in range(min(3, n)))
@@ -162,19 +165,26 @@ def targets_table(groups) -> str:
 
 def why_missed(groups) -> str:
     """What the runs say about a missed headline target (only when it is missed; docs/deviations.md
-    has the details)."""
+    has the sources)."""
     g = groups.get("lenet5_1998")
     if not g or headline_met(g):
         return ""
+    errs = [100 * r["summary"]["test_error"] for r in g]
     final_tr = mean_std([100 * r["metrics"][-1]["train_error"] for r in g])[0]
-    lush = f" (`lenet5_lush`: {pooled(groups['lenet5_lush'])['mean']:.2f}%)" if "lenet5_lush" in groups else ""
-    return "\n".join([
-        "Why the headline target is missed, as far as the runs tell (details: `docs/deviations.md`):\n",
-        f"- final on-the-fly training error {final_tr:.2f}% (mean over the `lenet5_1998` runs) against the "
-        f"paper's {ref.FIG5_TRAIN[-1]:.2f}%;",
-        f"- the authors' own protocol, trained by the same code{lush}, is the check that our SDLM and "
-        "network match theirs; the settings of `lenet5_1998` were chosen on the validation split "
-        "(\"How each setting was chosen\"), not on the test set.\n"])
+    lines = ["Why the headline target is missed, as far as the runs tell (sources: `docs/deviations.md`):\n",
+             f"- our seeds range from {min(errs):.2f}% to {max(errs):.2f}% (n={len(g)}); the paper reports one run "
+             f"({PAPER_HEADLINE}%), which {'lies inside' if min(errs) <= PAPER_HEADLINE <= max(errs) else 'lies outside'} "
+             "that range;",
+             f"- the final on-the-fly training error is {final_tr:.2f}% against the paper's {ref.FIG5_TRAIN[-1]:.2f}%: "
+             + ("our network fits the training set at least as well, so the gap is in generalisation, not in fit;"
+                if final_tr <= ref.FIG5_TRAIN[-1] else "our network fits the training set less well;")]
+    for name, what in (("lenet5_lush", "the authors' own protocol (no RBF, x 0.01 input, file order), same code"),
+                       ("ablation-paper-lush-head", "our model with the authors' squashed head instead of the RBF")):
+        if name in groups:
+            s = pooled(groups[name])
+            lines.append(f"- {what}: `{name}` {mean_pm(s['mean'], s['std'], s['n'])}%;")
+    lines.append("- the validation runs below rank the open settings; none was chosen on the test set.\n")
+    return "\n".join(lines)
 
 
 def val_stats(group: list[dict]) -> tuple[float, float, int]:

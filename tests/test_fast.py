@@ -231,3 +231,20 @@ def test_compiler_rejecting_native_flags_gets_the_portable_build(tmp_path, monke
     assert build.build(32) == build.library_path(32, build.PORTABLE)
     assert "unsupported: -march=native" in build.library_path(32, build.NATIVE).with_suffix(".failed").read_text()
     assert build.unavailable(32) is None
+
+
+def test_c_interface_is_checked_at_load(monkeypatch):
+    """abi.py and lenet5.c spell the same struct, enums and slots; any difference is an error."""
+    import ctypes
+
+    from paper_lenet.fast import abi
+
+    lib = build.load(32)
+    abi.declare(lib)  # they agree
+    monkeypatch.setitem(abi.LOSS, "hinge", 4)  # a switch added on the Python side only
+    with pytest.raises(RuntimeError, match="disagree"):
+        abi.declare(lib)
+    monkeypatch.delitem(abi.LOSS, "hinge")
+    o = abi.opts("scaled_tanh", "subsample", "rbf", "mse", 1.0, 10.0)
+    o.abi = abi.ABI - 1  # a struct of another version: refused before anything is read
+    assert lib.lenet5_run(None, None, None, ctypes.byref(o), None, None, None, 0, None, None) == -2

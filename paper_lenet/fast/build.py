@@ -21,6 +21,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from . import abi
+
 HERE = Path(__file__).resolve().parent
 SOURCES = ("lenet5.c", "lenet5_ops.h")
 # -fno-trapping-math only lets gcc evaluate both sides of a select (tanh's two ranges) so the
@@ -140,12 +142,10 @@ def build(input_size: int) -> Path:
 
 
 def load(input_size: int) -> ctypes.CDLL:
-    """The loaded library (built on first use), with lenet5_run's argument types declared."""
+    """The loaded library (built on first use), its interface declared and checked (abi.py)."""
     path = str(build(input_size))  # one per input size and flags (PAPER_LENET_FAST=portable)
     if path not in _loaded:
         lib = ctypes.CDLL(path)
-        f, p, i, fl = lib.lenet5_run, ctypes.c_void_p, ctypes.c_int, ctypes.c_float
-        f.argtypes = [p, p, p, i, i, i, i, fl, fl, p, p, p, ctypes.c_int64, p, p]
-        f.restype = i
+        abi.declare(lib)  # argument types, and a RuntimeError if lenet5.c and abi.py disagree
         _loaded[path] = lib
     return _loaded[path]

@@ -37,9 +37,15 @@ enum { POOL_SUBSAMPLE, POOL_AVG, POOL_MAX };
 enum { HEAD_RBF, HEAD_LINEAR, HEAD_SQUASHED };
 enum { LOSS_MSE, LOSS_MAP, LOSS_CE, LOSS_EDIST };
 
+/* The options of one call, mirrored field for field by paper_lenet/fast/abi.py's ctypes Structure;
+ * `abi` must equal LENET5_ABI, and abi.py checks lenet5_opts_size() and lenet5_names() when it loads
+ * the library, so a mismatch between the two sides is an error, never wrong numbers. */
+#define LENET5_ABI 2
 typedef struct {
-    int act, pool, head, loss;
-    float sub_k, map_j;  /* S2/S4 weight per coefficient unit (1 sum, 0.25 average); MAP's j */
+    int32_t abi;
+    int32_t act, pool, head, loss;  /* the enums below, in the order lenet5_names() spells them */
+    float sub_k, map_j;             /* S2/S4 weight per coefficient unit (1 sum, 0.25 average); MAP's j */
+    float tanh_a, tanh_s, tanh_as;  /* f(a) = A tanh(S a), f'(a) = AS (1 - tanh^2): the paper's A, S from Python */
 } opts_t;
 
 /* one image's activations and gradients; x* outputs, d* f'(a), g* dE/d(output) then dE/da */
@@ -68,30 +74,30 @@ typedef struct {
 static float forward(float *const *P, const opts_t *o, work_t *w, const float *restrict img, int64_t label)
 {
     conv_fwd(img, 1, H0, P[C1W], P[C1B], 6, NULL, &w->x1[0][0]);          /* (6, 28, 28) wide */
-    activate(&w->x1[0][0], &w->d1[0][0], 6 * H1 * H0, o->act);
+    activate(&w->x1[0][0], &w->d1[0][0], 6 * H1 * H0, o);
     pool_fwd(&w->x1[0][0], H1 * H0, H0, 6, H2, o, P[S2C], P[S2B],         /* (6, 14, 14) */
              &w->s2[0][0], &w->x2[0][0], &w->d2[0][0], &w->m2[0][0]);
     conv_fwd(&w->x2[0][0], 6, H2, P[C3W], P[C3B], 16, w->kid3, &w->x3[0][0]);  /* (16, 10, 10) */
-    activate(&w->x3[0][0], &w->d3[0][0], 16 * H3 * H2, o->act);
+    activate(&w->x3[0][0], &w->d3[0][0], 16 * H3 * H2, o);
     pool_fwd(&w->x3[0][0], H3 * H2, H2, 16, H4, o, P[S4C], P[S4B],        /* (16, 5, 5) */
              &w->s4[0][0], &w->x4[0][0], &w->d4[0][0], &w->m4[0][0]);
     if (H5 == 1) {  /* C5 on a 5x5 input is a 400 -> 120 dot product */
         dense_fwd(&w->x4[0][0], 16 * H4 * H4, P[C5W], P[C5B], 120, w->x5);  /* (120,) */
-        activate(w->x5, w->d5, 120, o->act);
+        activate(w->x5, w->d5, 120, o);
     } else {  /* larger inputs: C5 is a convolution; flatten its valid units for F6 */
         conv_fwd(&w->x4[0][0], 16, H4, P[C5W], P[C5B], 120, NULL, w->x5w);
-        activate(w->x5w, w->d5, 120 * H5 * H4, o->act);
+        activate(w->x5w, w->d5, 120 * H5 * H4, o);
         for (int c = 0; c < 120; c++)
             for (int y = 0; y < H5; y++)
                 memcpy(&w->x5[(c * H5 + y) * H5], &w->x5w[(c * H5 + y) * H4], H5 * sizeof(float));
     }
     dense_fwd(w->x5, N5, P[F6W], P[F6B], 84, w->x6);                        /* (84,) */
-    activate(w->x6, w->d6, 84, o->act);
+    activate(w->x6, w->d6, 84, o);
     if (o->head == HEAD_RBF)
         return rbf_loss(w->x6, P[F7W], label, o, w->out, w->gout);          /* (10,) distances */
     dense_fwd(w->x6, 84, P[F7W], P[F7B], 10, w->out);                       /* (10,) logits */
     if (o->head == HEAD_SQUASHED) {                                          /* (10,) f(logits) */
-        activate(w->out, w->d7, 10, o->act);
+        activate(w->out, w->d7, 10, o);
         return edist_loss(w->out, w->d7, label, w->gout);
     }
     return ce_loss(w->out, label, w->gout);
@@ -152,15 +158,15 @@ static void backward_update(float *const *P, float *const *D, float *const *R, c
     conv_wgrad_update(&w->g1[0][0], H1 * H0, 6, H0, img, 1, NULL, D[C1W], R[C1W], D[C1B], R[C1B]);
 }
 
-/* the whole chunk: returns 0, or -1 when the work area cannot be allocated.
+/* the whole chunk: returns 0, -1 when the work area cannot be allocated, -2 on an ABI mismatch.
  * SDLM: D == P, each sample updates the weights before the next is seen.
  * Batch mode (D != P): P stays fixed and D[k] -= R[k] dE_p/dw_k sums every sample's gradient
  * (R = -1 gives the plain sum); several calls may run at once on disjoint D. */
-int lenet5_run(float *const *P, float *const *D, float *const *R, int act, int pool, int head, int loss,
-               float sub_k, float map_j, const float *x, const int64_t *y, const int64_t *idx, int64_t n,
-               int64_t *errors, double *loss_sum)
+int lenet5_run(float *const *P, float *const *D, float *const *R, const opts_t *opts, const float *x,
+               const int64_t *y, const int64_t *idx, int64_t n, int64_t *errors, double *loss_sum)
 {
-    opts_t o = {act, pool, head, loss, sub_k, map_j};
+    if (opts->abi != LENET5_ABI) return -2;
+    const opts_t o = *opts;
     work_t *w = aligned_alloc(64, (sizeof(work_t) + 63) / 64 * 64);
     if (!w) return -1;
     /* zero once: the gradient pads and wasted columns that are never written stay 0, and so do
@@ -182,4 +188,14 @@ int lenet5_run(float *const *P, float *const *D, float *const *R, int act, int p
     *errors = err;
     *loss_sum = ls;
     return 0;
+}
+
+/* the layout and names the Python side must agree with (checked by abi.py at load) */
+size_t lenet5_opts_size(void) { return sizeof(opts_t); }
+
+const char *lenet5_names(void)
+{
+    return "abi=2;act=scaled_tanh,tanh,relu,identity;pool=subsample,avg,max;head=rbf,linear,squashed;"
+           "loss=mse,map,cross_entropy,edist;slots=C1.weight,C1.bias,S2.coef,S2.bias,C3.weight,C3.bias,"
+           "S4.coef,S4.bias,C5.weight,C5.bias,F6.weight,F6.bias,F7.weight,F7.bias,C3.mask";
 }

@@ -8,9 +8,7 @@
 /* ---- squashing functions: x = f(a) in place, d = f'(a) ---------------------------------- */
 
 enum { ACT_SCALED_TANH, ACT_TANH, ACT_RELU, ACT_IDENTITY };
-#define TANH_A 1.7159f         /* f(a) = A tanh(S a), App. A */
-#define TANH_S (2.0f / 3.0f)
-#define TANH_AS ((float)(1.7159 * (2.0 / 3.0)))  /* PyTorch's A * S, taken in double then cast */
+/* A, S and A*S (taken in double then cast, as PyTorch's) arrive in opts_t from paper_lenet.layers */
 
 /* e^y for 0 <= y <= 40: 2^n e^r, |r| <= ln2/2, degree-7 Taylor (error < 1e-8 relative) */
 static inline float exp_pos(float y)
@@ -38,13 +36,15 @@ static inline float tanh_f(float a)
     return copysignf(x >= 0.625f ? big : small, a);  /* NaN takes `small`: it stays NaN, as in torch */
 }
 
-static void activate(float *restrict v, float *restrict d, int n, int kind)
+static void activate(float *restrict v, float *restrict d, int n, const opts_t *o)
 {
+    const int kind = o->act;
     if (kind == ACT_SCALED_TANH) {
+        const float A = o->tanh_a, S = o->tanh_s, AS = o->tanh_as;
         for (int i = 0; i < n; i++) {
-            float t = tanh_f(TANH_S * v[i]);
-            v[i] = TANH_A * t;
-            d[i] = TANH_AS * (1.0f - t * t);
+            float t = tanh_f(S * v[i]);
+            v[i] = A * t;
+            d[i] = AS * (1.0f - t * t);
         }
     } else if (kind == ACT_TANH) {
         for (int i = 0; i < n; i++) {
@@ -178,7 +178,7 @@ static void pool_fwd(const float *restrict xin, int ms, int si, int n, int so, c
                 }
             }
     }
-    if (o->pool == POOL_SUBSAMPLE) activate(x, d, n * so * so, o->act);
+    if (o->pool == POOL_SUBSAMPLE) activate(x, d, n * so * so, o);
 }
 
 /* g: dE/dx at the pool's output (compact, overwritten by dE/da); writes dE/dx at its wide

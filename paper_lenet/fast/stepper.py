@@ -14,14 +14,7 @@ import ctypes
 import torch
 
 from . import build
-
-ACT = {"scaled_tanh": 0, "tanh": 1, "relu": 2}
-POOL = {"subsample": 0, "avg": 1, "max": 2}
-HEAD = {"rbf": 0, "linear": 1, "squashed": 2}
-LOSS = {"mse": 0, "map": 1, "cross_entropy": 2, "edist": 3}
-# lenet5.c's parameter slots, in order; C3.mask and the RBF centers ride along read-only
-SLOTS = ("C1.weight", "C1.bias", "S2.coef", "S2.bias", "C3.weight", "C3.bias", "S4.coef", "S4.bias",
-         "C5.weight", "C5.bias", "F6.weight", "F6.bias", "F7.weight", "F7.bias", "C3.mask")
+from .abi import ACT, HEAD, LOSS, POOL, SLOTS, opts
 
 
 def fast_supported(model, cfg, per_sample: bool = True) -> str | None:
@@ -63,8 +56,8 @@ class _Fast:
         c = model.cfg
         self.lib = build.load(c.input_size)  # compiles on first use: RuntimeError if it cannot
         self.side = c.input_size
-        self.opts = (ACT[c.activation], POOL[c.pooling], HEAD[c.head], LOSS[loss],
-                     float(model.S2.k) if c.pooling == "subsample" else 0.0, self.map_j)
+        self.opts = opts(c.activation, c.pooling, c.head, loss,
+                         float(model.S2.k) if c.pooling == "subsample" else 0.0, self.map_j)
         self.names = [n for n, _ in model.named_parameters()]
 
     @staticmethod
@@ -93,8 +86,10 @@ class _Fast:
 
     def _run(self, P, D, R, x, y, idx) -> tuple[int, float]:
         errors, loss_sum = ctypes.c_int64(0), ctypes.c_double(0.0)
-        rc = self.lib.lenet5_run(P, D, R, *self.opts, x.data_ptr(), y.data_ptr(), idx.data_ptr(), len(idx),
-                                 ctypes.byref(errors), ctypes.byref(loss_sum))
+        rc = self.lib.lenet5_run(P, D, R, ctypes.byref(self.opts), x.data_ptr(), y.data_ptr(), idx.data_ptr(),
+                                 len(idx), ctypes.byref(errors), ctypes.byref(loss_sum))
+        if rc == -2:
+            raise RuntimeError("lenet5_run: options struct of another ABI version")
         if rc != 0:
             raise MemoryError("lenet5_run could not allocate its work area")
         return int(errors.value), float(loss_sum.value)
