@@ -19,6 +19,7 @@ from .errors import ConfigError
 
 # The paper's eta schedule (Sec. III-B): (last pass it applies to, eta).
 PAPER_ETA = [[2, 5e-4], [5, 2e-4], [8, 1e-4], [12, 5e-5], [20, 1e-5]]
+PAPER_HESSIAN_SAMPLES = 500  # "re-estimated ... on 500 patterns" before each pass (Sec. III-B)
 
 
 @dataclass
@@ -61,7 +62,7 @@ class DataConfig:
 @dataclass
 class SDLMConfig:
     mu: float = 0.02
-    hessian_samples: int = 500
+    hessian_samples: int = PAPER_HESSIAN_SAMPLES
     # when h_kk is estimated: before every pass (the paper's text), when eta changes (the authors'
     # Lush/QMNIST code), once before pass 1, or SN2.8's per-pattern running average (gamma)
     hessian: Literal["per_pass", "per_block", "once", "running"] = "per_pass"

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from . import reference as ref
+from .config import PAPER_ETA, PAPER_HESSIAN_SAMPLES
 from .errors import UserError
 from .rundir import write_text
 from .stats import discordant, mcnemar_exact, mean_std, wilson
@@ -387,9 +388,9 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
         sd = groups["lenet5_1998"][0]["config"]["train"]["sdlm"]
         parts += ["## Fig. 5: error per pass (`lenet5_1998`)\n",
                   f"Our schedule: eta {sd['eta']} (as [last pass, eta]), h_kk `{sd['hessian']}` on "
-                  f"{sd['hessian_samples']} `{sd['hessian_pick']}` images; the paper's: eta 5e-4 (passes 1-2), "
-                  "2e-4 (3-5), 1e-4 (6-8), 5e-5 (9-12), 1e-5 (13-20), h_kk before each pass on 500 images. "
-                  "Passes beyond 20 have no paper value.\n",
+                  f"{sd['hessian_samples']} `{sd['hessian_pick']}` images; the paper's: eta {PAPER_ETA} (Sec. III-B), "
+                  f"h_kk before each pass on {PAPER_HESSIAN_SAMPLES} images. Passes beyond "
+                  f"{len(ref.FIG5_TEST)} have no paper value.\n",
                   fig5_table(groups["lenet5_1998"]) + "\n"]
     if any(n.startswith("ablation-") for n in groups):
         parts += ["## Ablations (one factor at a time)\n",
