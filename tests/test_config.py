@@ -109,3 +109,17 @@ def test_cli_info_json_has_paper_totals():
     assert info["total"]["params"] == 60000 and info["total"]["connections"] == 340908
     assert info["layers"][0] == {"name": "C1", "output_shape": [6, 28, 28], "params": 156,
                                  "connections": 122304, "macs": 117600}
+
+
+EXPLORE_RUNS = sorted((ROOT / "results" / "explore").glob("*/seed*/config.yaml"))
+
+
+@pytest.mark.parametrize("saved", EXPLORE_RUNS, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+def test_every_explore_run_has_a_config_that_reproduces_it(saved):
+    """configs/explore/<variant>.yaml with the run's seed gives exactly the committed run's settings."""
+    from paper_lenet.config import to_dict
+
+    ran = to_dict(load_config(saved))
+    cfg = ROOT / "configs" / "explore" / f"{saved.parent.parent.name}.yaml"
+    mine = to_dict(load_config(cfg, [f"seed={ran['seed']}", f"train.threads={ran['train']['threads']}"]))
+    assert mine == ran
