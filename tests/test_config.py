@@ -123,3 +123,35 @@ def test_every_explore_run_has_a_config_that_reproduces_it(saved):
     cfg = ROOT / "configs" / "explore" / f"{saved.parent.parent.name}.yaml"
     mine = to_dict(load_config(cfg, [f"seed={ran['seed']}", f"train.threads={ran['train']['threads']}"]))
     assert mine == ran
+
+
+def test_dataclass_defaults_are_the_paper_config():
+    """Config() is configs/lenet5_1998.yaml: the defaults are the model (nanoGPT's rule)."""
+    from paper_lenet.config import Config, to_dict
+
+    assert to_dict(Config()) == to_dict(load_config(ROOT / "configs" / "lenet5_1998.yaml"))
+
+
+def _config_files_by_name() -> dict:
+    out = {}
+    for p in sorted((ROOT / "configs").rglob("*.yaml")):
+        if p.name.startswith("_"):
+            continue
+        out.setdefault(load_config(p).name, p)
+    return out
+
+
+RUNS = sorted((ROOT / "results" / "runs").glob("*/seed*/config.yaml")) + \
+    sorted((ROOT / "results" / "validation").glob("*/seed*/config.yaml"))
+
+
+@pytest.mark.parametrize("saved", RUNS, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+def test_every_committed_run_has_a_config_that_reproduces_it(saved):
+    """configs/**/<the run's name>.yaml with the run's seed gives exactly the committed run's settings."""
+    from paper_lenet.config import to_dict
+
+    ran = to_dict(load_config(saved))
+    files = _config_files_by_name()
+    assert ran["name"] in files, f"no config file in configs/ is named {ran['name']}"
+    mine = to_dict(load_config(files[ran["name"]], [f"seed={ran['seed']}", f"train.threads={ran['train']['threads']}"]))
+    assert mine == ran
