@@ -22,25 +22,19 @@ from paper_lenet.data.mnist import load_mnist
 from paper_lenet.model import build_model
 from paper_lenet.rundir import load_torch
 from paper_lenet.sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates
-from paper_lenet.train import seeded, train
+from paper_lenet.train import hessian_pick, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def report(model, cfg, x, y, epoch: int, title: str) -> None:
     print(f"\n{title}")
-    h, names = x, []
     with torch.no_grad():
-        for layer in model.stages():
-            if layer is model.F6:
-                h = h.flatten(1)
-            a = layer.pre(h)
-            h = layer.act(a)
-            name = next(n for n, m in model.named_children() if m is layer)
+        stages, _ = model.trace(x)
+        for name, layer, _, a in stages:
             w = getattr(layer, "weight", getattr(layer, "coef", None))
             rms = f"{w.pow(2).mean().sqrt():.3f}" if w is not None else "-"
             print(f"  {name:3s} |a| > 2: {100 * (a.abs() > 2).float().mean():5.1f}%   weight rms {rms}")
-            names.append(name)
     hess = curvature(model, x, y, cfg.train.loss, cfg.train.map_j)
     eta = eta_for_epoch(cfg.train.sdlm.eta, epoch)
     rates = sdlm_rates(model, hess, eta, cfg.train.sdlm.mu)
@@ -59,8 +53,8 @@ def main(argv: list[str]) -> None:
     data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed, log=lambda *_: None)
     n = len(data.train_y)
 
-    def sample(epoch):  # the same 500 images the trainer uses for that pass's h_kk
-        pick = torch.randperm(n, generator=seeded(cfg.seed, epoch, 2))[:cfg.train.sdlm.hessian_samples]
+    def sample(epoch):  # the images the trainer uses for that pass's h_kk
+        pick = hessian_pick(cfg, n, epoch)
         return data.train_x[pick], data.train_y[pick]
 
     model = build_model(cfg.model, seed=cfg.seed)

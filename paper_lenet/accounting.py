@@ -50,12 +50,11 @@ def _layer_counts(layer, out_shape):
 def count(model: LeNet5) -> dict:
     """Per-layer output shape, trainable params, connections and MACs, plus totals and the paper's."""
     size = model.cfg.input_size
-    x = torch.zeros(1, 1, size, size)
+    stages, feats = model.trace(torch.zeros(1, 1, size, size))
+    shapes = [(name, layer, list(a.shape[1:])) for name, layer, _, a in stages]
+    shapes.append(("F7", model.F7, list(model.F7(feats).shape[1:])))
     layers = []
-    for name in ("C1", "S2", "C3", "S4", "C5", "F6", "F7"):
-        layer = getattr(model, name)
-        x = layer(x.flatten(1) if name == "F6" else x)
-        shape = list(x.shape[1:])
+    for name, layer, shape in shapes:
         p, c, m = _layer_counts(layer, shape)
         layers.append({"name": name, "output_shape": shape, "params": p, "connections": c, "macs": m})
     total = {k: sum(l[k] for l in layers) for k in ("params", "connections", "macs")}

@@ -13,6 +13,9 @@ from .layers import C3_TABLE, RBF, Conv, Full, Pool, Subsampling, init_layer
 from .rbf_codes import rbf_codes
 
 
+STAGES = ("C1", "S2", "C3", "S4", "C5", "F6")  # the layers before the output F7
+
+
 class LeNet5(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -33,16 +36,25 @@ class LeNet5(nn.Module):
             Full(84, 10, act if cfg.head == "squashed" else "identity")  # squashed: the authors' Lush net
 
     def stages(self):
-        """The layers before the output, in order (for the curvature pass and accounting)."""
-        return [self.C1, self.S2, self.C3, self.S4, self.C5, self.F6]
+        """The layers before the output, in order."""
+        return [getattr(self, n) for n in STAGES]
+
+    def trace(self, x):
+        """The forward pass stage by stage: [(name, layer, its input, its pre-activation a)] for
+        C1..F6, and F6's output. The model, SDLM's curvature pass, the accounting and the
+        diagnosis script all run this one loop."""
+        stages = []
+        for name in STAGES:
+            layer = getattr(self, name)
+            if name == "F6":
+                x = x.flatten(1)  # (N, 120 * c5 * c5)
+            a = layer.pre(x)
+            stages.append((name, layer, x, a))
+            x = layer.act(a)  # C1 (N,6,28,28) S2 (N,6,14,14) C3 (N,16,10,10) S4 (N,16,5,5) C5 (N,120,1,1) F6 (N,84)
+        return stages, x
 
     def features(self, x):
-        x = self.C1(x)  # (N, 6, 28, 28)
-        x = self.S2(x)  # (N, 6, 14, 14)
-        x = self.C3(x)  # (N, 16, 10, 10)
-        x = self.S4(x)  # (N, 16, 5, 5)
-        x = self.C5(x)  # (N, 120, 1, 1)
-        return self.F6(x.flatten(1))  # (N, 84)
+        return self.trace(x)[1]  # (N, 84): F6's output
 
     def forward(self, x):
         return self.F7(self.features(x))  # (N, 10): RBF distances (rbf), logits or squashed outputs

@@ -17,16 +17,7 @@ from .losses import output_curvature
 @torch.no_grad()
 def curvature(model, x: torch.Tensor, y: torch.Tensor, loss: str, map_j: float = 10.0) -> dict:
     """Mean over the batch of the per-sample Gauss-Newton diagonal h_kk, keyed like named_parameters."""
-    # forward, keeping each layer's input and pre-activation
-    cache = []
-    h = x
-    for layer in model.stages():
-        if layer is model.F6:
-            h = h.flatten(1)
-        a = layer.pre(h)
-        cache.append((layer, h, a))
-        h = layer.act(a)
-    feats = h  # (N, 84) F6 output
+    cache, feats = model.trace(x)  # each layer's input and pre-activation; F6's output (N, 84)
     names = {id(m): n for n, m in model.named_modules()}
     hess = {}
 
@@ -42,7 +33,7 @@ def curvature(model, x: torch.Tensor, y: torch.Tensor, loss: str, map_j: float =
         g2_out = output_curvature(loss, feats, None, model.F7.act(a7), y, map_j)
         hs, g2 = model.F7.curvature(feats, a7, g2_out)
         store(model.F7, hs)
-    for layer, inp, a in reversed(cache):
+    for _, layer, inp, a in reversed(cache):
         if g2.shape != a.shape:  # F6 -> C5: un-flatten
             g2 = g2.view(a.shape)
         hs, g2 = layer.curvature(inp, a, g2)
