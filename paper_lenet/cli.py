@@ -1,4 +1,4 @@
-"""`paper-lenet` command line: info, download, show-distortions, train, eval, bench, report.
+"""`paper-lenet` command line: info, download, show-distortions, train, eval, predict, bench, report.
 
 A UserError (bad config, damaged data file, existing run directory) is printed as one line and
 the command exits with code 2; anything else is a bug and keeps its traceback.
@@ -58,6 +58,12 @@ def cmd_eval(args):
     eval_run(args.run_dir, as_json=args.json, root=args.root)
 
 
+def cmd_predict(args):
+    from .predict import predict_image
+
+    predict_image(args.image, args.run, as_json=args.json)
+
+
 def cmd_bench(args):
     from .bench import run_bench
 
@@ -99,6 +105,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--root", default=None, help="MNIST folder (default: the download chain)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_eval)
+    s = sub.add_parser("predict", help="class of your own digit image (PNG), with each class's RBF distance")
+    s.add_argument("image", help="PNG file: any size, dark on light or light on dark")
+    s.add_argument("--run", default="results/runs/lenet5_1998/seed0", help="run directory with model.pt")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_predict)
     s = sub.add_parser("bench", help="reference vs fast per-sample SDLM step, minibatch epoch, eval speed")
     s.add_argument("--json", action="store_true")
     s.add_argument("--steps", type=int, default=2000)
