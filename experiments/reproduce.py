@@ -11,7 +11,7 @@ from pathlib import Path
 
 from runner import RUNS, run_set
 
-from paper_lenet.report import EXPERIMENTS  # which configs each experiment runs (its rerun-time table too)
+from study import EXPERIMENTS  # which configs each experiment runs (the report's rerun-time table too)
 
 ABLATIONS = sorted(str(p.relative_to(Path(__file__).resolve().parents[1]))
                    for p in (Path(__file__).resolve().parents[1] / "configs" / "ablations").glob("*.yaml"))

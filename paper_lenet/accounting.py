@@ -10,14 +10,7 @@ import torch
 
 from .layers import RBF, Conv, Full, Pool, Subsampling
 from .model import LeNet5
-
-# Sec. II-B, Table I and Fig. 2 of the paper (lenet5-1998.md section 1).
-PAPER = {
-    "layers": {"C1": (156, 122304), "S2": (12, 5880), "C3": (1516, 151600), "S4": (32, 2000),
-               "C5": (48120, 48120), "F6": (10164, 10164), "F7": (0, 840)},
-    "total": {"params": 60000, "connections": 340908, "macs": 401000},
-    "note": "Fig. 11; the paper counts MACs differently from ours",
-}
+from .paper import PAPER
 
 
 def _params(layer) -> int:

@@ -1,4 +1,4 @@
-"""`paper-lenet` command line: info, download, show-distortions, train, eval, predict, bench, report.
+"""`paper-lenet` command line: info, download, show-distortions, train, eval, predict, bench.
 
 A UserError (bad config, damaged data file, existing run directory) is printed as one line and
 the command exits with code 2; anything else is a bug and keeps its traceback.
@@ -70,12 +70,6 @@ def cmd_bench(args):
     run_bench(as_json=args.json, steps=args.steps)
 
 
-def cmd_report(args):
-    from .report import write_report
-
-    write_report(args.runs, args.out)
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="paper-lenet", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -114,10 +108,6 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.add_argument("--steps", type=int, default=2000)
     s.set_defaults(fn=cmd_bench)
-    s = sub.add_parser("report", help="RESULTS.md and plots from committed runs")
-    s.add_argument("runs", help="folder of run directories, e.g. results/runs")
-    s.add_argument("--out", default="results")
-    s.set_defaults(fn=cmd_report)
     return p
 
 

@@ -16,12 +16,7 @@ from typing import Any, Literal, Optional
 import yaml
 
 from .errors import ConfigError
-
-# The paper's eta schedule (Sec. III-B): (last pass it applies to, eta).
-PAPER_ETA = [[2, 5e-4], [5, 2e-4], [8, 1e-4], [12, 5e-5], [20, 1e-5]]
-PAPER_HESSIAN_SAMPLES = 500  # "re-estimated ... on 500 patterns" before each pass (Sec. III-B)
-# The authors' code (QMNIST's lenet5.lsh.patch): blocks of 10 passes; configs/lenet5_1998.yaml uses it.
-AUTHORS_ETA = [[10, 1e-4], [20, 1e-5], [30, 1e-6]]
+from .paper import AUTHORS_ETA, MU, PAPER_ETA, PAPER_HESSIAN_SAMPLES  # noqa: F401  (PAPER_ETA: re-exported)
 
 
 @dataclass
@@ -63,7 +58,7 @@ class DataConfig:
 
 @dataclass
 class SDLMConfig:
-    mu: float = 0.02
+    mu: float = MU
     hessian_samples: int = 1000  # the paper's text: PAPER_HESSIAN_SAMPLES
     # when h_kk is estimated: before every pass (the paper's text), when eta changes (the authors'
     # Lush/QMNIST code), once before pass 1, or SN2.8's per-pattern running average (gamma)
@@ -224,8 +219,33 @@ def _apply_override(raw: dict, item: str) -> None:
     node[parts[-1]] = yaml.safe_load(text) if text.strip() else ""
 
 
+CONFIGS = Path(__file__).resolve().parent / "configs"  # shipped with the package
+
+
+def known_configs() -> list[str]:
+    """Every shipped config by name: `lenet5_1998`, `ablations/paper-relu`, ..."""
+    return sorted(str(p.relative_to(CONFIGS).with_suffix("")) for p in CONFIGS.rglob("*.yaml")
+                  if not p.name.startswith("_"))
+
+
+def resolve_config(path: str | Path) -> Path:
+    """A config file: `path` itself when it exists, else the shipped config of that name
+    (`lenet5_1998`, `ablations/paper-relu`; `.yaml` optional)."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    name = str(path)[:-5] if str(path).endswith(".yaml") else str(path)
+    shipped = CONFIGS / f"{name}.yaml"
+    if shipped.is_file():
+        return shipped
+    names = known_configs()
+    near = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    hint = f"; did you mean {near[0]}?" if near else f"; shipped configs: {', '.join(names[:12])}, ..."
+    raise ConfigError(f"{path}: config file not found (neither a file nor a shipped config name{hint})")
+
+
 def config_dict(path: str | Path | None = None, overrides=()) -> dict:
-    raw = _read_yaml(Path(path)) if path is not None else {}
+    raw = _read_yaml(resolve_config(path)) if path is not None else {}
     for item in overrides:
         _apply_override(raw, item)
     return raw
@@ -235,7 +255,7 @@ def load_config(path: str | Path | None = None, overrides=()) -> Config:
     """Load a YAML config (following `base:`), apply `section.key=value` overrides, validate."""
     raw = config_dict(path, overrides)
     if path is not None and "name" not in raw:
-        raw["name"] = Path(path).stem
+        raw["name"] = resolve_config(path).stem
     try:
         cfg = _build(Config, raw)
     except ConfigError as e:

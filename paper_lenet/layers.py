@@ -11,15 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.grad import conv2d_input, conv2d_weight
 
-A, S = 1.7159, 2.0 / 3.0  # f(a) = A tanh(S a): f(1) = 1, f(-1) = -1 (App. A)
-
-# Table I: C3 map -> the S2 maps it reads.
-C3_TABLE = (
-    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (0, 4, 5), (0, 1, 5),
-    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (0, 3, 4, 5), (0, 1, 4, 5), (0, 1, 2, 5),
-    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5), (0, 1, 2, 3, 4, 5),
-)
-
+from .paper import A, C3_TABLE, INIT_RANGE, S  # noqa: F401  (C3_TABLE: re-exported for model.py)
 
 class Activation(nn.Module):
     """scaled_tanh (the paper's 1.7159 tanh(2/3 a)), tanh, relu, or identity; with f'(a)."""
@@ -198,7 +190,7 @@ def init_layer(layer: nn.Module, scheme: str, bias_scheme: str, generator=None, 
     torch_default: PyTorch's conv/linear default (uniform +-1/sqrt(F), biases too); kaiming:
     normal, std sqrt(2/F). Biases (paper silent): `zero`, or `uniform` in the weight range."""
     fan = layer.fan_in()  # per output map
-    bound = {"lecun98": 2.4 / fan, "lecun98_sqrt": 2.4 * fan.rsqrt(), "forget": v / fan ** (1.0 / p),
+    bound = {"lecun98": INIT_RANGE / fan, "lecun98_sqrt": INIT_RANGE * fan.rsqrt(), "forget": v / fan ** (1.0 / p),
              "torch_default": fan.rsqrt(), "kaiming": fan.rsqrt()}[scheme]
     with torch.no_grad():
         for name, t in layer.named_parameters(recurse=False):

@@ -155,3 +155,60 @@ def test_every_committed_run_has_a_config_that_reproduces_it(saved):
     assert ran["name"] in files, f"no config file in configs/ is named {ran['name']}"
     mine = to_dict(load_config(files[ran["name"]], [f"seed={ran['seed']}", f"train.threads={ran['train']['threads']}"]))
     assert mine == ran
+
+
+def test_configs_resolve_by_name_from_the_package():
+    from paper_lenet.config import CONFIGS, known_configs
+
+    assert load_config("lenet5_1998") == load_config(ROOT / "configs" / "lenet5_1998.yaml")
+    assert load_config("ablations/paper-relu").model.activation == "relu"
+    assert load_config("lenet5_lush.yaml").name == "lenet5_lush"
+    assert CONFIGS.parent.name == "paper_lenet" and "validation/val-block30" in known_configs()
+    with pytest.raises(ConfigError, match="did you mean lenet5_1998"):
+        load_config("lenet5_1989")
+    r = subprocess.run([sys.executable, "-m", "paper_lenet", "info", "lenet5_1998"], capture_output=True, text=True)
+    assert r.returncode == 0 and "60,000" in r.stdout
+
+
+def test_library_imports_no_study_module_and_has_no_cycle():
+    """paper_lenet/ never imports the study side (experiments/), and its module-level imports form no cycle."""
+    import ast
+
+    pkg = ROOT / "paper_lenet"
+    mods = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+            for p in pkg.rglob("*.py")}
+    graph = {}
+    for mod, path in mods.items():
+        tree = ast.parse(path.read_text())
+        deps = set()
+        base = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
+        for node in tree.body:  # module level only: imports inside functions are deferred
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    parts = base.split(".")[: len(base.split(".")) - node.level + 1]
+                    target = ".".join(parts + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                names = [f"{target}.{a.name}" for a in node.names]
+                deps |= {n for n in names if n in mods} or ({target} if target in mods else set())
+                assert not target.split(".")[0] in ("experiments", "study", "report", "plots"), (mod, target)
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    assert a.name.split(".")[0] not in ("experiments", "study", "report", "plots"), (mod, a.name)
+                    if a.name in mods:
+                        deps.add(a.name)
+        graph[mod] = deps - {mod}
+    state = {}
+
+    def visit(m, stack):
+        state[m] = 1
+        for d in graph.get(m, ()):
+            assert state.get(d) != 1, f"import cycle: {' -> '.join(stack + [m, d])}"
+            if d not in state:
+                visit(d, stack + [m])
+        state[m] = 2
+
+    for m in graph:
+        if m not in state:
+            visit(m, [])
+    assert sum(len(d) for d in graph.values()) > 20  # the graph was read (the package imports itself a lot)

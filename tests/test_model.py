@@ -11,7 +11,7 @@ from paper_lenet import build_model, load_config
 from paper_lenet.accounting import PAPER, count
 from paper_lenet.config import ModelConfig
 from paper_lenet.layers import A, C3_TABLE, S, Activation
-from paper_lenet.rbf_codes import BITMAPS, rbf_codes
+from paper_lenet.paper import BITMAPS, rbf_codes
 
 ROOT = Path(__file__).resolve().parents[1]
 # a verbatim copy of the project's reference transcription of Fig. 3 (shared/reference/), kept in the

@@ -1,16 +1,19 @@
-"""`paper-lenet report`: tables from run files, Wilson/McNemar statistics, byte-identical reruns."""
+"""`python experiments/report.py`: tables from run files, Wilson/McNemar statistics, byte-identical reruns."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
+import sys
+
 from paper_lenet import load_config
-from paper_lenet.report import write_report
 from paper_lenet.stats import discordant, mcnemar_exact, mean_std, wilson
 from paper_lenet.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "experiments"))  # the study side: report, plots, study
+from report import write_report  # noqa: E402
 
 
 def test_wilson_interval_known_values():

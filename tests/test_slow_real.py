@@ -33,8 +33,35 @@ def test_bench_runs_and_reports_every_figure(capsys):
     res = bench(steps=100, log=lambda *_: None)
     # figures only: how fast is the benchmark's business (benchmarks/README.md), not a test's
     assert res["per_sample_step_us"]["fast"] > 0 and res["speedup"] > 0
-    assert set(res["variants"]) == {"relu", "max_pool", "c3_full", "linear_ce", "subsample_sum", "map_loss"}
+    assert set(res["variants"]) == {"relu", "max_pool", "c3_full", "linear_ce", "subsample_average", "map_loss"}
     for key in ("minibatch_epoch_s", "minibatch_epoch_s_1thread", "minibatch_epoch_s_autograd", "curvature_s"):
         assert res[key] > 0, key
     text = _table(res)
     assert "modern minibatch epoch" in text and "autograd" in text and "projected lenet5_1998 run" in text
+
+
+@pytest.mark.slow
+def test_wheel_outside_the_checkout_knows_configs_by_name(tmp_path):
+    """A wheel installed in a fresh venv (torch and co. from this environment) runs `info lenet5_1998` by name."""
+    import os
+    import subprocess
+    import sys
+
+    import numpy
+    import torch
+
+    whl = tmp_path / "whl"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(whl), str(ROOT)], check=True)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    deps = {str(Path(m.__file__).parents[1]) for m in (torch, numpy)}  # site-packages with torch, numpy, ...
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sorted(deps)))
+    pip, exe = venv / "bin" / "pip", venv / "bin" / "paper-lenet"
+    subprocess.run([str(pip), "install", "-q", "--no-deps", "--force-reinstall", *whl.glob("*.whl")], check=True)
+    away = tmp_path / "elsewhere"
+    away.mkdir()
+    r = subprocess.run([str(exe), "info", "lenet5_1998"], capture_output=True, text=True, cwd=away, env=env)
+    assert r.returncode == 0 and "60,000" in r.stdout, r.stderr
+    r = subprocess.run([str(venv / "bin" / "python"), "-c", "import paper_lenet, sys; print(paper_lenet.__file__)"],
+                       capture_output=True, text=True, cwd=away, env=env)
+    assert str(venv) in r.stdout  # the wheel's copy, not the checkout's

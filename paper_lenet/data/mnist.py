@@ -24,8 +24,7 @@ from .idx import IMAGE_SIDE, SPLIT_FILES, find_file, load_split
 # computed per run so every subset, every distorted pass and the test set share one transform.
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
-# lecun98: x = LO + (HI - LO) * p / 255, background LO, full ink HI (paper Sec. III-A).
-LECUN_LO, LECUN_HI = -0.1, 1.175
+from ..paper import LECUN_HI, LECUN_LO  # lecun98: x = LO + (HI - LO) p / 255 (Sec. III-A)
 # lush: x = p * 0.01, background 0, full ink 2.55 (the authors' demos/dsource-mnist.lsh)
 LUSH_SCALE = 0.01
 

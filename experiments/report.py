@@ -1,4 +1,4 @@
-"""`paper-lenet report RUNS --out DIR`: RESULTS.md, plots and the README's headline table.
+"""`python experiments/report.py RUNS --out DIR`: RESULTS.md, plots and the README's headline table.
 
 Everything is computed from the committed run files (summary.json, metrics.jsonl, config.yaml,
 test_predictions.txt) and the MNIST test labels; running it again on the same runs rewrites
@@ -7,60 +7,28 @@ RESULTS.md byte for byte (no dates, sorted order).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import yaml
 
-from . import reference as ref
-from .config import PAPER_ETA, PAPER_HESSIAN_SAMPLES
-from .errors import UserError
-from .rundir import write_text
-from .stats import discordant, mcnemar_exact, mean_std, wilson
+from paper_lenet import paper
+from paper_lenet.config import to_dict
+from paper_lenet.errors import UserError
+from paper_lenet.rundir import write_text
+from paper_lenet.stats import discordant, mcnemar_exact, mean_std, wilson
+from study import (EPS_WINDOW, EXPERIMENTS, HEADLINE, PREVIOUS, PUBLISHED, SOURCES, TARGETS, TIE, VALIDATION_BASE,
+                   baseline_of)
 
-COMMAND = "paper-lenet report results/runs --out results"
-HEADLINE = ["lenet5_1998", "lenet5_lush", "lenet5_1998_literal", "lenet5_1998_distort", "lenet5_1998_15k",
-            "lenet5_1998_30k", "modern"]
-TARGETS = {"lenet5_1998": "within 0.95 +- 0.1 (aim <= 0.90), n >= 5", "lenet5_lush": "within 0.82 +- 0.15, n >= 3",
-           "lenet5_1998_distort": "<= 0.85, n >= 3", "lenet5_1998_30k": "within 1.14 +- 0.15, n >= 3"}
-EPS_WINDOW = (5e-5, 0.02)  # first-pass eps_k: the target window around the paper's 7e-5 .. 0.016
-VALIDATION_BASE = "val-block30"  # configs/validation/_base.yaml: the candidates' common point
-TIE = 0.05  # points of mean val_error within which candidates tie (the rule in configs/validation/_base.yaml)
-# where each open setting of lenet5_1998 comes from (its value is read from the runs' config)
-SOURCES = [
-    ("model.subsample_mode", "the paper's text (Sec. II-B: the four inputs are added)"),
-    ("model.head", "the paper's text (F7: Euclidean RBF with the fixed 7x12 bitmaps)"),
-    ("data.scaling", "the paper's text (background -0.1, ink 1.175)"),
-    ("train.order", "the paper's text (\"a constant random order\")"),
-    ("train.sdlm.mu", "the paper's text (0.02)"),
-    ("model.init", "the authors' code (`forget`: the text's +-2.4/F does not train, see `lenet5_1998_literal`)"),
-    ("model.init_v", "validation (`val-init-v2.4-*` against `val-block30`)"),
-    ("model.init_p", "validation (`val-init-v2.4-p1` against `val-block30`)"),
-    ("model.bias_init", "the authors' code (biases 0; the text is silent)"),
-    ("train.loss", "validation (`val-map-j5` against MSE)"),
-    ("train.epochs", "validation (20 or 30 passes)"),
-    ("train.sdlm.eta", "validation (the text's 20-pass schedule or the authors' blocks)"),
-    ("train.sdlm.hessian", "validation (the text's per-pass estimate or the authors' per-block one)"),
-    ("train.sdlm.hessian_pick", "validation (random or the first images)"),
-    ("train.sdlm.hessian_samples", "validation (the text's 500 or the authors' 1,000)"),
-]
+COMMAND = "python experiments/report.py results/runs --out results"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 TIMES_START, TIMES_END = "<!-- times:start -->", "<!-- times:end -->"
-# experiments/reproduce.py's functions and the configs/<name>.yaml each runs (ablations: every file
-# in configs/ablations/, whose runs are named ablation-*); reproduce.py reads this, so they agree
-EXPERIMENTS = {"headline": ["lenet5_1998"], "lush": ["lenet5_lush"], "distortions": ["lenet5_1998_distort"],
-               "training_size": ["lenet5_1998_15k", "lenet5_1998_30k"], "modern": ["modern"],
-               "literal": ["lenet5_1998_literal"], "ablations": None}
-PAPER_HEADLINE = ref.PAPER_TEST_ERROR["lenet5_1998"][0]
+PAPER_HEADLINE = PUBLISHED["lenet5_1998"][0]
 
 
 def headline_met(group: list[dict]) -> bool:
     """The issue's headline target: mean test error within the paper's 0.95 +- 0.1%."""
-    return abs(pooled(group)["mean"] - PAPER_HEADLINE) <= ref.PAPER_UNCERTAINTY + 1e-9
-
-
-def baseline_of(name: str) -> str:
-    """The config an ablation changes one factor of."""
-    return "modern" if name.startswith("ablation-modern-") else "lenet5_1998"
+    return abs(pooled(group)["mean"] - PAPER_HEADLINE) <= paper.PAPER_UNCERTAINTY + 1e-9
 
 
 def load_run(d: Path) -> dict:
@@ -110,7 +78,7 @@ def headline_table(groups) -> str:
     for name in HEADLINE:
         if name not in groups:
             continue
-        paper, where = ref.PAPER_TEST_ERROR[name]
+        paper, where = PUBLISHED[name]
         mean, ci = fmt(pooled(groups[name]))
         p = f"{paper:.2f} ({where})" if paper is not None else where
         rows.append(f"| `{name}` | {p} | {mean} | {ci} | {TARGETS.get(name, '')} |")
@@ -138,15 +106,15 @@ def targets_table(groups) -> str:
             m["pooling"] == "subsample" and m["subsample_mode"] == "sum")
         lo, hi = min(r["metrics"][0]["eff_lr_min"] for r in g), max(r["metrics"][0]["eff_lr_max"] for r in g)
         eta = g[0]["metrics"][0]["lr"]
-        k = ref.FIRST_PASS_ETA / eta  # eps_k = eta / (mu + h_kk) is proportional to eta for given h_kk
-        add(f"first-pass eps_k within about [{EPS_WINDOW[0]:g}, {EPS_WINDOW[1]:g}] (paper: {ref.FIRST_PASS_EPS[0]:g} "
-            f"to {ref.FIRST_PASS_EPS[1]:g} at its first-pass eta {ref.FIRST_PASS_ETA:g})",
-            f"[{lo:.2g}, {hi:.2g}] at our first-pass eta {eta:g}; the same h_kk at eta {ref.FIRST_PASS_ETA:g}: "
+        k = paper.FIRST_PASS_ETA / eta  # eps_k = eta / (mu + h_kk) is proportional to eta for given h_kk
+        add(f"first-pass eps_k within about [{EPS_WINDOW[0]:g}, {EPS_WINDOW[1]:g}] (paper: {paper.FIRST_PASS_EPS[0]:g} "
+            f"to {paper.FIRST_PASS_EPS[1]:g} at its first-pass eta {paper.FIRST_PASS_ETA:g})",
+            f"[{lo:.2g}, {hi:.2g}] at our first-pass eta {eta:g}; the same h_kk at eta {paper.FIRST_PASS_ETA:g}: "
             f"[{k * lo:.2g}, {k * hi:.2g}] (all seeds)", k * lo >= EPS_WINDOW[0] and k * hi <= EPS_WINDOW[1])
         n = min(len(r["metrics"]) for r in g)
         curve = [mean_std([100 * r["metrics"][e]["test_error"] for r in g])[0] for e in range(n)]
-        early = max(abs(curve[e] - ref.FIG5_TEST[e]) for e in range(min(3, n)))
-        late = max((abs(curve[e] - ref.FIG5_TEST[e]) for e in range(10, min(n, 20))), default=float("nan"))
+        early = max(abs(curve[e] - paper.FIG5_TEST[e]) for e in range(min(3, n)))
+        late = max((abs(curve[e] - paper.FIG5_TEST[e]) for e in range(10, min(n, 20))), default=float("nan"))
         add("Fig. 5: mean test curve within 0.5 points of the paper's at passes 1-3", f"max gap {early:.2f}", early <= 0.5)
         add("Fig. 5: within 0.15 points after pass 10", f"max gap {late:.2f}", late <= 0.15)
     if "lenet5_1998_distort" in groups:
@@ -176,9 +144,9 @@ def why_missed(groups) -> str:
              f"- our seeds range from {min(errs):.2f}% to {max(errs):.2f}% (n={len(g)}); the paper reports one run "
              f"({PAPER_HEADLINE}%), which {'lies inside' if min(errs) <= PAPER_HEADLINE <= max(errs) else 'lies outside'} "
              "that range;",
-             f"- the final on-the-fly training error is {final_tr:.2f}% against the paper's {ref.FIG5_TRAIN[-1]:.2f}%: "
+             f"- the final on-the-fly training error is {final_tr:.2f}% against the paper's {paper.FIG5_TRAIN[-1]:.2f}%: "
              + ("our network fits the training set at least as well, so the gap is in generalisation, not in fit;"
-                if final_tr <= ref.FIG5_TRAIN[-1] else "our network fits the training set less well;")]
+                if final_tr <= paper.FIG5_TRAIN[-1] else "our network fits the training set less well;")]
     for name, what in (("lenet5_lush", "the authors' own protocol (no RBF, x 0.01 input, file order), same code"),
                        ("ablation-paper-lush-head", "our model with the authors' squashed head instead of the RBF")):
         if name in groups:
@@ -250,8 +218,8 @@ def fig5_table(group) -> str:
     for e in range(len(group[0]["metrics"])):
         tr = mean_std([100 * r["metrics"][e]["train_error"] for r in group if len(r["metrics"]) > e])
         te = mean_std([100 * r["metrics"][e]["test_error"] for r in group if len(r["metrics"]) > e])
-        ptr = f"{ref.FIG5_TRAIN[e]:.2f}" if e < len(ref.FIG5_TRAIN) else ""
-        pte = f"{ref.FIG5_TEST[e]:.2f}" if e < len(ref.FIG5_TEST) else ""
+        ptr = f"{paper.FIG5_TRAIN[e]:.2f}" if e < len(paper.FIG5_TRAIN) else ""
+        pte = f"{paper.FIG5_TEST[e]:.2f}" if e < len(paper.FIG5_TEST) else ""
         rows.append(f"| {e + 1} | {ptr} | {tr[0]:.2f} +- {tr[1]:.2f} | {pte} | {te[0]:.2f} +- {te[1]:.2f} |")
     return "\n".join(rows)
 
@@ -310,9 +278,9 @@ def ablation_table(groups, labels) -> str:
 def test_labels() -> str | None:
     """The MNIST test labels as a digit string (through the download chain), or None."""
     try:
-        from .config import DataConfig
-        from .data.download import resolve_root
-        from .data.idx import load_split
+        from paper_lenet.config import DataConfig
+        from paper_lenet.data.download import resolve_root
+        from paper_lenet.data.idx import load_split
 
         _, y = load_split(resolve_root(DataConfig().root), "test")
         return "".join(map(str, y.tolist()))
@@ -326,7 +294,7 @@ PREVIOUS = "configs/previous/lenet5_1998_average.yaml"  # what results/explore/ 
 def explore_table(explore: dict) -> str:
     """Exploratory variants of the previous paper config (results/explore/<variant>/seed<k>/): what
     each changes against it, its test error per seed and the final on-the-fly train error."""
-    from .config import load_config, to_dict
+    from paper_lenet.config import load_config
 
     prev = Path(PREVIOUS)
     base = to_dict(load_config(prev)) if prev.is_file() else None
@@ -362,7 +330,7 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     labels = test_labels()
-    from .plots import write_plots
+    from plots import write_plots
 
     figures = write_plots(groups, out_dir, labels)
     head = headline_table(groups)
@@ -388,9 +356,9 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
         sd = groups["lenet5_1998"][0]["config"]["train"]["sdlm"]
         parts += ["## Fig. 5: error per pass (`lenet5_1998`)\n",
                   f"Our schedule: eta {sd['eta']} (as [last pass, eta]), h_kk `{sd['hessian']}` on "
-                  f"{sd['hessian_samples']} `{sd['hessian_pick']}` images; the paper's: eta {PAPER_ETA} (Sec. III-B), "
-                  f"h_kk before each pass on {PAPER_HESSIAN_SAMPLES} images. Passes beyond "
-                  f"{len(ref.FIG5_TEST)} have no paper value.\n",
+                  f"{sd['hessian_samples']} `{sd['hessian_pick']}` images; the paper's: eta {paper.PAPER_ETA} (Sec. III-B), "
+                  f"h_kk before each pass on {paper.PAPER_HESSIAN_SAMPLES} images. Passes beyond "
+                  f"{len(paper.FIG5_TEST)} have no paper value.\n",
                   fig5_table(groups["lenet5_1998"]) + "\n"]
     if any(n.startswith("ablation-") for n in groups):
         parts += ["## Ablations (one factor at a time)\n",
@@ -431,3 +399,18 @@ def insert_readme(readme: Path, table: str, start: str = START, end: str = END) 
     _, after = rest.split(end, 1)
     block = f"{start}\n_Inserted by `{COMMAND}`._\n\n{table}\n{end}"
     write_text(readme, before + block + after)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", help="folder of run directories, e.g. results/runs")
+    ap.add_argument("--out", default="results")
+    ap.add_argument("--readme", default="README.md")
+    a = ap.parse_args()
+    try:
+        write_report(a.runs, a.out, a.readme)
+    except UserError as e:
+        print(f"report: error: {e}", file=sys.stderr)
+        raise SystemExit(2)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import reference as ref
-from .stats import mean_std
+from paper_lenet import paper as ref
+from paper_lenet.stats import mean_std
 
 
 def _plt():
@@ -89,9 +89,9 @@ def ablations(panels, path: Path, clip: float = 6.0) -> None:
 
 def gallery(run, labels: str, path: Path, limit: int = 180) -> bool:
     """The misclassified test digits of one run with true -> predicted labels (as the paper's Fig. 8)."""
-    from .config import DataConfig
-    from .data.download import resolve_root
-    from .data.idx import load_split
+    from paper_lenet.config import DataConfig
+    from paper_lenet.data.download import resolve_root
+    from paper_lenet.data.idx import load_split
 
     images, _ = load_split(resolve_root(DataConfig().root), "test")
     all_wrong = [i for i, (p, t) in enumerate(zip(run["pred"], labels)) if p != t]
@@ -118,7 +118,8 @@ def gallery(run, labels: str, path: Path, limit: int = 180) -> bool:
 
 def write_plots(groups, out: Path, labels) -> list[str]:
     """All figures that the available runs support; returns their file names."""
-    from .report import PAPER_HEADLINE, baseline_of, pooled
+    from report import PAPER_HEADLINE, pooled
+    from study import baseline_of
 
     made = []
     if "lenet5_1998" in groups:

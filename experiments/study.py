@@ -1,0 +1,53 @@
+"""The study's definitions: which experiments exist, what each is compared with, and its targets.
+
+The library (paper_lenet/) knows none of this; reproduce.py and report.py share it from here.
+"""
+from __future__ import annotations
+
+from paper_lenet import paper
+
+# reproduce.py's functions and the configs each runs (ablations: every file in configs/ablations/)
+EXPERIMENTS = {"headline": ["lenet5_1998"], "lush": ["lenet5_lush"], "distortions": ["lenet5_1998_distort"],
+               "training_size": ["lenet5_1998_15k", "lenet5_1998_30k"], "modern": ["modern"],
+               "literal": ["lenet5_1998_literal"], "ablations": None}
+HEADLINE = ["lenet5_1998", "lenet5_lush", "lenet5_1998_literal", "lenet5_1998_distort", "lenet5_1998_15k",
+            "lenet5_1998_30k", "modern"]
+# each headline experiment's published counterpart: (test error %, where it comes from)
+PUBLISHED = {
+    "lenet5_1998": (paper.FIG9["LeNet-5"], "LeNet-5, Fig. 9"),
+    "lenet5_1998_distort": (paper.FIG9["[dist] LeNet-5"], "[dist] LeNet-5, Fig. 9"),
+    "lenet5_1998_15k": (paper.FIG6[15000][0], "Fig. 6, 15,000 samples"),
+    "lenet5_1998_30k": (paper.FIG6[30000][0], "Fig. 6, 30,000 samples"),
+    "lenet5_lush": (paper.QMNIST_TEST_ERROR, "the authors' Lush LeNet-5 as QMNIST retrained it, +-0.2 two sigma"),
+    "lenet5_1998_literal": (paper.FIG9["LeNet-5"], "LeNet-5, Fig. 9; every setting as the text states it"),
+    "modern": (None, "tutorial-style LeNet-5s report about 1.0-1.3"),
+}
+TARGETS = {"lenet5_1998": "within 0.95 +- 0.1 (aim <= 0.90), n >= 5", "lenet5_lush": "within 0.82 +- 0.15, n >= 3",
+           "lenet5_1998_distort": "<= 0.85, n >= 3", "lenet5_1998_30k": "within 1.14 +- 0.15, n >= 3"}
+EPS_WINDOW = (5e-5, 0.02)  # first-pass eps_k: the target window around the paper's 7e-5 .. 0.016
+VALIDATION_BASE = "val-block30"  # configs/validation/_base.yaml: the candidates' common point
+TIE = 0.05  # points of mean val_error within which candidates tie (the rule in configs/validation/_base.yaml)
+PREVIOUS = "configs/previous/lenet5_1998_average.yaml"  # what results/explore/ varies, one change at a time
+# where each open setting of lenet5_1998 comes from (its value is read from the runs' config)
+SOURCES = [
+    ("model.subsample_mode", "the paper's text (Sec. II-B: the four inputs are added)"),
+    ("model.head", "the paper's text (F7: Euclidean RBF with the fixed 7x12 bitmaps)"),
+    ("data.scaling", "the paper's text (background -0.1, ink 1.175)"),
+    ("train.order", "the paper's text (\"a constant random order\")"),
+    ("train.sdlm.mu", "the paper's text (0.02)"),
+    ("model.init", "the authors' code (`forget`: the text's +-2.4/F does not train, see `lenet5_1998_literal`)"),
+    ("model.init_v", "validation (`val-init-v2.4-*` against `val-block30`)"),
+    ("model.init_p", "validation (`val-init-v2.4-p1` against `val-block30`)"),
+    ("model.bias_init", "the authors' code (biases 0; the text is silent)"),
+    ("train.loss", "validation (`val-map-j5` against MSE)"),
+    ("train.epochs", "validation (20 or 30 passes)"),
+    ("train.sdlm.eta", "validation (the text's 20-pass schedule or the authors' blocks)"),
+    ("train.sdlm.hessian", "validation (the text's per-pass estimate or the authors' per-block one)"),
+    ("train.sdlm.hessian_pick", "validation (random or the first images)"),
+    ("train.sdlm.hessian_samples", "validation (the text's 500 or the authors' 1,000)"),
+]
+
+
+def baseline_of(name: str) -> str:
+    """The config an ablation changes one factor of."""
+    return "modern" if name.startswith("ablation-modern-") else "lenet5_1998"
