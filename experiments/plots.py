@@ -118,8 +118,8 @@ def gallery(run, labels: str, path: Path, limit: int = 180) -> bool:
 
 def write_plots(groups, out: Path, labels) -> list[str]:
     """All figures that the available runs support; returns their file names."""
-    from report import PAPER_HEADLINE, pooled
     from study import baseline_of
+    from tables import PAPER_HEADLINE, pooled
 
     made = []
     if "lenet5_1998" in groups:

@@ -16,7 +16,7 @@ from typing import Any, Literal, Optional
 import yaml
 
 from .errors import ConfigError
-from .paper import AUTHORS_ETA, MU, PAPER_ETA, PAPER_HESSIAN_SAMPLES  # noqa: F401  (PAPER_ETA: re-exported)
+from .paper import AUTHORS_ETA, MU
 
 
 @dataclass

@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.grad import conv2d_input, conv2d_weight
 
-from .paper import A, C3_TABLE, INIT_RANGE, S  # noqa: F401  (C3_TABLE: re-exported for model.py)
+from .paper import A, INIT_RANGE, S
 
 class Activation(nn.Module):
     """scaled_tanh (the paper's 1.7159 tanh(2/3 a)), tanh, relu, or identity; with f'(a)."""

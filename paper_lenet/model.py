@@ -9,8 +9,8 @@ import torch
 import torch.nn as nn
 
 from .config import ModelConfig
-from .layers import C3_TABLE, RBF, Conv, Full, Pool, Subsampling, init_layer
-from .paper import rbf_codes
+from .layers import RBF, Conv, Full, Pool, Subsampling, init_layer
+from .paper import C3_TABLE, rbf_codes
 
 
 STAGES = ("C1", "S2", "C3", "S4", "C5", "F6")  # the layers before the output F7

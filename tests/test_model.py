@@ -10,7 +10,8 @@ import torch
 from paper_lenet import build_model, load_config
 from paper_lenet.accounting import PAPER, count
 from paper_lenet.config import ModelConfig
-from paper_lenet.layers import A, C3_TABLE, S, Activation
+from paper_lenet.layers import Activation
+from paper_lenet.paper import A, C3_TABLE, S
 from paper_lenet.paper import BITMAPS, rbf_codes
 
 ROOT = Path(__file__).resolve().parents[1]

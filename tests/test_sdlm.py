@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn as nn
 
 from paper_lenet import build_model
-from paper_lenet.config import PAPER_ETA, ModelConfig
+from paper_lenet.config import ModelConfig
+from paper_lenet.paper import PAPER_ETA
 from paper_lenet.layers import Conv, Full, Pool, Subsampling, init_layer
 from paper_lenet.losses import output_curvature, per_sample_loss
 from paper_lenet.paper import rbf_codes
