@@ -22,7 +22,8 @@ from paper_lenet.data.mnist import load_mnist
 from paper_lenet.model import build_model
 from paper_lenet.rundir import load_torch
 from paper_lenet.sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates
-from paper_lenet.train import hessian_pick, train
+from paper_lenet.schedule import hessian_pick
+from paper_lenet.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -109,7 +109,8 @@ def _minibatch_epoch_s(threads: int, fast: bool) -> float:
     from .data.mnist import load_mnist
     from .model import build_model
     from .steppers import make_batch_grad
-    from .train import _minibatch_step, pass_order
+    from .schedule import pass_order
+    from .train import _minibatch_step
 
     cfg = _config("modern", [f"train.fast={'on' if fast else 'off'}"])
     data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed, log=lambda *_: None)

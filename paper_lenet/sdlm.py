@@ -46,6 +46,13 @@ def sdlm_rates(model, hess: dict, eta: float, mu: float) -> dict:
     return {n: eta / (mu + hess[n]) for n, _ in model.named_parameters()}
 
 
+@torch.no_grad()
+def sdlm_update(params, grads, rates) -> None:
+    """w_k <- w_k - eps_k dE/dw_k: the one SDLM step in Python (lenet5.c has the compiled one)."""
+    for p, g, r in zip(params, grads, rates):
+        p.addcmul_(r, g, value=-1.0)
+
+
 def eta_for_epoch(table, epoch: int) -> float:
     """The global rate for pass `epoch` (1-based) from [[last_pass, eta], ...] (paper's schedule by
     default); passes past the table keep its last rate."""

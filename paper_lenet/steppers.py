@@ -11,7 +11,7 @@ import contextlib
 import torch
 
 from .losses import per_sample_loss
-from .sdlm import curvature
+from .sdlm import curvature, sdlm_update
 
 
 @contextlib.contextmanager
@@ -60,9 +60,8 @@ class ReferenceStepper:
                 grads = torch.autograd.grad(loss, self.params)
                 if self.sigma is not None:
                     self._running_rates(x[i:i + 1], target)
+                sdlm_update(self.params, grads, self.rates)  # w_k <- w_k - eps_k dE/dw_k
                 with torch.no_grad():
-                    for p, g, r in zip(self.params, grads, self.rates):
-                        p.addcmul_(r, g, value=-1.0)  # w_k <- w_k - eps_k dE/dw_k
                     errors += int(model.scores(out).argmax(1).item() != target.item())
                 loss_sum += loss.item()
         return errors, loss_sum

@@ -17,7 +17,8 @@ from paper_lenet.errors import ConfigError
 from paper_lenet.losses import output_curvature, per_sample_loss
 from paper_lenet.sdlm import curvature, sdlm_rates
 from paper_lenet.steppers import ReferenceStepper
-from paper_lenet.train import hessian_due, hessian_pick, pass_order, train
+from paper_lenet.schedule import hessian_due, hessian_pick, pass_order
+from paper_lenet.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "configs" / "lenet5_1998.yaml"
