@@ -123,3 +123,32 @@ def test_minibatch_sgd_and_sdlm_batches_learn(synthetic_root, tmp_path):
         s = train(load_config(PAPER, small(synthetic_root, "train.epochs=3", *extra)), tmp_path / str(i),
                   log=lambda *_: None)
         assert s["test_error"] < 0.5, extra
+
+
+def test_full_train_eval_scores_the_whole_training_set_after_each_pass(synthetic_root, tmp_path):
+    s = train(load_config(PAPER, small(synthetic_root, "train.full_train_eval=true")), tmp_path / "r",
+              log=lambda *_: None)
+    rows = [json.loads(l) for l in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert all(0 <= r["train_error_full"] <= 1 for r in rows)
+    assert s["train_error"] == rows[-1]["train_error_full"] and s["train_error_on_the_fly"] == rows[-1]["train_error"]
+
+
+def test_device_switch(monkeypatch):
+    from paper_lenet.errors import ConfigError
+    from paper_lenet.schedule import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device(load_config(PAPER, ["train.device=auto"])).type == "cpu"
+    with pytest.raises(ConfigError, match="no CUDA device"):
+        resolve_device(load_config(PAPER, ["train.device=cuda"]))
+
+
+def test_optimizer_settings_reach_the_optimizer(synthetic_root, tmp_path):
+    from paper_lenet.train import Trainer
+
+    cfg = load_config(PAPER, small(synthetic_root, "train.optimizer=sgd", "train.batch_size=16", "train.momentum=0.5",
+                                   "train.weight_decay=1e-4", "train.lr=0.01"))
+    (tmp_path / "r").mkdir()
+    run = Trainer(cfg, tmp_path / "r", log=lambda *_: None)
+    g = run.opt.param_groups[0]
+    assert isinstance(run.opt, torch.optim.SGD) and (g["momentum"], g["weight_decay"], g["lr"]) == (0.5, 1e-4, 0.01)
