@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from runner import RUNS, run_set
+from runner import BACKEND, RUNS, run_set
 
 from study import EXPERIMENTS  # which configs each experiment runs (the report's rerun-time table too)
 
@@ -139,7 +139,13 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("experiment", choices=sorted(choices))
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the function's)")
-    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--jobs", type=int, default=2, help="parallel runs (process backend)")
+    p.add_argument("--backend", choices=("process", "ray"), default="process",
+                   help="process: local one-thread processes; ray: one Ray task per run")
+    p.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT)")
     a = p.parse_args()
+    if a.address and a.backend != "ray":
+        p.error("--address needs --backend ray")
+    BACKEND.update(name=a.backend, address=a.address)
     kwargs = {"jobs": a.jobs} | ({"seeds": a.seeds} if a.seeds and a.experiment != "everything" else {})
     raise SystemExit(1 if choices[a.experiment](**kwargs) else 0)

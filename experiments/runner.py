@@ -36,12 +36,20 @@ def run_one(config: Path, seed: int, runs: Path = RUNS, extra=THREADS) -> tuple[
     env = dict(os.environ, OMP_NUM_THREADS="1")
     with open(log, "a") as f:
         rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, env=env).returncode
-    return f"{cfg.name} seed {seed}: rc={rc} in {time.time() - t0:.0f}s (log {log.relative_to(ROOT)})", rc
+    shown = log.relative_to(ROOT) if log.is_relative_to(ROOT) else log
+    return f"{cfg.name} seed {seed}: rc={rc} in {time.time() - t0:.0f}s (log {shown})", rc
+
+
+BACKEND = {"name": "process", "address": None}  # reproduce.py --backend ray [--address HOST:PORT]
 
 
 def run_set(configs, seeds, jobs: int = 2, runs: Path = RUNS, extra=THREADS) -> int:
-    """Every (config, seed) pair, `jobs` at a time; returns the number of failed runs."""
+    """Every (config, seed) pair, `jobs` at a time (or as Ray tasks); returns the number of failed runs."""
     pairs = [(ROOT / c, s) for s in seeds for c in configs]  # seed-major: every config gets a first seed early
+    if BACKEND["name"] == "ray":
+        from cluster import run_set_ray  # Ray only when asked for: pip install -e '.[cluster]'
+
+        return run_set_ray(pairs, runs, extra, address=BACKEND["address"])
     failed = 0
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         for msg, rc in pool.map(lambda p: run_one(p[0], p[1], runs, extra), pairs):

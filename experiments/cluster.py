@@ -1,0 +1,185 @@
+"""The runner on Ray: each (config, seed) run is one Ray task with one CPU, on this machine or a cluster.
+
+No shared filesystem is assumed. A task trains into a temporary folder on its worker (MNIST through
+the package's own verified download chain, cached per machine) and returns the run's files; the
+driver writes them atomically into results/runs/<name>/seed<k>/. While a run trains, its task copies
+every new checkpoint to a small actor on the driver's node, so a task that dies (worker lost,
+SIGKILL) is retried from its last checkpoint, else from the start. Ctrl-C cancels every task and
+leaves no half-written run directory. Finished runs are skipped before submission.
+
+Ray starts its workers at niceness 15: on a machine that also runs other jobs its tasks yield to
+them (and run slowly); on dedicated nodes this costs nothing.
+
+    python experiments/reproduce.py ablations --backend ray                      # local Ray, all cores
+    python experiments/reproduce.py ablations --backend ray --address HOST:6379  # an existing cluster
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from paper_lenet import load_config
+from paper_lenet.config import to_dict
+
+RUN_FILES = ("config.yaml", "env.json", "metrics.jsonl", "summary.json", "model.pt", "test_predictions.txt",
+             "val_predictions.txt")
+RESUME_FILES = ("config.yaml", "env.json", "metrics.jsonl", "checkpoint.pt")
+RETRIES = 3  # attempts after the first, each from the last checkpoint that came back
+
+
+def _read(folder: Path, names) -> dict[str, bytes]:
+    return {n: (folder / n).read_bytes() for n in names if (folder / n).is_file()}
+
+
+def train_files(cfg: dict, resume: dict[str, bytes], store, key: str, env: dict, poll_s: float = 1.0) -> dict:
+    """On a worker: train the resolved config `cfg` in a temporary folder (continuing from `resume`,
+    a checkpoint's files, when given), send each new checkpoint to `store`, return the run's files."""
+    with tempfile.TemporaryDirectory(prefix="paper_lenet_") as tmp:
+        tmp = Path(tmp)
+        (tmp / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+        run = tmp / "run"
+        cmd = [sys.executable, "-m", "paper_lenet", "train", str(tmp / "config.yaml"), "--out", str(run)]
+        if resume:
+            run.mkdir()
+            for name, data in resume.items():
+                (run / name).write_bytes(data)
+            cmd.append("--resume")
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ, OMP_NUM_THREADS="1", **env))
+        seen = None
+
+        def upload():
+            nonlocal seen
+            ck = run / "checkpoint.pt"
+            stamp = ck.stat().st_mtime_ns if ck.is_file() else None
+            if stamp is not None and stamp != seen:
+                seen = stamp
+                store.put.remote(key, _read(run, RESUME_FILES))
+
+        while proc.poll() is None:  # a poll, not a timing assumption: what it misses, a later one sends
+            time.sleep(poll_s)
+            upload()
+        upload()  # the last checkpoint, also when the run was killed
+        err = proc.stderr.read()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{key}: paper-lenet train exited with {proc.returncode}: {err.strip()[-500:]}")
+        return _read(run, RUN_FILES)
+
+
+def write_run(out: Path, files: dict[str, bytes]) -> None:
+    """All of a run's files at once: a sibling temporary folder renamed into place."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        if out.exists():  # e.g. a killed local run: the finished one replaces it
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+class Progress:
+    """Runs done / running / left and the time to go: one line updated in place on a terminal."""
+
+    def __init__(self, total: int, stream=None):
+        self.total, self.stream, self.t0, self.done = total, stream or sys.stdout, time.time(), 0
+        self.tty = self.stream.isatty()
+
+    def line(self, running: int) -> str:
+        left = self.total - self.done
+        per_run = (time.time() - self.t0) / self.done if self.done else None  # wall s per finished run, so far
+        eta = f", about {per_run * left / 60:.1f} min to go" if per_run and left else ""
+        return f"runs: {self.done} done, {running} running, {left - running} waiting{eta}"
+
+    def show(self, running: int, note: str = "") -> None:
+        if note:
+            print(("\r\033[K" if self.tty else "") + note, file=self.stream, flush=True)
+        print(("\r\033[K" if self.tty else "") + self.line(running), end="" if self.tty else "\n",
+              file=self.stream, flush=True)
+
+
+def run_set_ray(pairs, runs: Path, extra=(), address: str | None = None, env: dict | None = None,
+                retries: int = RETRIES, log=print) -> int:
+    """Every (config path, seed) pair as a Ray task; returns the number of runs that failed."""
+    import ray
+
+    todo = []
+    for config, seed in pairs:
+        cfg = load_config(config, [f"seed={seed}", *extra])
+        out = runs / cfg.name / f"seed{seed}"
+        if (out / "summary.json").exists():
+            log(f"{cfg.name} seed {seed}: finished already")
+            continue
+        todo.append((f"{cfg.name}/seed{seed}", to_dict(cfg), out))
+    if not todo:
+        return 0
+    ray.init(address=address, num_cpus=None if address else os.cpu_count(), log_to_driver=False,
+             include_dashboard=False)
+    # this file is the study's, not an installed module: its task and actor travel by value; the
+    # workers need paper_lenet itself installed (README: the same `pip install` on every node)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    store = ray.remote(_Store).options(num_cpus=0).remote()
+    task = ray.remote(num_cpus=1, max_retries=0)(train_files)  # retries are ours: from the last checkpoint
+    env = dict(env or {})
+    refs, attempts, failed = {}, {}, 0
+    progress = Progress(len(todo))
+
+    def submit(key, cfg, out, resume):
+        refs[task.remote(cfg, resume, store, key, env if attempts.get(key, 0) == 0 else {})] = (key, cfg, out)
+
+    try:
+        for key, cfg, out in todo:
+            submit(key, cfg, out, {})
+        progress.show(len(refs))
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1)
+            key, cfg, out = refs.pop(ready[0])
+            try:
+                write_run(out, ray.get(ready[0]))
+                progress.done += 1
+                progress.show(len(refs), f"{key}: done")
+            except Exception as e:  # the task died or the run failed: again, from its last checkpoint
+                attempts[key] = attempts.get(key, 0) + 1
+                if attempts[key] > retries:
+                    failed += 1
+                    progress.done += 1
+                    progress.show(len(refs), f"{key}: failed after {attempts[key]} attempts ({str(e)[:200]})")
+                    continue
+                resume = ray.get(store.get.remote(key))
+                submit(key, cfg, out, resume)
+                progress.show(len(refs), f"{key}: retry {attempts[key]} from "
+                              + ("its last checkpoint" if resume else "the start"))
+    except KeyboardInterrupt:
+        for r in refs:
+            ray.cancel(r, force=True)
+        print("\ninterrupted: tasks cancelled; finished runs are written, no other run directory was touched",
+              file=sys.stderr)
+        raise
+    finally:
+        if progress.tty:
+            print(file=progress.stream)
+        ray.shutdown()
+    return failed
+
+
+class _Store:
+    """The driver-side copy of each run's last checkpoint (a Ray actor: no shared disk needed)."""
+
+    def __init__(self):
+        self.files: dict[str, dict[str, bytes]] = {}
+
+    def put(self, key: str, files: dict[str, bytes]) -> None:
+        self.files[key] = files
+
+    def get(self, key: str) -> dict[str, bytes]:
+        return self.files.get(key, {})
