@@ -16,8 +16,8 @@ from paper_lenet import paper
 from paper_lenet.errors import UserError
 from paper_lenet.rundir import write_text
 from paper_lenet.stats import mean_std
-from tables import (ablation_table, explore_table, fig5_table, headline_table, targets_table, times_table,
-                    validation_section, why_missed)
+from tables import (ablation_table, explore_table, fig5_late_why, fig5_table, headline_table, targets_table,
+                    times_table, validation_section, why_missed)
 from study import PREVIOUS  # noqa: F401  (the explore section names it)
 
 COMMAND = "python experiments/report.py results/runs --out results"
@@ -81,9 +81,9 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
              "`docs/deviations.md` gives the sources.\n"]
     explore_dir = Path(runs).parent / "explore"
     explore = collect(explore_dir, by_dir=True) if explore_dir.is_dir() else {}
-    why = why_missed(groups)
-    if why:
-        parts.append(why)
+    for why in (why_missed(groups), fig5_late_why(groups)):
+        if why:
+            parts.append(why)
     val_dir = Path(runs).parent / "validation"
     val = collect(val_dir) if val_dir.is_dir() and any(val_dir.glob("*/seed*/summary.json")) else {}
     if val:
