@@ -62,3 +62,25 @@ def test_ray_backend_equals_process_backend_and_resumes_killed_tasks(synthetic_r
     # finished runs are skipped before anything is submitted (no Ray start at all)
     assert cluster.run_set_ray([(c, 0) for c in configs], tmp_path / "ray", extra, log=print) == 0
     assert capsys.readouterr().out.count("finished already") == 2
+
+
+def test_ctrl_c_cancels_every_task_and_writes_nothing(synthetic_root, tmp_path, monkeypatch):
+    """KeyboardInterrupt while waiting: each submitted task is cancelled, no run directory appears."""
+    ray = pytest.importorskip("ray")
+    cancelled = []
+    real_cancel = ray.cancel
+
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+
+    def cancel(ref, **k):
+        cancelled.append(ref)
+        return real_cancel(ref, **k)
+
+    monkeypatch.setattr(ray, "wait", interrupt)
+    monkeypatch.setattr(ray, "cancel", cancel)
+    configs = [ROOT / "configs" / "lenet5_1998.yaml", ROOT / "configs" / "modern.yaml"]
+    with pytest.raises(KeyboardInterrupt):
+        cluster.run_set_ray([(c, 0) for c in configs], tmp_path / "ray", tiny(synthetic_root), log=print)
+    assert len(cancelled) == 2 and not (tmp_path / "ray").exists()
+    assert not ray.is_initialized()  # and Ray was shut down
