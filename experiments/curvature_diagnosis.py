@@ -42,7 +42,7 @@ def report(model, cfg, x, y, epoch: int, title: str) -> None:
     print(f"  {'parameter':10s} {'median h_kk':>12s} {'median eps_k':>13s}   (eta {eta:g}, mu {cfg.train.sdlm.mu:g})")
     for n, v in hess.items():
         print(f"  {n:10s} {v.median():12.3g} {rates[n].median():13.3g}")
-    lo, med, hi = rate_stats(model, rates)
+    lo, med, hi = rate_stats(rates)
     print(f"  all parameters: eps_k min {lo:.3g}, median {med:.3g}, max {hi:.3g} (as train logs them)")
 
 

@@ -18,7 +18,7 @@ from paper_lenet.rundir import write_text
 from paper_lenet.stats import mean_std
 from tables import (ablation_table, explore_table, fig5_late_why, fig5_table, headline_table, targets_table,
                     times_table, validation_section, why_missed)
-from study import PREVIOUS  # noqa: F401  (the explore section names it)
+from study import PREVIOUS
 
 COMMAND = "python experiments/report.py results/runs --out results"
 START, END = "<!-- results:start -->", "<!-- results:end -->"

@@ -1,10 +1,10 @@
 """What the paper states, in one place: every constant of LeCun, Bottou, Bengio & Haffner (1998)
 that the package uses, and the results it reports (printed beside ours). Nothing here is ours;
 the authors' own code's settings (which the paper does not state) are at the end, marked as such.
-Sources: ../shared/reference/lenet5-1998.md (section numbers below) and docs/deviations.md.
+The paper: doi:10.1109/5.726791 (sections and figures are named beside each value); docs/deviations.md.
 """
 
-# ---- units, input, architecture (Sec. II-B, App. A; section 1-2) ---------------------------------
+# ---- units, input, architecture (Sec. II-B, App. A) ---------------------------------
 A, S = 1.7159, 2.0 / 3.0  # f(a) = A tanh(S a): f(1) = 1, f(-1) = -1 (App. A)
 INIT_RANGE = 2.4  # weights uniform in +-2.4/F, F the fan-in (App. A)
 LECUN_LO, LECUN_HI = -0.1, 1.175  # input: background -0.1, full ink 1.175 (Sec. III-A)
@@ -17,7 +17,7 @@ C3_TABLE = (
     (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5), (0, 1, 2, 3, 4, 5),
 )
 
-# Sec. II-B, Table I and Fig. 2 of the paper (lenet5-1998.md section 1).
+# Sec. II-B, Table I and Fig. 2 of the paper.
 PAPER = {
     "layers": {"C1": (156, 122304), "S2": (12, 5880), "C3": (1516, 151600), "S4": (32, 2000),
                "C5": (48120, 48120), "F6": (10164, 10164), "F7": (0, 840)},
@@ -25,12 +25,12 @@ PAPER = {
     "note": "Fig. 11; the paper counts MACs differently from ours",
 }
 
-# ---- training (Sec. III-B, App. B-C; section 4) ----------------------------------------------------
+# ---- training (Sec. III-B, App. B-C) ----------------------------------------------------
 MU = 0.02  # eps_k = eta / (mu + h_kk)
 PAPER_ETA = [[2, 5e-4], [5, 2e-4], [8, 1e-4], [12, 5e-5], [20, 1e-5]]  # (last pass, eta), 20 passes
 PAPER_HESSIAN_SAMPLES = 500  # h_kk "re-estimated ... on 500 patterns" before each pass
 
-# ---- F7's fixed parameter vectors: the stylised 7x12 bitmaps of Fig. 3 (section 3) -------------
+# ---- F7's fixed parameter vectors: the stylised 7x12 bitmaps of Fig. 3 -------------
 # '#' = +1, '.' = -1, 12 rows of 7, row-major gives the 84-vector. The bars over 0, 2, 4, 5 and the
 # tail under 4 are in the original.
 BITMAPS = {
@@ -177,7 +177,7 @@ BITMAPS = {
 }
 
 
-# ---- results the paper reports (section 6), % test error ------------------------------------------
+# ---- results the paper reports (Sec. III, Figs. 5, 6, 9), % test error ------------------------------------------
 # Fig. 5: error (%) after each pass, read off the plot (+-0.03); passes 14-17 and 18-20 share a value.
 FIG5_TRAIN = [4.89, 3.04, 1.77, 1.48, 1.22, 0.91, 0.78, 0.70, 0.57, 0.49, 0.47, 0.44, 0.41,
               0.39, 0.39, 0.39, 0.39, 0.36, 0.36, 0.36]

@@ -62,7 +62,7 @@ def eta_for_epoch(table, epoch: int) -> float:
     return float(table[-1][1])
 
 
-def rate_stats(model, rates: dict) -> tuple[float, float, float]:
+def rate_stats(rates: dict) -> tuple[float, float, float]:
     """min, median, max of eps_k over every trainable parameter (C3 holds only its connected kernels)."""
     v = torch.cat([r.flatten() for r in rates.values()])
     return v.min().item(), v.median().item(), v.max().item()

@@ -11,7 +11,7 @@ import contextlib
 import torch
 
 from .losses import per_sample_loss
-from .sdlm import curvature, sdlm_update
+from .sdlm import curvature, sdlm_rates, sdlm_update
 
 
 @contextlib.contextmanager
@@ -70,7 +70,8 @@ class ReferenceStepper:
         h_p = curvature(self.model, x, target, self.loss, self.map_j)
         for n in self.names:
             self.sigma[n].mul_(1 - self.gamma).add_(h_p[n], alpha=self.gamma)
-        self.rates = [self.eta / (self.mu + self.sigma[n].abs()) for n in self.names]
+        rates = sdlm_rates(self.model, {n: v.abs() for n, v in self.sigma.items()}, self.eta, self.mu)
+        self.set_rates(rates)  # SN2.8's step: eps / (mu + |sigma|)
 
 
 def _fast_or_none(model, cfg, per_sample: bool, make, log):

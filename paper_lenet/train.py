@@ -104,7 +104,7 @@ class Trainer:
             self.stepper.set_rates(rates)
             if t.sdlm.hessian == "running":  # SN2.8: h_kk moves with every pattern from this start
                 self.stepper.set_running(self.st.hess, lr, t.sdlm.mu, t.sdlm.gamma)
-        return lr, rates, rate_stats(self.model, rates)
+        return lr, rates, rate_stats(rates)
 
     def steps(self, e: int, x_train, order, rates) -> None:
         """The updates of pass e from the current position, with a checkpoint every checkpoint_every."""

@@ -1,6 +1,7 @@
 """Typed configs: inheritance, overrides, type conversion, typos, bad values, CLI exit codes."""
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -132,6 +133,7 @@ def test_dataclass_defaults_are_the_paper_config():
     assert to_dict(Config()) == to_dict(load_config(ROOT / "configs" / "lenet5_1998.yaml"))
 
 
+@functools.lru_cache(maxsize=None)  # one scan of configs/ for all the parametrized runs
 def _config_files_by_name() -> dict:
     out = {}
     for p in sorted((ROOT / "configs").rglob("*.yaml")):
