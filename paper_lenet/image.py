@@ -22,31 +22,32 @@ CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}  # PNG colour type -> channels
 
 
 def _unfilter(raw: bytes, h: int, w: int, ch: int) -> np.ndarray:
+    """Undo PNG's per-row filters (none, sub, up, average, Paeth), row by row."""
     stride = w * ch
     out = np.zeros((h, stride), np.uint8)
-    prev = np.zeros(stride, np.int32)
-    pos = 0
+    prev = np.zeros(stride, np.int64)
     for y in range(h):
-        kind, line = raw[pos], np.frombuffer(raw, np.uint8, stride, pos + 1).astype(np.int32)
-        pos += stride + 1
-        cur = np.zeros(stride, np.int32)
+        kind = raw[y * (stride + 1)]
+        line = np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1).astype(np.int64)
         if kind in (0, 2):  # none, up: no dependence along the row
             cur = (line + (prev if kind == 2 else 0)) & 255
-        else:  # sub, average, Paeth: each byte depends on the one ch to its left
+        elif kind == 1:  # sub: a running sum along each channel, modulo 256
+            cur = np.cumsum(line.reshape(w, ch), axis=0).reshape(-1) & 255
+        elif kind in (3, 4):  # average, Paeth: each byte depends on its left neighbour (plain ints: fast)
+            li, up, c = line.tolist(), prev.tolist(), [0] * stride
             for i in range(stride):
-                left = cur[i - ch] if i >= ch else 0
-                up, ul = prev[i], (prev[i - ch] if i >= ch else 0)
-                if kind == 1:
-                    pred = left
-                elif kind == 3:
-                    pred = (left + up) // 2
-                elif kind == 4:
-                    p = left + up - ul
-                    pa, pb, pc = abs(p - left), abs(p - up), abs(p - ul)
-                    pred = left if pa <= pb and pa <= pc else (up if pb <= pc else ul)
+                left = c[i - ch] if i >= ch else 0
+                ul = up[i - ch] if i >= ch else 0
+                if kind == 3:
+                    pred = (left + up[i]) >> 1
                 else:
-                    raise ValueError(f"bad PNG filter type {kind}")
-                cur[i] = (line[i] + pred) & 255
+                    p = left + up[i] - ul
+                    pa, pb, pc = abs(p - left), abs(p - up[i]), abs(p - ul)
+                    pred = left if pa <= pb and pa <= pc else (up[i] if pb <= pc else ul)
+                c[i] = (li[i] + pred) & 255
+            cur = np.array(c, np.int64)
+        else:
+            raise ValueError(f"bad PNG filter type {kind}")
         out[y] = cur
         prev = cur
     return out.reshape(h, w, ch)
