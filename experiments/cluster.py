@@ -29,6 +29,7 @@ from paper_lenet import load_config
 from paper_lenet.config import to_dict
 
 RUN_FILES = ("config.yaml", "env.json", "metrics.jsonl", "summary.json", "model.pt", "test_predictions.txt",
+             "test_margins.npy", "val_margins.npy",
              "val_predictions.txt")
 RESUME_FILES = ("config.yaml", "env.json", "metrics.jsonl", "checkpoint.pt")
 RETRIES = 3  # attempts after the first, each from the last checkpoint that came back

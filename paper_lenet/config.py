@@ -19,8 +19,21 @@ from .errors import ConfigError
 from .paper import AUTHORS_ETA, MU
 
 
+# model.arch: LeNet-5 (the paper's model) or one of the other classifiers of Sec. III-C (Fig. 9)
+NETWORKS = ("lenet5", "lenet1", "lenet4", "mlp")  # trained by train.py (SDLM or minibatch)
+CLASSICAL = ("linear", "pairwise", "knn", "pca_quadratic", "rbf_linear")  # fitted by classic.py
+
+
 @dataclass
 class ModelConfig:
+    arch: Literal["lenet5", "lenet1", "lenet4", "mlp", "linear", "pairwise", "knn", "pca_quadratic",
+                  "rbf_linear"] = "lenet5"
+    hidden: list[int] = field(default_factory=list)  # mlp: hidden layer sizes (28x28-300-100-10: [300, 100])
+    k: int = 3  # knn: neighbours
+    components: int = 40  # pca_quadratic: principal components
+    centers: int = 1000  # rbf_linear: Gaussian units (centers/10 per class, k-means)
+    ridge: float = 1e-3  # linear, pairwise, pca_quadratic, rbf_linear: pseudo-inverse regulariser
+    features: Optional[str] = None  # knn: a run directory ({seed} filled in) whose net's last hidden layer is the input
     activation: Literal["scaled_tanh", "tanh", "relu"] = "scaled_tanh"
     pooling: Literal["subsample", "avg", "max"] = "subsample"
     subsample_mode: Literal["sum", "average"] = "sum"  # S2/S4: paper's LeNet-5 text says sum
@@ -52,6 +65,7 @@ class DataConfig:
     subset: Literal["stratified", "first"] = "stratified"
     pad: bool = True  # 28x28 -> 32x32 with background
     scaling: Literal["lecun98", "lush", "unit", "standardize"] = "lecun98"  # lush: pixel x 0.01
+    preprocess: Literal["none", "deslant", "16x16"] = "none"  # Fig. 9's [deslant] (20x20) and [16x16] (in 28x28)
     validation: int = 0  # hold the last N of the 60,000 training images out; log val_error, no test
     distortions: DistortConfig = field(default_factory=DistortConfig)
 
@@ -293,7 +307,7 @@ def validate(cfg: Config, path=None) -> None:
             raise ConfigError(f"{where}{key} must be >= 1 (got {val})")
     if not 1 <= cfg.data.train_size <= 60000:
         raise ConfigError(f"{where}data.train_size must be in 1..60000 (got {cfg.data.train_size})")
-    if m.input_size < 32 or (m.input_size - 32) % 4:
+    if m.arch == "lenet5" and (m.input_size < 32 or (m.input_size - 32) % 4):
         raise ConfigError(f"{where}model.input_size must be 32 + 4k (got {m.input_size})")
     d = cfg.data.distortions
     if not 0 <= d.prob <= 1:

@@ -12,17 +12,25 @@ from .losses import per_sample_loss
 @torch.no_grad()
 def evaluate(model, x, y, loss: str, map_j: float = 10.0, batch_size: int = 1000) -> dict:
     """Error (fraction), misses, mean loss, predictions and confusion[true][pred] over (x, y)."""
-    preds, loss_sum = [], 0.0
+    preds, margins, loss_sum = [], [], 0.0
     for i in range(0, len(x), batch_size):
         out = model(x[i:i + batch_size])
         loss_sum += per_sample_loss(loss, out, y[i:i + batch_size], map_j).sum().item()
-        preds.append(model.scores(out).argmax(1))
+        scores = model.scores(out)
+        preds.append(scores.argmax(1))
+        margins.append(top_two_margin(scores))
     pred = torch.cat(preds)
     misses = int((pred != y).sum().item())
     conf = torch.zeros(10, 10, dtype=torch.long)
     conf.index_put_((y.cpu(), pred.cpu()), torch.ones_like(y.cpu()), accumulate=True)
     return {"error": misses / len(y), "misses": misses, "loss": loss_sum / len(y),
-            "predictions": pred.cpu(), "confusion": conf.tolist()}
+            "predictions": pred.cpu(), "margins": torch.cat(margins).cpu(), "confusion": conf.tolist()}
+
+
+def top_two_margin(scores: torch.Tensor) -> torch.Tensor:
+    """(N,) best minus second-best class score: the rejection criterion of Fig. 10 (higher: surer)."""
+    top = scores.topk(2, dim=1).values
+    return (top[:, 0] - top[:, 1]).to(torch.float32)
 
 
 def load_trained(run: Path):
@@ -48,7 +56,7 @@ def eval_run(run: str, as_json: bool = False, root: str | None = None) -> dict:
         cfg.data.root = root
     data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed)
     res = evaluate(model, data.test_x, data.test_y, cfg.train.loss, cfg.train.map_j)
-    res.pop("predictions")
+    res.pop("predictions"), res.pop("margins")
     res = {"run": str(run), "test_error": res["error"], "test_misses": res["misses"],
            "test_loss": res["loss"], "confusion": res["confusion"]}
     if as_json:

@@ -111,8 +111,10 @@ class Subsampling(Layer):
     """S2/S4: the 2x2 inputs are added (`sum`, Sec. II-B) or averaged (`average`, Sec. II-A),
     multiplied by the map's trainable coefficient, plus the map's trainable bias, then squashed."""
 
-    def __init__(self, maps, activation, mode="sum"):
+    def __init__(self, maps, activation, mode="sum", src=None):
         super().__init__()
+        # src[m]: the input map output map m pools (LeNet-4's S2: two maps per C1 map); None: map m
+        self.register_buffer("src", None if src is None else torch.tensor(src), persistent=False)
         self.coef = nn.Parameter(torch.empty(maps))
         self.bias = nn.Parameter(torch.empty(maps))
         self.k = 1.0 if mode == "sum" else 0.25  # weight of each of the 4 connections per unit of coef
@@ -122,7 +124,7 @@ class Subsampling(Layer):
         return torch.full_like(self.coef, 4.0)
 
     def _pool_sum(self, x):
-        return F.avg_pool2d(x, 2) * 4.0
+        return F.avg_pool2d(x if self.src is None else x[:, self.src], 2) * 4.0
 
     def pre(self, x):
         return self._pool_sum(x) * (self.k * self.coef).view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
@@ -131,6 +133,8 @@ class Subsampling(Layer):
         h_c = (g2 * self._pool_sum(x * x)).sum(dim=(0, 2, 3)) * self.k ** 2
         w2 = ((self.k * self.coef) ** 2).view(1, -1, 1, 1)
         g2_x = F.interpolate(g2 * w2, scale_factor=2, mode="nearest")
+        if self.src is not None:  # an input map read by several output maps: its uses add up
+            g2_x = x.new_zeros(x.shape).index_add_(1, self.src, g2_x)
         return {"coef": h_c, "bias": g2.sum(dim=(0, 2, 3))}, g2_x
 
 

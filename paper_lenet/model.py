@@ -8,7 +8,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .config import ModelConfig
+from .config import NETWORKS, ModelConfig
+from .errors import ConfigError
 from .layers import RBF, Conv, Full, Pool, Subsampling, init_layer
 from .paper import C3_TABLE, rbf_codes
 
@@ -74,9 +75,17 @@ class LeNet5(nn.Module):
         return [m for m in layers if any(True for _ in m.parameters(recurse=False))]
 
 
-def build_model(cfg: ModelConfig, seed: int | None = None) -> LeNet5:
-    """Build and initialise LeNet-5 from the `model:` config section (seeded when seed is given)."""
-    model = LeNet5(cfg)
+def build_model(cfg: ModelConfig, seed: int | None = None) -> nn.Module:
+    """Build and initialise the `model:` config section's network (seeded when seed is given):
+    LeNet-5, or with model.arch one of the comparison's other nets (nets.SeqNet)."""
+    if cfg.arch == "lenet5":
+        model = LeNet5(cfg)
+    elif cfg.arch in NETWORKS:
+        from .nets import SeqNet
+
+        model = SeqNet(cfg)
+    else:
+        raise ConfigError(f"model.arch: {cfg.arch!r} is fitted by `paper-lenet train`, not built as a network")
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
     for layer in model.trainable_layers():
         init_layer(layer, cfg.init, cfg.bias_init, gen, cfg.init_v, cfg.init_p)

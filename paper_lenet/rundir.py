@@ -106,6 +106,14 @@ def prepare(cfg: Config, out: Path, resume: bool) -> bool:
     return False
 
 
+def write_predictions(run: Path, split: str, predictions, margins) -> None:
+    """{split}_predictions.txt: one digit per sample (for paired McNemar comparisons);
+    {split}_margins.npy: float32 top-two score difference per sample (Fig. 10's rejection score)."""
+    write_text(Path(run) / f"{split}_predictions.txt", "".join(map(str, np.asarray(predictions).tolist())) + "\n")
+    atomic_write(Path(run) / f"{split}_margins.npy",
+                 lambda f: np.save(f, np.asarray(margins, dtype=np.float32), allow_pickle=False))
+
+
 def write_metrics(run: Path, rows: list[dict]) -> None:
     write_text(Path(run) / "metrics.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 

@@ -74,16 +74,14 @@ class ReferenceStepper:
         self.set_rates(rates)  # SN2.8's step: eps / (mu + |sigma|)
 
 
-def _fast_or_none(model, cfg, per_sample: bool, make, log):
+def _fast_or_none(cfg, supported, make, log):
     """make() when the fast path covers this model and device (train.fast: auto|on), else None
     (with a notice; train.fast=on makes that a config error)."""
     mode = cfg.train.fast
     if mode == "off":
         return None
     try:
-        from .fast import fast_supported
-
-        why = fast_supported(model, cfg, per_sample=per_sample)
+        why = supported()
         if why is None:
             return make()
     except ImportError as e:  # no fast path built in this install
@@ -100,12 +98,24 @@ def _fast_or_none(model, cfg, per_sample: bool, make, log):
 
 def make_stepper(model, cfg, log=print):
     """Per-sample SDLM: the fast path when it covers this model and device, else the reference."""
+    from .nets import SeqNet
+
+    def supported():
+        if isinstance(model, SeqNet):
+            from .fast.seqnet import seqnet_supported
+
+            return seqnet_supported(model, cfg)
+        from .fast import fast_supported
+
+        return fast_supported(model, cfg, per_sample=True)
+
     def make():
         from .fast import FastStepper
+        from .fast.seqnet import SeqStepper
 
-        return FastStepper(model, cfg.train.loss, cfg.train.map_j)
+        return (SeqStepper if isinstance(model, SeqNet) else FastStepper)(model, cfg.train.loss, cfg.train.map_j)
 
-    return _fast_or_none(model, cfg, True, make, log) or ReferenceStepper(model, cfg.train.loss, cfg.train.map_j)
+    return _fast_or_none(cfg, supported, make, log) or ReferenceStepper(model, cfg.train.loss, cfg.train.map_j)
 
 
 def make_batch_grad(model, cfg, threads: int, log=print):
@@ -116,4 +126,9 @@ def make_batch_grad(model, cfg, threads: int, log=print):
 
         return FastBatchGrad(model, cfg.train.loss, cfg.train.map_j, threads)
 
-    return _fast_or_none(model, cfg, False, make, log)
+    def supported():
+        from .fast import fast_supported
+
+        return fast_supported(model, cfg, per_sample=False)
+
+    return _fast_or_none(cfg, supported, make, log)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from . import rundir
-from .config import Config, load_config
+from .config import CLASSICAL, Config, load_config
 from .evaluate import evaluate
 from .losses import loss_fn
 from .model import build_model
@@ -180,6 +180,9 @@ class Trainer:
 
 def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
     """Run (or continue) one training run into `out`; returns the summary."""
+    if cfg.model.arch in CLASSICAL:  # Fig. 9's classical classifiers: fitted in closed form
+        from .classic import fit_classic
+        return fit_classic(cfg, Path(out), resume, log)
     out = Path(out)
     if rundir.prepare(cfg, out, resume):
         log(f"{out}: run already finished (summary.json present); nothing to do")
@@ -204,8 +207,7 @@ def held_out(model, data, cfg: Config, device) -> dict:
 def _finish(cfg, out, model, st, test, n) -> dict:
     rundir.save_torch(out / "model.pt", model.state_dict())
     split = test["split"]
-    preds = "".join(map(str, test["predictions"].tolist()))  # for paired (McNemar) comparisons
-    rundir.write_text(out / f"{split}_predictions.txt", preds + "\n")
+    rundir.write_predictions(out, split, test["predictions"], test["margins"])
     last = st.metrics[-1]
     summary = {"name": cfg.name, "seed": cfg.seed, "epochs": cfg.train.epochs, "n_train": n,
                f"{split}_error": test["error"], f"{split}_misses": test["misses"],

@@ -1,4 +1,4 @@
-"""lenet5.c's calling convention, typed: the options struct, the enum values and the parameter slots.
+"""lenet5.c's and seqnet.c's calling conventions, typed: the options struct, the enum values and the parameter slots.
 
 The C library spells its own layout (`lenet5_opts_size()`) and names (`lenet5_names()`); `check`
 compares them with this file when the library is loaded, so a change on one side only is an error
@@ -51,3 +51,31 @@ def declare(lib: ctypes.CDLL) -> None:
     if size != ctypes.sizeof(Opts) or theirs != names():
         raise RuntimeError(f"lenet5.c and paper_lenet/fast/abi.py disagree (opts {size} vs {ctypes.sizeof(Opts)} "
                            f"bytes; C: {theirs!r}; Python: {names()!r})")
+
+
+SEQNET_ABI = 1
+LAYER = {"conv": 0, "pool": 1, "full": 2}
+
+
+class Layer(ctypes.Structure):
+    """layer_t in seqnet.c, field for field."""
+
+    _fields_ = [("kind", ctypes.c_int32), ("n_in", ctypes.c_int32), ("n_out", ctypes.c_int32),
+                ("si", ctypes.c_int32), ("so", ctypes.c_int32), ("pad_", ctypes.c_int32),
+                ("kid", ctypes.c_void_p), ("src", ctypes.c_void_p)]
+
+
+def declare_seqnet(lib: ctypes.CDLL) -> None:
+    """Argument types of seqnet_run, then the same check as declare()."""
+    p = ctypes.c_void_p
+    lib.seqnet_run.argtypes = [p, ctypes.c_int, p, p, ctypes.POINTER(Opts), p, ctypes.c_int, p, p, ctypes.c_int64, p, p]
+    lib.seqnet_run.restype = ctypes.c_int
+    for f in (lib.seqnet_opts_size, lib.seqnet_layer_size):
+        f.restype = ctypes.c_size_t
+    lib.seqnet_names.restype = ctypes.c_char_p
+    want = f"seqnet_abi={SEQNET_ABI};layer={','.join(LAYER)}"
+    sizes = (lib.seqnet_opts_size(), lib.seqnet_layer_size())
+    theirs = lib.seqnet_names().decode()
+    if sizes != (ctypes.sizeof(Opts), ctypes.sizeof(Layer)) or theirs != want:
+        raise RuntimeError(f"seqnet.c and paper_lenet/fast/abi.py disagree (opts/layer sizes {sizes}; "
+                           f"C: {theirs!r}; Python: {want!r})")

@@ -1,4 +1,5 @@
-"""Compile lenet5.c on first use and load it with ctypes; one cached library per input size.
+"""Compile lenet5.c (LeNet-5, one library per input size) or seqnet.c (nets.SeqNet, sizes given at run
+time) on first use and load it with ctypes.
 
 The library is built with the machine's C compiler at -O3 -march=native (no -ffast-math: the
 results must match the reference within float32 rounding; vector width and FMA contraction change
@@ -24,7 +25,7 @@ from pathlib import Path
 from . import abi
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ("lenet5.c", "lenet5_ops.h")
+SOURCES = {"lenet5": ("lenet5.c", "lenet5_ops.h", "opts.h"), "seqnet": ("seqnet.c", "lenet5_ops.h", "opts.h")}
 # -fno-trapping-math only lets gcc evaluate both sides of a select (tanh's two ranges) so the
 # loop vectorises; it changes no result. -fopenmp-simd honours `omp simd reduction` only.
 NATIVE = ("-O3", "-march=native", "-fno-trapping-math", "-fopenmp-simd", "-shared", "-fPIC", "-std=gnu11")
@@ -42,14 +43,14 @@ def mode() -> str:
     return m
 
 
-def unavailable(input_size: int = 32) -> str | None:
+def unavailable(input_size: int = 32, lib: str = "lenet5") -> str | None:
     """None when the fast path builds and loads here (compiling it if needed), else why not."""
     try:
         if mode() == "off":
             return "turned off by PAPER_LENET_FAST=off"
         if compiler() is None:
             return "no C compiler found (gcc, cc or $CC) to build the fast path"
-        load(input_size)
+        load(input_size, lib)
     except (RuntimeError, OSError) as e:
         return str(e).splitlines()[0]
     return None
@@ -81,9 +82,9 @@ def _cpu_id() -> str:
     return "\n".join(dict.fromkeys(keep))  # one copy per distinct line, not one per core
 
 
-def _key(cc: str, input_size: int, flags=NATIVE) -> str:
+def _key(cc: str, input_size: int, flags=NATIVE, lib: str = "lenet5") -> str:
     h = hashlib.sha256()
-    for name in SOURCES:
+    for name in SOURCES[lib]:
         h.update((HERE / name).read_bytes())
     try:
         version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
@@ -94,18 +95,18 @@ def _key(cc: str, input_size: int, flags=NATIVE) -> str:
     return h.hexdigest()[:16]
 
 
-def library_path(input_size: int, flags=NATIVE) -> Path:
+def library_path(input_size: int, flags=NATIVE, lib: str = "lenet5") -> Path:
     cc = compiler()
     if cc is None:
         raise RuntimeError("no C compiler found (gcc, cc or $CC) to build the fast path")
-    return cache_dir() / f"lenet5_in{input_size}_{_key(cc, input_size, flags)}.so"
+    return cache_dir() / f"{lib}_in{input_size}_{_key(cc, input_size, flags, lib)}.so"
 
 
-def _compile(input_size: int, flags, out: Path) -> None:
+def _compile(input_size: int, flags, out: Path, lib: str = "lenet5") -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
     os.close(fd)
-    cmd = [compiler(), *flags, f"-DIN_SIZE={input_size}", str(HERE / "lenet5.c"), "-o", tmp, "-lm"]
+    cmd = [compiler(), *flags, f"-DIN_SIZE={input_size}", str(HERE / SOURCES[lib][0]), "-o", tmp, "-lm"]
     try:
         try:
             r = subprocess.run(cmd, capture_output=True, text=True)
@@ -119,19 +120,19 @@ def _compile(input_size: int, flags, out: Path) -> None:
             os.unlink(tmp)
 
 
-def build(input_size: int) -> Path:
+def build(input_size: int, lib: str = "lenet5") -> Path:
     """The compiled library for this input size, compiling it if it is not in the cache: with the
     NATIVE flags, else (they are rejected, or PAPER_LENET_FAST=portable) the PORTABLE ones."""
     tries = [PORTABLE] if mode() == "portable" else [NATIVE, PORTABLE]
     for k, flags in enumerate(tries):
-        out = library_path(input_size, flags)
+        out = library_path(input_size, flags, lib)
         failed = out.with_suffix(".failed")  # these flags failed before with this compiler: skip them
         if out.exists():
             return out
         if failed.exists() and k + 1 < len(tries):
             continue
         try:
-            _compile(input_size, flags, out)
+            _compile(input_size, flags, out, lib)
             return out
         except RuntimeError as e:
             if k + 1 == len(tries):
@@ -141,11 +142,12 @@ def build(input_size: int) -> Path:
     raise AssertionError("unreachable")
 
 
-def load(input_size: int) -> ctypes.CDLL:
-    """The loaded library (built on first use), its interface declared and checked (abi.py)."""
-    path = str(build(input_size))  # one per input size and flags (PAPER_LENET_FAST=portable)
+def load(input_size: int, lib: str = "lenet5") -> ctypes.CDLL:
+    """The loaded library (built on first use), its interface declared and checked (abi.py).
+    seqnet takes its sizes at run time: build it with input_size 0."""
+    path = str(build(input_size, lib))  # one per input size and flags (PAPER_LENET_FAST=portable)
     if path not in _loaded:
-        lib = ctypes.CDLL(path)
-        abi.declare(lib)  # argument types, and a RuntimeError if lenet5.c and abi.py disagree
-        _loaded[path] = lib
+        so = ctypes.CDLL(path)
+        (abi.declare if lib == "lenet5" else abi.declare_seqnet)(so)  # RuntimeError if C and abi.py disagree
+        _loaded[path] = so
     return _loaded[path]

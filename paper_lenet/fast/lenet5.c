@@ -29,24 +29,12 @@
 #define H4 (H3 / 2)         /* S4: 5 */
 #define H5 (H4 - 4)         /* C5: 1 */
 #define N5 (120 * H5 * H5)  /* F6 fan-in */
-#define GPAD(si) (4 * (si) + 4)  /* zeros in front of a wide gradient map, for the input gather */
+
 
 /* parameter slots, in the order stepper.py passes the pointers */
 enum { C1W, C1B, S2C, S2B, C3W, C3B, S4C, S4B, C5W, C5B, F6W, F6B, F7W, F7B, C3M, NSLOT };
-enum { POOL_SUBSAMPLE, POOL_AVG, POOL_MAX };
-enum { HEAD_RBF, HEAD_LINEAR, HEAD_SQUASHED };
-enum { LOSS_MSE, LOSS_MAP, LOSS_CE, LOSS_EDIST };
 
-/* The options of one call, mirrored field for field by paper_lenet/fast/abi.py's ctypes Structure;
- * `abi` must equal LENET5_ABI, and abi.py checks lenet5_opts_size() and lenet5_names() when it loads
- * the library, so a mismatch between the two sides is an error, never wrong numbers. */
-#define LENET5_ABI 2
-typedef struct {
-    int32_t abi;
-    int32_t act, pool, head, loss;  /* the enums below, in the order lenet5_names() spells them */
-    float sub_k, map_j;             /* S2/S4 weight per coefficient unit (1 sum, 0.25 average); MAP's j */
-    float tanh_a, tanh_s, tanh_as;  /* f(a) = A tanh(S a), f'(a) = AS (1 - tanh^2): the paper's A, S from Python */
-} opts_t;
+#include "opts.h"
 
 /* one image's activations and gradients; x* outputs, d* f'(a), g* dE/d(output) then dE/da */
 typedef struct {

@@ -36,6 +36,16 @@ def fast_supported(model, cfg, per_sample: bool = True) -> str | None:
         return f"model/loss switch not implemented in the fast path ({m.activation}, {m.pooling}, {m.head}, {t.loss})"
     if m.input_size < 32 or (m.input_size - 32) % 4:
         return f"input_size {m.input_size} is not 32 + 4k"
+    why = check_tensors(model)
+    if why:
+        return why
+    if not (bool((model.C1.mask == 1).all()) and bool((model.C5.mask == 1).all())):
+        return "C1/C5 connection masks are not all ones"
+    return build.unavailable(m.input_size)  # off, no compiler, or it does not compile here
+
+
+def check_tensors(model) -> str | None:
+    """None when every parameter and buffer is a contiguous float32 CPU tensor (or an index), else why not."""
     for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
         if tensor.device.type != "cpu":
             return f"the fast path runs on the CPU ({name} is on {tensor.device})"
@@ -43,9 +53,7 @@ def fast_supported(model, cfg, per_sample: bool = True) -> str | None:
             return f"the fast path is float32 only ({name} is {tensor.dtype})"
         if not tensor.is_contiguous():
             return f"{name} is not contiguous"
-    if not (bool((model.C1.mask == 1).all()) and bool((model.C5.mask == 1).all())):
-        return "C1/C5 connection masks are not all ones"
-    return build.unavailable(m.input_size)  # off, no compiler, or it does not compile here
+    return None
 
 
 class _Fast:
