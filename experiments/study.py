@@ -51,3 +51,29 @@ SOURCES = [
 def baseline_of(name: str) -> str:
     """The config an ablation changes one factor of."""
     return "modern" if name.startswith("ablation-modern-") else "lenet5_1998"
+
+
+# Sec. III-C's comparison (Figs. 9-12): each paper row and the config that reproduces it (None: not
+# reproduced, with the reason). Networks run >= 3 seeds; deterministic methods one run.
+FIG9_ROWS = [
+    ("Linear", "fig9-linear"), ("[deslant] Linear", "fig9-linear-deslant"), ("Pairwise", "fig9-pairwise"),
+    ("K-NN Euclidean", "fig9-knn"), ("[deslant] K-NN Euclidean", "fig9-knn-deslant"),
+    ("40 PCA + quadratic", "fig9-pca-quadratic"), ("1000 RBF + linear", "fig9-rbf-linear"),
+    ("[16x16] Tangent Distance", None), ("SVM poly 4", None), ("RS-SVM poly 5", None), ("[dist] V-SVM poly 9", None),
+    ("28x28-300-10", "fig9-mlp-300"), ("[dist] 28x28-300-10", "fig9-mlp-300-dist"),
+    ("[deslant] 20x20-300-10", "fig9-mlp-300-deslant"), ("28x28-1000-10", "fig9-mlp-1000"),
+    ("[dist] 28x28-1000-10", "fig9-mlp-1000-dist"), ("28x28-300-100-10", "fig9-mlp-300-100"),
+    ("[dist] 28x28-300-100-10", "fig9-mlp-300-100-dist"), ("28x28-500-150-10", "fig9-mlp-500-150"),
+    ("[dist] 28x28-500-150-10", "fig9-mlp-500-150-dist"), ("[16x16] LeNet-1", "fig9-lenet1"),
+    ("LeNet-4", "fig9-lenet4"), ("LeNet-4 / Local", None), ("LeNet-4 / K-NN", "fig9-lenet4-knn"),
+    ("LeNet-5", "lenet5_1998"), ("[dist] LeNet-5", "lenet5_1998_distort"),
+    ("[dist] Boosted LeNet-4", "fig9-boosted-lenet4"),
+]
+NOT_REPRODUCED = {
+    "[16x16] Tangent Distance": "optional in the issue; not implemented",
+    "SVM poly 4": "optional in the issue; not implemented (no SVM solver among the dependencies)",
+    "RS-SVM poly 5": "optional in the issue; not implemented",
+    "[dist] V-SVM poly 9": "optional in the issue; not implemented",
+    "LeNet-4 / Local": "optional in the issue (\"if it fits\"); not implemented",
+}
+FIG9_NETWORK_TOLERANCE = (0.3, 0.15)  # a network row is "within" the paper: max(0.3 points, 15% relative)

@@ -69,3 +69,17 @@ def format_table(info: dict) -> str:
                 f"{pt['connections']:>9,} {t['macs']:>9,}")
     rows.append(f"paper MACs: about {pt['macs']:,} ({info['paper']['note']})")
     return "\n".join(rows)
+
+
+def cost(cfg) -> dict:
+    """Figs. 11-12 for a config's classifier: multiply-accumulates per recognition and memory (free
+    parameters, or stored templates for k-NN), from its definition alone."""
+    from .config import CLASSICAL
+    from .model import build_model
+
+    if cfg.model.arch in CLASSICAL:
+        from .classic import cost as classic_cost
+
+        return classic_cost(cfg)
+    total = count(build_model(cfg.model))["total"]
+    return {"macs": total["macs"], "memory": total["params"]}

@@ -1,4 +1,4 @@
-"""`paper-lenet` command line: info, download, show-distortions, train, eval, predict, bench.
+"""`paper-lenet` command line: info, download, show-distortions, show-preprocessing, train, eval, predict, bench.
 
 A UserError (bad config, damaged data file, existing run directory) is printed as one line and
 the command exits with code 2; anything else is a bug and keeps its traceback.
@@ -46,6 +46,24 @@ def cmd_show_distortions(args):
     print(f"wrote {args.out}")
 
 
+def cmd_show_preprocessing(args):
+    import dataclasses
+
+    from .config import load_config
+    from .data.mnist import check_input_size, load_mnist
+    from .data.preprocess import save_preprocessing_grid
+
+    cfg = load_config(args.config, args.overrides)
+    check_input_size(cfg.data, cfg.model.input_size)  # the config's own error, before any loading
+    data = load_mnist(dataclasses.replace(cfg.data, preprocess="none"), 32, cfg.seed)  # raw digits only
+    labels = data.train_y.numpy()
+    picks = [int((labels == c).nonzero()[0][0]) for c in range(10) if (labels == c).any()]
+    mode = cfg.data.preprocess
+    modes = ["none", "deslant", "16x16"] if mode == "none" else ["none", mode]
+    save_preprocessing_grid(data.train_raw[picks], modes, args.out)
+    print(f"wrote {args.out} (rows: {', '.join('raw' if m == 'none' else m for m in modes)})")
+
+
 def cmd_train(args):
     from .train import train_from_cli
 
@@ -90,6 +108,10 @@ def parser() -> argparse.ArgumentParser:
     s = with_config("show-distortions", "PNG grid of distorted training digits")
     s.add_argument("--out", default="distortions.png")
     s.set_defaults(fn=cmd_show_distortions)
+    s = with_config("show-preprocessing",
+                    "PNG grid of one digit per class, raw and after data.preprocess (none: both variants)")
+    s.add_argument("--out", default="preprocessing.png")
+    s.set_defaults(fn=cmd_show_preprocessing)
     s = with_config("train", "train a model; writes a run directory")
     s.add_argument("--out", default=None, help="run directory (default runs/<config name>/seed<seed>)")
     s.add_argument("--resume", action="store_true", help="continue a killed run")

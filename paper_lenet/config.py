@@ -106,6 +106,16 @@ class TrainConfig:
 
 
 @dataclass
+class BoostConfig:
+    """[dist] Boosted LeNet-4 (Sec. III-C): nets 2 and 3 trained on patterns that net 1 (and 2) select."""
+    net1: Optional[str] = None  # net 1's run directory ({seed} filled in); None: no boosting
+    size: int = 60000  # patterns in net 2's and net 3's training sets
+    max_draws: int = 3000000  # distorted training patterns examined at most to find them
+    exit_agree: float = 0.999  # net 1 alone when its top-two margin >= the smallest threshold that keeps
+    exit_sample: int = 20000  # this share of decisions equal to all three nets', on these distorted training patterns
+
+
+@dataclass
 class Config:
     """Every default is configs/lenet5_1998.yaml's value (tests/test_config.py checks it)."""
     name: str = "lenet5_1998"
@@ -113,6 +123,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    boost: BoostConfig = field(default_factory=BoostConfig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,6 +299,11 @@ def validate(cfg: Config, path=None) -> None:
         raise ConfigError(f"{where}train.loss=cross_entropy needs model.head=linear (got {m.head})")
     if (t.loss == "edist") != (m.head == "squashed"):
         raise ConfigError(f"{where}train.loss=edist and model.head=squashed go together (got {t.loss}, {m.head})")
+    b = cfg.boost
+    if b.net1 is not None and (m.arch not in NETWORKS or b.size < 2 or b.max_draws < b.size or not 0 < b.exit_agree <= 1
+                               or b.exit_sample < 1):
+        raise ConfigError(f"{where}boost: needs a network model.arch, size >= 2, max_draws >= size, "
+                          f"0 < exit_agree <= 1 and exit_sample >= 1 (got {m.arch}, {b})")
     if m.init == "forget" and (m.init_v <= 0 or m.init_p <= 0):
         raise ConfigError(f"{where}model.init_v and model.init_p must be > 0 (got {m.init_v}, {m.init_p})")
     if not 0 < t.sdlm.gamma <= 1:

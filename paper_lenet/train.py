@@ -47,13 +47,14 @@ class State:
 class Trainer:
     """One run: its data, model, optimizer and stepper, and the State that a checkpoint saves."""
 
-    def __init__(self, cfg: Config, out: Path, log=print):
+    def __init__(self, cfg: Config, out: Path, log=print, data=None):
         from .data.mnist import load_mnist
 
         self.cfg, self.out, self.log, t = cfg, out, log, cfg.train
         self.threads = set_threads(cfg)
         self.device = resolve_device(cfg)
-        self.data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed, log=log)
+        # data: an MNIST with other training patterns (boosting's selected sets); else the config's
+        self.data = data if data is not None else load_mnist(cfg.data, cfg.model.input_size, cfg.seed, log=log)
         self.n = len(self.data.train_y)
         self.model = build_model(cfg.model, seed=cfg.seed).to(self.device)
         self.per_sample = t.optimizer == "sdlm" and t.batch_size == 1
@@ -178,16 +179,19 @@ class Trainer:
         return _finish(self.cfg, self.out, self.model, self.st, test, self.n)
 
 
-def train(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
-    """Run (or continue) one training run into `out`; returns the summary."""
+def train(cfg: Config, out: Path, resume: bool = False, log=print, data=None) -> dict:
+    """Run (or continue) one training run into `out`; returns the summary. data: see Trainer."""
     if cfg.model.arch in CLASSICAL:  # Fig. 9's classical classifiers: fitted in closed form
         from .classic import fit_classic
         return fit_classic(cfg, Path(out), resume, log)
+    if cfg.boost.net1 is not None and data is None:  # [dist] Boosted LeNet-4: nets 2 and 3, then the vote
+        from .boost import train_boosted
+        return train_boosted(cfg, Path(out), resume, log)
     out = Path(out)
     if rundir.prepare(cfg, out, resume):
         log(f"{out}: run already finished (summary.json present); nothing to do")
         return rundir.read_json(out / "summary.json")
-    run = Trainer(cfg, out, log)
+    run = Trainer(cfg, out, log, data)
     while run.st.epoch <= cfg.train.epochs:
         run.one_pass()
     return run.finish()

@@ -11,7 +11,7 @@ import importlib
 _EXPORTS = {
     "read_idx": "idx", "write_idx": "idx", "load_split": "idx",
     "resolve_root": "download", "ensure_mnist": "download",
-    "MNIST": "mnist", "load_mnist": "mnist", "preprocess": "mnist",
+    "MNIST": "mnist", "load_mnist": "mnist",
     "distort_batch": "distort", "distorted_pass": "distort", "save_distortion_grid": "distort",
 }
 

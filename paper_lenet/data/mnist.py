@@ -1,4 +1,5 @@
-"""MNIST as tensors ready for LeNet-5: subset, padding and scaling applied once, up front.
+"""MNIST as tensors ready for LeNet-5: subset, Fig. 9's preprocessing (data.preprocess, in
+data/preprocess.py), padding and scaling applied once, up front.
 
 The paper (Sec. III-A) centres each 28x28 digit in a 32x32 field and scales pixels so the
 background is -0.1 and the foreground 1.175, "which makes the mean input roughly 0, and the
@@ -18,6 +19,7 @@ from ..config import DataConfig
 from ..errors import DataError
 from .download import SHA256, ensure_mnist, resolve_root
 from .idx import IMAGE_SIDE, SPLIT_FILES, find_file, load_split
+from .preprocess import SIDE, apply
 
 # Pixel mean and std of the full 60,000-image MNIST training set in [0,1] units (the constants
 # torchvision examples use; tests/test_data_real.py re-computes them). Fixed rather than
@@ -62,24 +64,37 @@ def _all_present(root: Path) -> bool:
     return all(find_file(root, name) is not None for name in SHA256)
 
 
+def check_input_size(data_cfg: DataConfig, input_size: int) -> int:
+    """The side of data_cfg.preprocess's images; DataError (one line) if pad=True cannot fit
+    them into input_size."""
+    side = SIDE[data_cfg.preprocess]
+    if data_cfg.pad and input_size < side:
+        raise DataError(f"data.preprocess={data_cfg.preprocess} gives {side}x{side} images, larger than "
+                        f"model.input_size={input_size}; use model.input_size >= {side} or data.pad: false")
+    return side
+
+
 def preprocess(raw, data_cfg: DataConfig, input_size: int = 32) -> torch.Tensor:
     """Images [N,28,28] (uint8, or float in 0..255 from distortions) -> float32 [N,1,S,S].
 
-    pad=True centres the 28x28 field in SxS with background 0 (paper: 32x32).
-    pad=False resizes the 28x28 field to SxS (bilinear): the digit then fills the input, the
+    data_cfg.preprocess first (on the 0..255 images; data/preprocess.py): none keeps 28x28,
+    deslant gives 20x20, 16x16 gives 28x28; its side P is then padded or resized to S.
+    pad=True centres the PxP field in SxS with background 0 (paper: 28 in 32x32).
+    pad=False resizes the PxP field to SxS (bilinear): the digit then fills the input, the
     "no margin" ablation; the model needs S >= 32 either way.
     scaling: lecun98 (background -0.1, ink 1.175), lush (p x 0.01: background 0, ink 2.55), unit
     ([0,1]), standardize ((p - mean)/std with the training-set constants MNIST_MEAN, MNIST_STD)."""
     x = torch.as_tensor(np.asarray(raw) if not torch.is_tensor(raw) else raw)
     if x.ndim != 3 or x.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise ValueError(f"expected images [N,{IMAGE_SIDE},{IMAGE_SIDE}], got {tuple(x.shape)}")
-    x = x.to(torch.float32).unsqueeze(1)  # [N,1,28,28], 0..255
-    if input_size != IMAGE_SIDE:
+    side = check_input_size(data_cfg, input_size)
+    if data_cfg.preprocess != "none":
+        x = apply(x, data_cfg.preprocess)
+    x = x.to(torch.float32).unsqueeze(1)  # [N,1,P,P], 0..255
+    if input_size != side:
         if data_cfg.pad:
-            if input_size < IMAGE_SIDE:
-                raise ValueError(f"input_size {input_size} is smaller than the 28x28 digits")
-            lo = (input_size - IMAGE_SIDE) // 2
-            hi = input_size - IMAGE_SIDE - lo
+            lo = (input_size - side) // 2
+            hi = input_size - side - lo
             x = F.pad(x, (lo, hi, lo, hi), value=0.0)
         else:
             x = F.interpolate(x, size=(input_size, input_size), mode="bilinear",
