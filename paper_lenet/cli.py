@@ -73,7 +73,7 @@ def cmd_train(args):
 def cmd_eval(args):
     from .evaluate import eval_run
 
-    eval_run(args.run_dir, as_json=args.json, root=args.root)
+    eval_run(args.run_dir, as_json=args.json, root=args.root, write_margins=args.write_margins)
 
 
 def cmd_predict(args):
@@ -120,6 +120,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir")
     s.add_argument("--root", default=None, help="MNIST folder (default: the download chain)")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--write-margins", action="store_true",
+                   help="also write test_margins.npy (Fig. 10), checked against test_predictions.txt")
     s.set_defaults(fn=cmd_eval)
     s = sub.add_parser("predict", help="class of your own digit image (PNG), with each class's RBF distance")
     s.add_argument("image", help="PNG file: any size, dark on light or light on dark")

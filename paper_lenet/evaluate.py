@@ -48,14 +48,24 @@ def load_trained(run: Path):
     return cfg, model
 
 
-def eval_run(run: str, as_json: bool = False, root: str | None = None) -> dict:
+def eval_run(run: str, as_json: bool = False, root: str | None = None, write_margins: bool = False) -> dict:
+    """Score a run's model.pt on the test set. write_margins: also write test_margins.npy (for runs made
+    before margins were saved), after checking the predictions equal the run's test_predictions.txt."""
+    from . import rundir
     from .data.mnist import load_mnist
+    from .errors import UserError
 
     cfg, model = load_trained(Path(run))
     if root is not None:
         cfg.data.root = root
     data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed)
     res = evaluate(model, data.test_x, data.test_y, cfg.train.loss, cfg.train.map_j)
+    if write_margins:
+        saved = Path(run) / "test_predictions.txt"
+        pred = "".join(map(str, res["predictions"].tolist()))
+        if not saved.is_file() or saved.read_text().strip() != pred:
+            raise UserError(f"{saved}: missing or not what model.pt predicts; margins not written")
+        rundir.write_predictions(Path(run), "test", res["predictions"], res["margins"])
     res.pop("predictions"), res.pop("margins")
     res = {"run": str(run), "test_error": res["error"], "test_misses": res["misses"],
            "test_loss": res["loss"], "confusion": res["confusion"]}
