@@ -101,6 +101,10 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
                   "Baseline: `lenet5_1998` for `ablation-paper-*`, `modern` for `ablation-modern-*`. "
                   "McNemar: exact two-sided test on the discordant test images pooled over the seeds "
                   "both configs share.\n", ablation_table(groups, labels) + "\n"]
+    if "lenet5_1998" in groups or any(n.startswith("fig9-") for n in groups):
+        from fig9 import fig9_section
+
+        parts.append(fig9_section(groups, labels, out_dir)[0])  # the section links its own figures
     parts += ["## Runs\n", "| config | seeds | epochs | n_train | wall s (mean) |", "|---|---|---|---|---|"]
     for name, g in sorted(groups.items()):
         wall = mean_std([r["summary"]["wall_seconds"] for r in g])[0]

@@ -10,7 +10,7 @@ import torch
 
 from .layers import RBF, Conv, Full, Pool, Subsampling
 from .model import LeNet5
-from .paper import PAPER
+from .paper import FIG11_12, LENET1, LENET4, PAPER
 
 
 def _params(layer) -> int:
@@ -52,22 +52,49 @@ def count(model: LeNet5) -> dict:
         layers.append({"name": name, "output_shape": shape, "params": p, "connections": c, "macs": m})
     total = {k: sum(l[k] for l in layers) for k in ("params", "connections", "macs")}
     assert total["params"] == sum(p.numel() for p in model.parameters()), "a layer is missing from the count"
-    return {"layers": layers, "total": total, "paper": PAPER}
+    return {"layers": layers, "total": total, "paper": paper_counts(model.cfg)}
+
+
+# the fully connected nets Figs. 11-12 give a cost for: (input side, hidden sizes) -> row
+MLP_ROWS = {(28, (1000,)): "28x28-1000-10", (28, (300, 100)): "28x28-300-100-10",
+            (28, (500, 150)): "28x28-500-150-10", (20, (300,)): "[deslant] 20x20-300-10"}
+
+
+def paper_counts(cfg) -> dict:
+    """The paper's figures for this model: LeNet-5's per layer (Table I's counts), the outlines of
+    LeNet-1 and LeNet-4 (Sec. III-C) and Figs. 11-12 for the fully connected nets; None where it gives none."""
+    if cfg.arch == "lenet5":
+        return PAPER
+    if cfg.arch == "lenet1":
+        total, note = {"params": LENET1["params"], "connections": None, "macs": LENET1["macs"]}, "Sec. III-C: \"about\""
+    elif cfg.arch == "lenet4":
+        total = {"params": LENET4["params"], "connections": LENET4["connections"], "macs": FIG11_12["LeNet-4"][0] * 1000}
+        note = "Sec. III-C and Fig. 11: \"about\""
+    else:
+        row = MLP_ROWS.get((cfg.input_size, tuple(cfg.hidden)))
+        macs, mem = FIG11_12[row] if row else (None, None)
+        total = {"params": mem and mem * 1000, "connections": None, "macs": macs and macs * 1000}
+        note = f"Figs. 11-12, {row}, in thousands" if row else "the paper gives no cost for this net"
+    return {"layers": {}, "total": total, "note": note}
+
+
+def _n(v) -> str:
+    return "-" if v is None else f"{v:,}" if isinstance(v, int) else str(v)
 
 
 def format_table(info: dict) -> str:
-    """Ours next to the paper's, layer by layer."""
+    """Ours next to the paper's, layer by layer ("-": the paper gives none)."""
     paper = info["paper"]["layers"]
     rows = [f"{'layer':5} {'output':>12} {'params':>8} {'paper':>8} {'connections':>12} {'paper':>9} {'MACs':>9}"]
     for l in info["layers"]:
         pp, pc = paper.get(l["name"], ("-", "-"))
         shape = "x".join(map(str, l["output_shape"]))
-        rows.append(f"{l['name']:5} {shape:>12} {l['params']:>8,} {pp:>8,} {l['connections']:>12,} "
-                    f"{pc:>9,} {l['macs']:>9,}")
+        rows.append(f"{l['name']:5} {shape:>12} {l['params']:>8,} {_n(pp):>8} {l['connections']:>12,} "
+                    f"{_n(pc):>9} {l['macs']:>9,}")
     t, pt = info["total"], info["paper"]["total"]
-    rows.append(f"{'total':5} {'':>12} {t['params']:>8,} {pt['params']:>8,} {t['connections']:>12,} "
-                f"{pt['connections']:>9,} {t['macs']:>9,}")
-    rows.append(f"paper MACs: about {pt['macs']:,} ({info['paper']['note']})")
+    rows.append(f"{'total':5} {'':>12} {t['params']:>8,} {_n(pt['params']):>8} {t['connections']:>12,} "
+                f"{_n(pt['connections']):>9} {t['macs']:>9,}")
+    rows.append(f"paper MACs: about {_n(pt['macs'])} ({info['paper']['note']})")
     return "\n".join(rows)
 
 

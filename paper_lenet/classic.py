@@ -151,9 +151,10 @@ def quadratic_features(components: int) -> int:
 # cost per recognition (Fig. 11: multiply-accumulates, Fig. 12: memory in variables)
 
 
-def cost(cfg: Config) -> dict:
+def cost(cfg: Config, d: int | None = None) -> dict:
     """{"macs", "memory"} per recognition, d = input pixels (model.input_size^2: 784, or 400 deslanted;
-    84 with model.features, the network's own cost not included), n = data.train_size.
+    with model.features, the network's last hidden layer's width, plus the network's own MACs and
+    parameters), n = data.train_size.
 
         linear         memory 10 (d+1), MACs 10 d
         pairwise       memory 45 (d+1), MACs 45 d
@@ -167,7 +168,17 @@ def cost(cfg: Config) -> dict:
     (ours the same); 40 PCA + quadratic 39 / 40 (ours 39.97 / 39.97); 1000 RBF 794 / 794 (ours
     794.0 / 794.01). The paper does not give its counting rules."""
     m = cfg.model
-    d = F6_UNITS if m.features else m.input_size ** 2
+    if m.features:  # the network's own cost, then the method on its last hidden layer
+        from .accounting import count
+        from .rundir import load_run_config
+        from .model import build_model
+
+        net_cfg = load_run_config(Path(m.features.format(seed=cfg.seed)))
+        net = count(build_model(net_cfg.model))
+        d = net["layers"][-2]["output_shape"][0]  # the layer before the output: its width
+        plain = cost(dataclasses.replace(cfg, model=dataclasses.replace(m, features=None, input_size=1)), d)
+        return {"macs": plain["macs"] + net["total"]["macs"], "memory": plain["memory"] + net["total"]["params"]}
+    d = m.input_size ** 2 if d is None else d
     if m.arch == "linear":
         return {"macs": CLASSES * d, "memory": CLASSES * (d + 1)}
     if m.arch == "pairwise":
@@ -181,6 +192,21 @@ def cost(cfg: Config) -> dict:
         return {"macs": m.centers * d + CLASSES * m.centers,
                 "memory": m.centers * d + CLASSES * (m.centers + 1)}
     raise ValueError(f"not a classical model.arch: {m.arch!r}")
+
+
+def paper_cost(cfg: Config) -> dict:
+    """Figs. 11-12's figures for this method ({} when it gives none), in variables and MACs."""
+    from .paper import FIG11_12
+
+    m, deslant = cfg.model, cfg.data.preprocess == "deslant"
+    row = {"linear": "Linear", "pairwise": "Pairwise", "pca_quadratic": "40 PCA + quadratic",
+           "rbf_linear": "1000 RBF + linear"}.get(m.arch)
+    if m.arch == "knn":
+        row = "LeNet-4 / K-NN" if m.features else "[deslant] K-NN Euclidean" if deslant else None
+    if row is None:
+        return {}
+    macs, memory = FIG11_12[row]
+    return {"macs": macs * 1000, "memory": memory * 1000, "row": row}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,11 +13,25 @@ from .errors import UserError
 
 
 def cmd_info(args):
-    from .accounting import count, format_table
+    from .accounting import _n, count, format_table
     from .config import load_config
     from .model import build_model
 
+    from .config import CLASSICAL
+
     cfg = load_config(args.config, args.overrides)
+    if cfg.model.arch in CLASSICAL:  # no layers: Figs. 11-12's two figures
+        from .classic import cost, paper_cost
+
+        ours, theirs = cost(cfg), paper_cost(cfg)
+        info = {"total": ours, "paper": theirs}
+        if not args.json:
+            print(f"{cfg.name}\n{'':8} {'ours':>12} {'paper':>12}")
+            for k in ("macs", "memory"):
+                print(f"{k:8} {ours[k]:>12,} {_n(theirs.get(k)):>12}")
+            return
+        print(json.dumps(info, indent=2))
+        return
     info = count(build_model(cfg.model, seed=cfg.seed))
     print(json.dumps(info, indent=2) if args.json else f"{cfg.name}\n{format_table(info)}")
 

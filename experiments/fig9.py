@@ -1,0 +1,267 @@
+"""RESULTS.md's Sec. III-C section: the paper's whole comparison (Figs. 9, 10, 11-12) beside our runs.
+
+Each paper row is matched to its config by study.FIG9_ROWS; runs are report.collect's groups. A row
+counts as a *network* (and gets a within/outside verdict against the paper) when its runs' config has
+`model.arch` in paper_lenet.config.NETWORKS, or when its config is `fig9-boosted-lenet4` or
+`fig9-lenet4-knn` (built from trained networks: boosted LeNet-4s, k-NN on a LeNet-4's features).
+Missing runs, predictions or margins give "not run" / "-", never an error.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from paper_lenet import paper
+from paper_lenet.config import NETWORKS, ModelConfig
+from paper_lenet.stats import mean_std
+from study import FIG9_NETWORK_TOLERANCE, FIG9_ROWS, NOT_REPRODUCED
+from tables import fmt, mean_pm, pooled
+
+BUILT_FROM_NETWORKS = ("fig9-boosted-lenet4", "fig9-lenet4-knn")
+FIG10_NEVER = "not reached short of rejecting all"  # no cut below 100% brings the error to the target
+
+
+def _wrong(pred: str, labels: str) -> np.ndarray:
+    if len(pred) != len(labels):
+        raise ValueError(f"{len(pred)} predictions for {len(labels)} labels")
+    return np.frombuffer(pred.encode(), np.uint8) != np.frombuffer(labels.encode(), np.uint8)
+
+
+def _cuts(pred: str, labels: str, margins) -> tuple[np.ndarray, np.ndarray, int]:
+    """(k, errors left) at every cut that rejects the k lowest margins without splitting a tie; n."""
+    wrong = _wrong(pred, labels)
+    m = np.asarray(margins, dtype=np.float64)
+    if m.shape != wrong.shape:
+        raise ValueError(f"{m.size} margins for {wrong.size} predictions")
+    order = np.argsort(m, kind="stable")
+    m, wrong = m[order], wrong[order]
+    n = len(m)
+    k = np.concatenate([[0], np.flatnonzero(m[1:] != m[:-1]) + 1, [n]])  # the ends of the tie groups
+    rejected_wrong = np.concatenate([[0], np.cumsum(wrong)])
+    return k, int(wrong.sum()) - rejected_wrong[k], n
+
+
+def rejection(pred: str, labels: str, margins: np.ndarray, target: float = paper.FIG10_ERROR) -> float:
+    """Fig. 10: the smallest % of patterns rejected (lowest margin first, a tie rejected together) so
+    that the error on the accepted ones is <= target %; 100 when no cut reaches it."""
+    k, left, n = _cuts(pred, labels, margins)
+    ok = 100 * left <= target * (n - k) + 1e-9  # errors/accepted <= target% (0 of 0 accepted counts as met)
+    return 100 * float(k[np.argmax(ok)]) / n
+
+
+def rejection_curve(pred: str, labels: str, margins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rejected %, error % on the accepted) at every tie-respecting cut but the last (all rejected)."""
+    k, left, n = _cuts(pred, labels, margins)
+    k, left = k[:-1], left[:-1]
+    return 100 * k / n, 100 * left / (n - k)
+
+
+def _margins(run: dict, labels: str | None):
+    """The run's test margins when they, its predictions and the labels all line up; else None."""
+    p = Path(run["dir"]) / "test_margins.npy"
+    if labels is None or not run.get("pred") or not p.exists() or len(run["pred"]) != len(labels):
+        return None
+    m = np.load(p, allow_pickle=False)
+    return m if m.shape == (len(labels),) else None
+
+
+def _arch(group: list[dict]) -> str:
+    """The runs' model.arch (runs made before the key existed are LeNet-5s: its default)."""
+    return group[0]["config"].get("model", {}).get("arch", ModelConfig.arch)
+
+
+def is_network(name: str, group: list[dict]) -> bool:
+    return name in BUILT_FROM_NETWORKS or _arch(group) in NETWORKS
+
+
+def verdict(ours: float, ref: float) -> str:
+    """`within` when |ours - paper| <= max(0.3 points, 15% of the paper's value)."""
+    points, rel = FIG9_NETWORK_TOLERANCE
+    return "within" if abs(ours - ref) <= max(points, rel * ref) + 1e-9 else "outside"  # 1e-9: rounding
+
+
+def _paper(value, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def fig9_table(groups, labels) -> str:
+    """Test error per Fig. 9 row (labels unused: the summaries carry the misses; kept for symmetry)."""
+    points, rel = FIG9_NETWORK_TOLERANCE
+    rows = [f"| Fig. 9 row | config | paper % | ours %: mean +- std (n) | pooled 95% Wilson CI | "
+            f"network within max({points:g} pt, {rel:.0%})? |", "|---|---|---|---|---|---|"]
+    for label, name in FIG9_ROWS:
+        ref = paper.FIG9.get(label)
+        if name is None:
+            rows.append(f"| {label} | - | {_paper(ref)} | not reproduced: {NOT_REPRODUCED.get(label, '')} | - | - |")
+        elif name not in groups:
+            rows.append(f"| {label} | `{name}` | {_paper(ref)} | not run | - | - |")
+        else:
+            s = pooled(groups[name])
+            mean, ci = fmt(s)
+            v = verdict(s["mean"], ref) if ref is not None and is_network(name, groups[name]) else "-"
+            rows.append(f"| {label} | `{name}` | {_paper(ref)} | {mean} | {ci} | {v} |")
+    return "\n".join(rows)
+
+
+def fig10_table(groups, labels) -> str:
+    """% rejected to reach Fig. 10's 0.5% error, per row whose runs saved margins (LeNet-5 included)."""
+    if labels is None:
+        return "The MNIST test labels are not available here, so no rejection could be computed."
+    rows = ["| Fig. 9 row | config | paper % rejected | ours % rejected: mean +- std (n) |", "|---|---|---|---|"]
+    lacking = []
+    for label, name in FIG9_ROWS:
+        if name is None or name not in groups:
+            continue
+        vals = [rejection(r["pred"], labels, m) for r in groups[name] if (m := _margins(r, labels)) is not None]
+        if not vals:
+            lacking.append(f"`{name}`")
+            continue
+        never = sum(v == 100.0 for v in vals)  # only rejecting every pattern reaches the target
+        ours = (f"{FIG10_NEVER} (n={len(vals)})" if never == len(vals) else mean_pm(*mean_std(vals), len(vals))
+                + (f"; {never} seed(s) {FIG10_NEVER}, counted as 100" if never else ""))
+        rows.append(f"| {label} | `{name}` | {_paper(paper.FIG10.get(label), 1)} | {ours} |")
+    text = "\n".join(rows) if len(rows) > 2 else "No run has saved test margins yet."
+    if lacking:
+        text += f"\n\nRuns without `test_margins.npy` (not scored here): {', '.join(lacking)}."
+    return text
+
+
+def _cost(name: str, group: list[dict]) -> tuple[dict | None, str]:
+    """({"macs", "memory"} or None, what memory counts) for a config's first run."""
+    from paper_lenet.accounting import cost
+    from paper_lenet.config import load_config
+
+    summ = group[0]["summary"]
+    if "avg_macs" in summ and "memory" in summ:  # boosted: the run measured its early exit
+        return {"macs": summ["avg_macs"], "memory": summ["memory"]}, "parameters of all nets (MACs: average with the early exit)"
+    try:
+        cfg = load_config(Path(group[0]["dir"]) / "config.yaml")
+        c = dict(cost(cfg))
+    except Exception as e:  # classic.cost is still growing: a config it cannot count leaves a gap, not a crash
+        return None, f"n/a ({type(e).__name__})"
+    if cfg.model.arch in NETWORKS:
+        return c, "free parameters"
+    if cfg.model.arch != "knn":
+        return c, "parameters"
+    if not cfg.model.features:
+        return c, "stored templates"
+    net = Path(cfg.model.features.format(seed=cfg.seed)) / "config.yaml"
+    if not net.exists():
+        return c, "stored feature vectors (the net's own cost not included: its run is not here)"
+    n = cost(load_config(net))
+    return {k: c[k] + n[k] for k in c}, "stored feature vectors + the net's free parameters"
+
+
+def fig11_12_table(groups) -> str:
+    """Figs. 11-12: multiply-accumulates per recognition and memory, thousands, ours beside the paper's."""
+    rows = ["| Fig. 9 row | config | ours MACs (K) | paper MACs (K) | ours memory (K) | paper memory (K) | "
+            "what memory counts |", "|---|---|---|---|---|---|---|"]
+    for label, name in FIG9_ROWS:
+        pm, pmem = paper.FIG11_12.get(label, (None, None))
+        if name is None or name not in groups:
+            if pm is not None:
+                rows.append(f"| {label} | {f'`{name}`' if name else '-'} | "
+                            f"{'not run' if name else 'not reproduced'} | {pm:g} | - | {pmem:g} | - |")
+            continue
+        c, what = _cost(name, groups[name])
+        ours = (f"{c['macs'] / 1000:.1f}", f"{c['memory'] / 1000:.1f}") if c else ("-", "-")
+        rows.append(f"| {label} | `{name}` | {ours[0]} | {'-' if pm is None else f'{pm:g}'} | {ours[1]} | "
+                    f"{'-' if pmem is None else f'{pmem:g}'} | {what} |")
+    return "\n".join(rows)
+
+
+def _plt():
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def fig9_chart(groups, path: Path) -> bool:
+    """Horizontal bars per Fig. 9 row: ours (mean, std error bar) beside the paper's; False without matplotlib."""
+    plt = _plt()
+    if plt is None:
+        return False
+    rows = [(label, paper.FIG9.get(label), pooled(groups[name]) if name in groups else None)
+            for label, name in FIG9_ROWS]
+    y = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(rows) + 1.2))
+    ax.barh(y - 0.2, [r[1] or 0 for r in rows], height=0.4, color="0.7", label="paper")
+    ours = [(i, r[2]) for i, r in enumerate(rows) if r[2] is not None]
+    ax.barh([i + 0.2 for i, _ in ours], [s["mean"] for _, s in ours], height=0.4, color="C0",
+            xerr=[s["std"] for _, s in ours], capsize=2, label="ours (mean +- std over seeds)")
+    ax.set_yticks(y, [r[0] for r in rows], fontsize=7)
+    ax.set_xscale("log")  # 0.7% to 14%: a log axis keeps the networks' differences visible
+    ax.set_xlim(0.3, 20)
+    ax.set_xticks([0.5, 1, 2, 5, 10], ["0.5", "1", "2", "5", "10"])
+    ax.set_ylim(len(rows) - 0.4, -0.6)
+    ax.set(xlabel="test error (%), log scale", title="Fig. 9: test error of the Sec. III-C classifiers")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def fig10_curves(groups, labels, path: Path, xmax: float = 10.0) -> bool:
+    """Error % on the accepted vs % rejected (first seed with margins) for the network rows and k-NN,
+    with Fig. 10's 0.5% line; False without matplotlib or without any curve."""
+    plt = _plt()
+    curves = []
+    for label, name in FIG9_ROWS:
+        g = groups.get(name) if name else None
+        if not g or not (is_network(name, g) or _arch(g) == "knn"):
+            continue
+        for r in g:
+            if (m := _margins(r, labels)) is not None:
+                curves.append((f"{label} (seed {r['summary']['seed']})", rejection_curve(r["pred"], labels, m)))
+                break
+    if plt is None or not curves:
+        return False
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for i, (label, (x, e)) in enumerate(curves):
+        keep = x <= xmax
+        ax.plot(x[keep], e[keep], color=f"C{i % 10}", ls="-" if i < 10 else "--", lw=1, label=label)
+    ax.axhline(paper.FIG10_ERROR, color="k", ls=":", lw=1, label=f"{paper.FIG10_ERROR}% error")
+    ax.set(xlabel="test patterns rejected (%), lowest top-two margin first", ylabel="error on the accepted (%)",
+           title="Fig. 10: error vs rejection", xlim=(0, xmax), ylim=(0, 2.5))  # the 0.5% crossing, not the start
+    ax.legend(fontsize=6, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def fig9_section(groups, labels, out_dir) -> tuple[str, list[str]]:
+    """The markdown section and the figure files it wrote into out_dir (deterministic: no dates)."""
+    out_dir = Path(out_dir)
+    points, rel = FIG9_NETWORK_TOLERANCE
+    figures = [f for f, ok in (("fig9.png", fig9_chart(groups, out_dir / "fig9.png")),
+                               ("fig10.png", labels is not None and fig10_curves(groups, labels, out_dir / "fig10.png")))
+               if ok]
+    parts = ["## Sec. III-C comparison (Figs. 9-12)\n",
+             "Every classifier of the paper's comparison (Fig. 9's rows, in its order) beside the config that "
+             "reproduces it (`experiments/study.py` `FIG9_ROWS`). Test error is scored once per final config, "
+             "after training; nothing was chosen on it. n is the number of seeds per row (networks are trained "
+             "with several seeds, the deterministic methods run once); the interval is the 95% Wilson interval "
+             "of the pooled error. A network row (a `model.arch` among LeNet-5, LeNet-1, LeNet-4 and the fully "
+             "connected nets, or built from them: boosted LeNet-4, LeNet-4 / K-NN) is \"within\" when its mean "
+             f"lies within max({points:g} points, {rel:.0%} of the paper's value) of the paper's; the other "
+             "methods are shown without a verdict.\n",
+             "### Fig. 9: test error\n", fig9_table(groups, labels) + "\n",
+             f"### Fig. 10: rejection for {paper.FIG10_ERROR}% error\n",
+             "The % of test patterns rejected, lowest difference between the two best class scores first (a "
+             f"tie is rejected together), until the error on the rest is at most {paper.FIG10_ERROR}%; per seed, "
+             "then mean +- std. The paper gives no value for LeNet-5.\n",
+             fig10_table(groups, labels) + "\n",
+             "### Figs. 11-12: multiply-accumulates per recognition and memory\n",
+             "Ours from each config's definition (`paper_lenet.accounting.cost`), in thousands; the paper does "
+             "not state its counting rules, and gives one value per method: its Linear (4K) is the size of a "
+             "20x20 deslanted input's (10 x 400), our `[deslant] Linear` row.\n", fig11_12_table(groups) + "\n"]
+    parts += [f"![{f}]({f})\n" for f in figures]
+    return "\n".join(parts), figures

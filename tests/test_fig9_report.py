@@ -1,0 +1,143 @@
+"""experiments/fig9.py: Fig. 10's rejection, the Fig. 9 table's intervals and verdicts, the Sec. III-C
+section on synthetic run directories (no MNIST: the labels are passed in)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paper_lenet.config import dump_config, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "experiments"))  # the study side: report, tables, study, fig9
+from fig9 import fig9_section, fig9_table, fig10_table, fig11_12_table, rejection, rejection_curve, verdict  # noqa: E402
+from report import collect  # noqa: E402
+
+N = 1000
+LABELS = "0" * N
+
+
+def hand_case(n_wrong=10, tied_right=0):
+    """n_wrong wrong patterns with the lowest margins (0.1), tied_right right ones sharing that margin."""
+    pred = "1" * n_wrong + "0" * (N - n_wrong)
+    margins = np.linspace(1.0, 2.0, N)
+    margins[:n_wrong] = np.linspace(0.01, 0.05, n_wrong) if not tied_right else 0.1
+    margins[n_wrong:n_wrong + tied_right] = 0.1
+    return pred, margins
+
+
+def test_rejection_by_hand():
+    pred, m = hand_case()
+    assert rejection(pred, LABELS, m, target=0.0) == 1.0  # exactly the 10 wrong ones: 1% of 1000
+    # at 0.5%: rejecting 5 leaves 5/995 = 0.503% > 0.5; rejecting 6 leaves 4/994 = 0.402%
+    assert rejection(pred, LABELS, m) == pytest.approx(0.6, abs=1e-12)  # k/n in floating point
+    # already at 0.5% error (5 of 1000): nothing to reject
+    pred5, m5 = hand_case(n_wrong=5)
+    assert rejection(pred5, LABELS, m5) == 0.0
+    # shuffled order changes nothing (the rejection follows the margins, not the positions)
+    perm = np.random.default_rng(0).permutation(N)
+    assert rejection("".join(pred[i] for i in perm), LABELS, m[perm]) == pytest.approx(0.6, abs=1e-12)
+
+
+def test_rejection_never_splits_a_tie():
+    pred, m = hand_case(tied_right=20)  # the 10 wrong share margin 0.1 with 20 right ones
+    assert rejection(pred, LABELS, m, target=0.0) == 3.0  # the whole tie (30 patterns) or nothing
+    assert rejection(pred, LABELS, m) == 3.0  # 1% error without rejecting; the next cut is the tie
+    all_tied = rejection("1" * 10 + "0" * (N - 10), LABELS, np.zeros(N))
+    assert all_tied == 100.0  # one tie group: the only cut that reaches 0.5% rejects everything
+    x, e = rejection_curve(pred, LABELS, m)
+    assert x[0] == 0.0 and e[0] == pytest.approx(1.0)  # 10/1000 before rejecting
+    assert x[1] == 3.0 and e[1] == 0.0 and np.all(np.diff(x) > 0)
+
+
+def test_verdict_both_sides_of_tolerance():
+    # paper 1.1%: 15% is 0.165 < 0.3, so 0.3 points decides
+    assert verdict(1.39, 1.1) == "within" and verdict(1.41, 1.1) == "outside" and verdict(0.81, 1.1) == "within"
+    # paper 4.7%: 15% is 0.705 > 0.3, so the relative bound decides
+    assert verdict(5.40, 4.7) == "within" and verdict(5.41, 4.7) == "outside"
+    assert verdict(4.0, 4.7) == "within" and verdict(3.99, 4.7) == "outside"
+
+
+def write_run(runs: Path, name: str, seed: int, cfg_file: str | None, misses: int, margins=True, extra=None,
+              drop_arch=False):
+    d = runs / name / f"seed{seed}"
+    d.mkdir(parents=True)
+    cfg = load_config(ROOT / "configs" / cfg_file, [f"name={name}", f"seed={seed}"])
+    text = dump_config(cfg)
+    if drop_arch:  # a run made before model.arch existed
+        text = "\n".join(l for l in text.splitlines() if not l.strip().startswith("arch:")) + "\n"
+    (d / "config.yaml").write_text(text)
+    (d / "metrics.jsonl").write_text("")
+    summary = {"name": name, "seed": seed, "test_error": misses / N, "test_misses": misses, "n_test": N,
+               "wall_seconds": 1.0, "epochs": 1, "n_train": 60000, **(extra or {})}
+    (d / "summary.json").write_text(json.dumps(summary))
+    (d / "test_predictions.txt").write_text("1" * misses + "0" * (N - misses) + "\n")
+    if margins:
+        m = np.linspace(1.0, 2.0, N).astype(np.float32)
+        m[:misses] = 0.5
+        if margins == "flat":
+            m[:] = 1.0
+        np.save(d / "test_margins.npy", m)
+
+
+@pytest.fixture
+def runs(tmp_path):
+    r = tmp_path / "runs"
+    write_run(r, "fig9-lenet4", 0, "fig9/lenet4.yaml", 10)  # 1.0%
+    write_run(r, "fig9-lenet4", 1, "fig9/lenet4.yaml", 20)  # 2.0%: pooled 30/2000
+    write_run(r, "fig9-linear", 0, "fig9/linear.yaml", 130, margins=False)
+    write_run(r, "fig9-mlp-300", 0, "fig9/mlp-300.yaml", 54)  # 5.4% vs the paper's 4.7: within 0.705
+    write_run(r, "fig9-mlp-1000", 0, "fig9/mlp-1000.yaml", 53)  # 5.3% vs 4.5: outside 0.675
+    write_run(r, "fig9-knn", 0, "fig9/knn.yaml", 10, margins="flat")  # every margin tied: 0.5% never reached
+    write_run(r, "lenet5_1998", 0, "lenet5_1998.yaml", 9, margins=False, drop_arch=True)
+    write_run(r, "fig9-boosted-lenet4", 0, "fig9/lenet4.yaml", 7, extra={"avg_macs": 460_000, "memory": 51_000})
+    return r
+
+
+def row(table: str, label: str) -> list[str]:
+    return [c.strip() for c in next(l for l in table.splitlines() if l.startswith(f"| {label} |")).split("|")[1:-1]]
+
+
+def test_fig9_table(runs):
+    groups = collect(runs)
+    t = fig9_table(groups, LABELS)
+    r = row(t, "LeNet-4")
+    # pooled 30 of 2000 = 1.5%: Wilson 95% by hand [1.053, 2.133]; the table prints 2 decimals
+    assert r[3] == "1.50 +- 0.71 (n=2)" and r[4] == "[1.05, 2.13]"
+    assert r[5] == "outside"  # |1.5 - 1.1| = 0.4 > max(0.3, 0.165)
+    assert row(t, "28x28-300-10")[5] == "within" and row(t, "28x28-1000-10")[5] == "outside"
+    assert row(t, "Linear")[5] == "-"  # classical: no verdict
+    assert row(t, "LeNet-5")[5] == "within"  # arch missing from an old run's config: LeNet-5 by default
+    assert row(t, "Pairwise")[3] == "not run"
+    assert "not reproduced: optional in the issue; not implemented (no SVM solver" in row(t, "SVM poly 4")[3]
+
+
+def test_fig10_and_cost_tables(runs):
+    groups = collect(runs)
+    t = fig10_table(groups, LABELS)
+    # the misses share margin 0.5, every right one is surer: the first cut reaching 0.5% rejects
+    # exactly the misses (1% and 2% for the two seeds; 0.7% for the boosted run)
+    assert row(t, "LeNet-4")[3] == "1.50 +- 0.71 (n=2)" and row(t, "[dist] Boosted LeNet-4")[2:4] == ["0.5", "0.70 (n=1)"]
+    assert row(t, "K-NN Euclidean")[3] == "not reached short of rejecting all (n=1)"
+    assert "`fig9-linear`" in t.split("without")[1] and "| Linear |" not in t  # no margins: listed, not scored
+    assert "| LeNet-5 |" not in t and "`lenet5_1998`" in t
+    c = fig11_12_table(groups)
+    assert row(c, "[dist] Boosted LeNet-4")[2:5] == ["460.0", "460", "51.0"]  # the run's own keys
+    assert row(c, "Linear")[2] == "7.8" and row(c, "Linear")[6] == "parameters"
+    assert row(c, "LeNet-5")[2:5] == ["332.8", "401", "60.0"] and row(c, "LeNet-5")[6] == "free parameters"
+    assert row(c, "LeNet-4 / Local")[2] == "not reproduced"
+    assert row(c, "K-NN Euclidean")[2] == "47040.0" and row(c, "K-NN Euclidean")[6] == "stored templates"  # 60,000 x 784
+
+
+def test_section_deterministic(runs, tmp_path):
+    groups = collect(runs)
+    out = tmp_path / "out"
+    out.mkdir()
+    text, figs = fig9_section(groups, LABELS, out)
+    again, _ = fig9_section(groups, LABELS, out)
+    assert text == again and text.startswith("## Sec. III-C comparison (Figs. 9-12)")
+    assert all((out / f).exists() for f in figs) and all(f"![{f}]({f})" in text for f in figs)
+    assert "test labels are not available" in fig10_table(groups, None)  # no MNIST: a sentence, no error
