@@ -23,6 +23,7 @@ from study import PREVIOUS
 COMMAND = "python experiments/report.py results/runs --out results"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 TIMES_START, TIMES_END = "<!-- times:start -->", "<!-- times:end -->"
+FIG9_START, FIG9_END = "<!-- fig9:start -->", "<!-- fig9:end -->"
 
 
 def load_run(d: Path) -> dict:
@@ -101,8 +102,11 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
                   "Baseline: `lenet5_1998` for `ablation-paper-*`, `modern` for `ablation-modern-*`. "
                   "McNemar: exact two-sided test on the discordant test images pooled over the seeds "
                   "both configs share.\n", ablation_table(groups, labels) + "\n"]
+    fig9_rows = None
     if "lenet5_1998" in groups or any(n.startswith("fig9-") for n in groups):
-        from fig9 import fig9_section
+        from fig9 import fig9_section, fig9_table
+
+        fig9_rows = fig9_table(groups, labels)
 
         parts.append(fig9_section(groups, labels, out_dir)[0])  # the section links its own figures
     parts += ["## Runs\n", "| config | seeds | epochs | n_train | wall s (mean) |", "|---|---|---|---|---|"]
@@ -126,6 +130,8 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
     print(f"wrote {out_dir / 'RESULTS.md'} and {len(figures)} figures")
     insert_readme(Path(readme), head)
     insert_readme(Path(readme), times, TIMES_START, TIMES_END)
+    if fig9_rows is not None:
+        insert_readme(Path(readme), fig9_rows, FIG9_START, FIG9_END)
 
 
 def insert_readme(readme: Path, table: str, start: str = START, end: str = END) -> None:

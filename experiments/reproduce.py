@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from runner import BACKEND, RUNS, run_set
+from paper_lenet import load_config
+from runner import BACKEND, ROOT, RUNS, run_set
 
 from study import EXPERIMENTS  # which configs each experiment runs (the report's rerun-time table too)
 
@@ -125,18 +126,39 @@ def explore(seeds=(0,), jobs=2):
     return run_set(EXPLORE, seeds, jobs, runs=RUNS.parent / "explore")
 
 
+def fig9(seeds=range(3), jobs=2):
+    """Sec. III-C's comparison (Figs. 9-12): every configs/fig9/*.yaml. Networks (LeNet-1, LeNet-4, the
+    fully connected nets) over `seeds`, the deterministic classical methods once (seed 0); then the
+    two that build on LeNet-4's runs: LeNet-4 / K-NN and [dist] boosted LeNet-4 (nets 2 and 3).
+
+    Command: python experiments/reproduce.py fig9
+    Expected: Fig. 9's values (paper_lenet/paper.py FIG9) for each row, networks within max(0.3
+    points, 15%) or explained in results/RESULTS.md; n = 3 seeds per network, 1 per classical method.
+    Time: see RESULTS.md "Rerun times" (the fig9 row, from the committed runs' wall clocks).
+    """
+    from paper_lenet.config import CLASSICAL
+
+    files = sorted(ROOT / "configs" / "fig9" / f"{n[len('fig9-'):]}.yaml" for n in EXPERIMENTS["fig9"])
+    later = [f for f in files if f.stem in ("boosted-lenet4", "lenet4-knn")]  # need fig9-lenet4's runs
+    first = [f for f in files if f not in later]
+    classical = [f for f in first if load_config(f).model.arch in CLASSICAL]
+    nets = [f for f in first if f not in classical]
+    failed = run_set(nets, seeds, jobs) + run_set(classical, [0], jobs)
+    return failed + run_set(later, seeds, jobs)
+
+
 def everything(jobs=2):
     """All of the above in order of importance (headline first).
 
     Command: python experiments/reproduce.py everything
     Time: about 90 minutes on 2 cores with the fast path (results/RESULTS.md, "Rerun times").
     """
-    return sum(f(jobs=jobs) for f in (headline, lush, modern, distortions, training_size, literal, ablations))
+    return sum(f(jobs=jobs) for f in (headline, lush, modern, distortions, training_size, literal, ablations, fig9))
 
 
 if __name__ == "__main__":
     choices = {f.__name__: f for f in (headline, lush, distortions, training_size, modern, literal, ablations,
-                                       validation, explore, everything)}
+                                       validation, explore, fig9, everything)}
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("experiment", choices=sorted(choices))
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the function's)")

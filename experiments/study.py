@@ -4,12 +4,15 @@ The library (paper_lenet/) knows none of this; reproduce.py and report.py share 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from paper_lenet import paper
 
 # reproduce.py's functions and the configs each runs (ablations: every file in configs/ablations/)
 EXPERIMENTS = {"headline": ["lenet5_1998"], "lush": ["lenet5_lush"], "distortions": ["lenet5_1998_distort"],
                "training_size": ["lenet5_1998_15k", "lenet5_1998_30k"], "modern": ["modern"],
-               "literal": ["lenet5_1998_literal"], "ablations": None}
+               "literal": ["lenet5_1998_literal"], "ablations": None,
+               "fig9": sorted(f"fig9-{p.stem}" for p in (Path(__file__).resolve().parents[1] / "configs" / "fig9").glob("*.yaml"))}
 HEADLINE = ["lenet5_1998", "lenet5_lush", "lenet5_1998_literal", "lenet5_1998_distort", "lenet5_1998_15k",
             "lenet5_1998_30k", "modern"]
 # each headline experiment's published counterpart: (test error %, where it comes from)

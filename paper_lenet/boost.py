@@ -113,12 +113,11 @@ def train_boosted(cfg, out: Path, resume: bool = False, log=print) -> dict:
     from .train import train
 
     out = Path(out)
-    if rundir.prepare(cfg, out, resume):
-        log(f"{out}: run already finished (summary.json present); nothing to do")
-        return rundir.read_json(out / "summary.json")
+    done = rundir.open_run(cfg, out, resume, log)
+    if done is not None:
+        return done
     t0 = time.time()
     set_threads(cfg)
-    rundir.write_json(out / "env.json", rundir.environment())
     net1_dir = Path(cfg.boost.net1.format(seed=cfg.seed))
     try:
         net1_cfg, net1 = load_trained(net1_dir)

@@ -277,12 +277,11 @@ def fit_classic(cfg: Config, out: Path, resume: bool = False, log=print) -> dict
 
     out, m = Path(out), cfg.model
     run = features_run(cfg)  # a bad model.features never creates a run directory
-    if rundir.prepare(cfg, out, resume):
-        log(f"{out}: run already finished (summary.json present); nothing to do")
-        return rundir.read_json(out / "summary.json")
+    done = rundir.open_run(cfg, out, resume, log)
+    if done is not None:
+        return done
     started = time.time()
     set_threads(cfg)
-    rundir.write_json(out / "env.json", rundir.environment())
     x, y, ex, ey, split = load_inputs(cfg, run, log)
     log(f"{cfg.name}: {m.arch} on {len(x)} training images of {x.shape[1]} inputs")
     t0, row, summary_extra = time.time(), {}, {}

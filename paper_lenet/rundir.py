@@ -106,6 +106,15 @@ def prepare(cfg: Config, out: Path, resume: bool) -> bool:
     return False
 
 
+def open_run(cfg: Config, out: Path, resume: bool, log=print) -> dict | None:
+    """prepare() and env.json: None when the run is to be done, its summary when it is finished."""
+    if prepare(cfg, out, resume):
+        log(f"{out}: run already finished (summary.json present); nothing to do")
+        return read_json(Path(out) / "summary.json")
+    write_json(Path(out) / "env.json", environment())
+    return None
+
+
 def write_predictions(run: Path, split: str, predictions, margins) -> None:
     """{split}_predictions.txt: one digit per sample (for paired McNemar comparisons);
     {split}_margins.npy: float32 top-two score difference per sample (Fig. 10's rejection score)."""

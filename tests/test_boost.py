@@ -91,6 +91,17 @@ def test_boosted_run_end_to_end(synthetic_root, tmp_path):
         sub = json.loads((tmp_path / "b" / net / "summary.json").read_text())
         assert sub["name"] == f"fig9-boosted-lenet4-{net}" and sub["n_train"] <= 200
     assert train(cfg, tmp_path / "b", resume=True, log=lambda *_: None) == s  # finished: read back
+    # eval --write-margins (older runs' margins): the same margins as the run wrote, checked first
+    from paper_lenet.evaluate import eval_run
+
+    saved = np.load(tmp_path / "net1" / "test_margins.npy")
+    (tmp_path / "net1" / "test_margins.npy").unlink()
+    eval_run(str(tmp_path / "net1"), as_json=True, root=str(synthetic_root), write_margins=True)
+    assert np.array_equal(np.load(tmp_path / "net1" / "test_margins.npy"), saved)  # same maths, same batches
+    p = tmp_path / "net1" / "test_predictions.txt"
+    p.write_text(p.read_text()[::-1])
+    with pytest.raises(UserError, match="not what model.pt predicts"):
+        eval_run(str(tmp_path / "net1"), as_json=True, root=str(synthetic_root), write_margins=True)
     bad = load_config(FIG9 / "boosted-lenet4.yaml", small + [f"boost.net1={tmp_path / 'missing'}"])
     with pytest.raises(UserError, match="boost.net1"):
         train(bad, tmp_path / "c", log=lambda *_: None)

@@ -153,3 +153,21 @@ def test_training_end_to_end_fast_and_autograd(synthetic_root, tmp_path, arch):
     assert on["test_error"] < 0.3
     for f in ("model.pt", "test_predictions.txt", "test_margins.npy", "summary.json"):
         assert (tmp_path / "on" / f).is_file()
+
+
+def test_info_prints_ours_next_to_the_papers_outline():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "paper_lenet", "info", str(FIG9 / "lenet4.yaml")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    total = [l for l in r.stdout.splitlines() if l.startswith("total")][0].split()
+    assert total[1:5] == ["17,098", "17,000", "268,306", "260,000"]  # ours, paper; connections likewise
+    r = subprocess.run([sys.executable, "-m", "paper_lenet", "info", str(FIG9 / "knn-deslant.yaml"), "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    import json
+
+    info = json.loads(r.stdout)  # Fig. 12: the deslanted K-NN stores 60,000 templates of 20x20
+    assert info["total"]["memory"] == 60000 * 400 == info["paper"]["memory"]

@@ -11,7 +11,7 @@ import torch
 
 from . import build
 from .abi import ACT, LAYER, Layer, opts
-from .stepper import check_tensors
+from .stepper import check_tensors, checked_rates
 
 
 def seqnet_supported(model, cfg) -> str | None:
@@ -66,13 +66,7 @@ class SeqStepper:
         self.rates = None
 
     def set_rates(self, rates: dict) -> None:
-        params = dict(self.model.named_parameters())
-        self.rates = {}
-        for n in self.names:
-            r = rates[n].detach().to("cpu", torch.float32).contiguous()
-            if r.shape != params[n].shape:
-                raise ValueError(f"rate for {n} has shape {tuple(r.shape)}, parameter {tuple(params[n].shape)}")
-            self.rates[n] = r
+        self.rates = checked_rates(self.model, self.names, rates)
 
     def _pointers(self, tensors: dict) -> ctypes.Array:
         return (ctypes.c_void_p * len(self.names))(*[tensors[n].data_ptr() for n in self.names])

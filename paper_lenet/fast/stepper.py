@@ -56,6 +56,18 @@ def check_tensors(model) -> str | None:
     return None
 
 
+def checked_rates(model, names, rates: dict) -> dict:
+    """eps_k for every parameter: float32 CPU copies of the parameters' shapes, which the caller keeps
+    alive while the C code reads them."""
+    params, out = dict(model.named_parameters()), {}
+    for n in names:
+        r = rates[n].detach().to("cpu", torch.float32).contiguous()
+        if r.shape != params[n].shape:
+            raise ValueError(f"rate for {n} has shape {tuple(r.shape)}, parameter {tuple(params[n].shape)}")
+        out[n] = r
+    return out
+
+
 class _Fast:
     """What both fast paths share: the compiled library, the switches, argument checks, one call."""
 
@@ -113,14 +125,7 @@ class FastStepper(_Fast):
         self.rates = None
 
     def set_rates(self, rates: dict) -> None:
-        """eps_k for every parameter (float32 copies, kept alive while the C code reads them)."""
-        params = dict(self.model.named_parameters())
-        self.rates = {}
-        for n in self.names:
-            r = rates[n].detach().to("cpu", torch.float32).contiguous()
-            if r.shape != params[n].shape:
-                raise ValueError(f"rate for {n} has shape {tuple(r.shape)}, parameter {tuple(params[n].shape)}")
-            self.rates[n] = r
+        self.rates = checked_rates(self.model, self.names, rates)
 
     def run(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[int, float]:
         if self.rates is None:
