@@ -36,7 +36,7 @@ def test_unavailable_fast_path_on_raises_auto_falls_back(monkeypatch):
     assert make_stepper(model, load_config(PAPER), log=notes.append).name == "reference"
     assert "notice" in notes[0] and "no C compiler" in notes[0]
 
-    def broken(size):
+    def broken(size, lib="lenet5"):
         raise RuntimeError("compiling the fast path failed")
 
     monkeypatch.setattr(build, "compiler", lambda: "gcc")
