@@ -18,7 +18,7 @@ from paper_lenet.rundir import write_text
 from paper_lenet.stats import mean_std
 from tables import (ablation_table, explore_table, fig5_late_why, fig5_table, headline_table, targets_table,
                     times_table, validation_section, why_missed)
-from study import PREVIOUS
+from study import FIG9_VALIDATION, PREVIOUS
 
 COMMAND = "python experiments/report.py results/runs --out results"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -87,6 +87,8 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
             parts.append(why)
     val_dir = Path(runs).parent / "validation"
     val = collect(val_dir) if val_dir.is_dir() and any(val_dir.glob("*/seed*/summary.json")) else {}
+    fig9_val = {n: g for n, g in val.items() if n.startswith(FIG9_VALIDATION)}  # LeNet-1's schedule
+    val = {n: g for n, g in val.items() if n not in fig9_val}
     if val:
         parts.append(validation_section(val, groups))
     if "lenet5_1998" in groups:
@@ -104,11 +106,13 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
                   "both configs share.\n", ablation_table(groups, labels) + "\n"]
     fig9_rows = None
     if "lenet5_1998" in groups or any(n.startswith("fig9-") for n in groups):
-        from fig9 import fig9_section, fig9_table
+        from fig9 import fig9_section, fig9_table, fig9_validation
 
         fig9_rows = fig9_table(groups, labels)
 
         parts.append(fig9_section(groups, labels, out_dir)[0])  # the section links its own figures
+        if fig9_val:
+            parts.append(fig9_validation(fig9_val))
     parts += ["## Runs\n", "| config | seeds | epochs | n_train | wall s (mean) |", "|---|---|---|---|---|"]
     for name, g in sorted(groups.items()):
         wall = mean_std([r["summary"]["wall_seconds"] for r in g])[0]

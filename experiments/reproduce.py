@@ -19,7 +19,7 @@ ABLATIONS = sorted(str(p.relative_to(Path(__file__).resolve().parents[1]))
 
 
 VALIDATION = sorted(str(p.relative_to(Path(__file__).resolve().parents[1]))
-                    for p in (Path(__file__).resolve().parents[1] / "configs" / "validation").glob("val-*.yaml"))
+                    for p in (Path(__file__).resolve().parents[1] / "configs" / "validation").rglob("val-*.yaml"))
 
 
 EXPLORE = sorted(str(p.relative_to(Path(__file__).resolve().parents[1]))
@@ -105,7 +105,8 @@ def literal(seeds=range(3), jobs=2):
 
 def validation(seeds=(0, 1), jobs=2):
     """The choices of lenet5_1998, on a validation split: configs/validation/val-*.yaml, trained on
-    the first 50,000 training images, scored on the last 10,000 (the test set is never scored).
+    the first 50,000 training images, scored on the last 10,000 (the test set is never scored);
+    and fig9-lenet1's schedule (configs/validation/fig9/, 2 candidates, ~2 min a run).
 
     Command: python experiments/reproduce.py validation   (runs go to results/validation/)
     Expected: the chosen candidate has the lowest mean val_error (RESULTS.md, "How each setting

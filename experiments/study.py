@@ -80,3 +80,4 @@ NOT_REPRODUCED = {
     "LeNet-4 / Local": "optional in the issue (\"if it fits\"); not implemented",
 }
 FIG9_NETWORK_TOLERANCE = (0.3, 0.15)  # a network row is "within" the paper: max(0.3 points, 15% relative)
+FIG9_VALIDATION = "val-lenet1"  # configs/validation/fig9/: the one Fig. 9 net whose schedule was validated
