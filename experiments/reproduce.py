@@ -135,7 +135,10 @@ def fig9(seeds=range(3), jobs=2):
     Command: python experiments/reproduce.py fig9
     Expected: Fig. 9's values (paper_lenet/paper.py FIG9) for each row, networks within max(0.3
     points, 15%) or explained in results/RESULTS.md; n = 3 seeds per network, 1 per classical method.
-    Time: see RESULTS.md "Rerun times" (the fig9 row, from the committed runs' wall clocks).
+    Time: RESULTS.md "Rerun times", fig9 row (sum of the committed runs' wall clocks / 2). Those runs
+    shared the 2 cores with up to five others, so the row is an upper bound for a clean rerun. The
+    parts: a LeNet-4 pass ~10 s, LeNet-1 ~1.5 s, 28x28-1000-10 ~9 s, 28x28-300-10 ~3 s (one idle
+    core); boosting adds two LeNet-4 trainings and ~1.4M distorted draws per seed; k-NN ~1 min.
     """
     from paper_lenet.config import CLASSICAL
 
