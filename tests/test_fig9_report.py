@@ -141,3 +141,28 @@ def test_section_deterministic(runs, tmp_path):
     assert text == again and text.startswith("## Sec. III-C comparison (Figs. 9-12)")
     assert all((out / f).exists() for f in figs) and all(f"![{f}]({f})" in text for f in figs)
     assert "test labels are not available" in fig10_table(groups, None)  # no MNIST: a sentence, no error
+
+
+def _net_run(seed, test_errors, train_error, arch="mlp"):
+    """A network run as report.load_run gives it: per-pass test errors and a final on-the-fly train error."""
+    metrics = [{"epoch": e + 1, "test_error": t / 100, "train_error": train_error / 100} for e, t in enumerate(test_errors)]
+    return {"summary": {"seed": seed, "test_error": test_errors[-1] / 100, "test_misses": int(test_errors[-1] * 100),
+                        "n_test": 10000, "epochs": len(test_errors)},
+            "metrics": metrics, "config": {"model": {"arch": arch}}}
+
+
+def test_why_accounts_for_rows_outside_the_window():
+    from fig9 import fig9_why
+
+    groups = {  # 28x28-300-10: paper 4.7; ours 3.0, below 4.7 from pass 2 on for both seeds
+        "fig9-mlp-300": [_net_run(0, [5.0, 4.0, 3.0], 2.0), _net_run(1, [4.8, 4.5, 3.0], 2.1)],
+        # LeNet-1: paper 1.7; ours 2.3 with training error 2.2: worse, and it under-fits
+        "fig9-lenet1": [_net_run(0, [3.0, 2.3], 2.2, "lenet1")],
+        # LeNet-4: paper 1.1; ours 1.2 is within 0.3 points: no account
+        "fig9-lenet4": [_net_run(0, [1.5, 1.2], 1.0, "lenet4")],
+    }
+    text = fig9_why(groups)
+    assert "from pass 2 of 3 on" in text and "better than the paper's 4.7%" in text
+    assert "worse than the paper's 1.7%" in text and "under-fits" in text
+    assert "LeNet-4**" not in text
+    assert fig9_why({"fig9-lenet4": groups["fig9-lenet4"]}) == ""  # nothing outside: no section
