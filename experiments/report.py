@@ -112,7 +112,7 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
 
         parts.append(fig9_section(groups, labels, out_dir)[0])  # the section links its own figures
         if fig9_val:
-            parts.append(fig9_validation(fig9_val))
+            parts.append(fig9_validation(fig9_val, groups))
     parts += ["## Runs\n", "| config | seeds | epochs | n_train | wall s (mean) |", "|---|---|---|---|---|"]
     for name, g in sorted(groups.items()):
         wall = mean_std([r["summary"]["wall_seconds"] for r in g])[0]

@@ -106,7 +106,8 @@ def literal(seeds=range(3), jobs=2):
 def validation(seeds=(0, 1), jobs=2):
     """The choices of lenet5_1998, on a validation split: configs/validation/val-*.yaml, trained on
     the first 50,000 training images, scored on the last 10,000 (the test set is never scored);
-    and fig9-lenet1's schedule (configs/validation/fig9/, 2 candidates, ~2 min a run).
+    and configs/validation/fig9/: fig9-lenet1's schedule (2 candidates, ~2 min a run) and the
+    classical methods' ridge (24 fits of seconds each).
 
     Command: python experiments/reproduce.py validation   (runs go to results/validation/)
     Expected: the chosen candidate has the lowest mean val_error (RESULTS.md, "How each setting
