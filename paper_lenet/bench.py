@@ -2,7 +2,8 @@
 
 Per-sample SDLM steps (the paper's training) are timed on one thread, reference autograd loop
 against the compiled fast path, from the same initialisation over the same samples: the median
-per-step time over chunks of steps, after a warm-up. Also: the ablation variants, one modern
+per-step time over chunks of steps, after a warm-up. Also: the ablation variants, the comparison's
+nets of Fig. 9 (seqnet.c), one modern
 minibatch epoch (compiled gradients and autograd), evaluation throughput, the curvature (h_kk) estimate, and from these a
 projection of the whole configs/lenet5_1998.yaml run.
 """
@@ -64,7 +65,9 @@ def _steps_us(stepper, x, y, idx) -> float:
 def _step_times(cfg, data, steps: int, rates_from: int = 500) -> dict:
     """Reference and fast per-step time for one config, from the same init and samples."""
     from .fast import FastStepper, fast_supported
+    from .fast.seqnet import SeqStepper, seqnet_supported
     from .model import build_model
+    from .nets import SeqNet
     from .sdlm import curvature, sdlm_rates
     from .steppers import ReferenceStepper
 
@@ -75,14 +78,33 @@ def _step_times(cfg, data, steps: int, rates_from: int = 500) -> dict:
     rates = sdlm_rates(ref, hess, cfg.train.sdlm.eta[0][1], cfg.train.sdlm.mu)
     idx = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))[:steps + CHUNK]
     out = {}
-    why = fast_supported(fast, cfg)
+    seq = isinstance(fast, SeqNet)  # the comparison's nets run seqnet.c
+    why = seqnet_supported(fast, cfg) if seq else fast_supported(fast, cfg)
     if why is not None:
         raise RuntimeError(f"bench needs the fast path: {why}")
     for name, stepper in (("reference", ReferenceStepper(ref, cfg.train.loss, cfg.train.map_j)),
-                          ("fast", FastStepper(fast, cfg.train.loss, cfg.train.map_j))):
+                          ("fast", (SeqStepper if seq else FastStepper)(fast, cfg.train.loss, cfg.train.map_j))):
         stepper.set_rates(rates)
         out[name] = round(_steps_us(stepper, x, y, idx), 2)
     return {"per_sample_step_us": out, "speedup": round(out["reference"] / out["fast"], 2)}
+
+
+FIG9_NETS = ("lenet1", "lenet4", "mlp-300", "mlp-1000")  # configs/fig9/: the comparison's nets, by size
+
+
+def _fig9_step_times(steps: int) -> dict:
+    """Per-step times of the comparison's nets (seqnet.c against autograd) and each one's training
+    steps per run (passes x 60,000 steps, fast path; evaluation and h_kk not included)."""
+    from .data.mnist import load_mnist
+
+    out = {}
+    for name in FIG9_NETS:
+        cfg = _config(f"fig9/{name}")
+        data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed, log=lambda *_: None)
+        t = _step_times(cfg, data, steps)
+        t["run_steps_min"] = round(cfg.train.epochs * cfg.data.train_size * t["per_sample_step_us"]["fast"] * 1e-6 / 60, 1)
+        out[name] = t
+    return out
 
 
 def _fresh_build_s(input_size: int) -> float:
@@ -164,6 +186,8 @@ def bench(steps: int = 2000, log=print) -> dict:
     for name, over in VARIANTS.items():
         log(f"  variant {name} ...")
         res["variants"][name] = _step_times(_config(overrides=over), data, max(steps // 4, 2 * CHUNK))
+    log("  the comparison's nets (configs/fig9/) ...")
+    res["fig9"] = _fig9_step_times(max(steps // 4, 2 * CHUNK))
     model = build_model(cfg.model, seed=cfg.seed)
     res["curvature_s"] = _curvature_s(model, data, cfg)
     res["eval_images_per_s"] = _eval_images_per_s(model, data, cfg, default_threads)
@@ -203,6 +227,11 @@ def _table(res: dict) -> str:
     for name, v in res["variants"].items():
         s = v["per_sample_step_us"]
         rows.append(f"{'  ' + name:34s} {s['reference']:13.1f} {s['fast']:9.1f} {v['speedup']:7.1f}x")
+    rows.append(f"{'Fig. 9 nets (seqnet.c)':34s} {'':13s} {'':9s} {'':8s}  steps of a run, fast")
+    for name, v in res["fig9"].items():
+        s = v["per_sample_step_us"]
+        rows.append(f"{'  fig9/' + name:34s} {s['reference']:13.1f} {s['fast']:9.1f} {v['speedup']:7.1f}x  "
+                    f"{v['run_steps_min']:.1f} min")
     p = res["projected_lenet5_1998_s"]
     rows += ["", f"h_kk estimate (500 samples): {res['curvature_s']:.2f} s",
              f"evaluation: {res['eval_images_per_s']:,} images/s ({res['eval_images_per_s_1thread']:,} on 1 thread)",

@@ -36,8 +36,11 @@ def test_bench_runs_and_reports_every_figure(capsys):
     assert set(res["variants"]) == {"relu", "max_pool", "c3_full", "linear_ce", "subsample_average", "map_loss"}
     for key in ("minibatch_epoch_s", "minibatch_epoch_s_1thread", "minibatch_epoch_s_autograd", "curvature_s"):
         assert res[key] > 0, key
+    assert set(res["fig9"]) == {"lenet1", "lenet4", "mlp-300", "mlp-1000"}
+    assert all(v["per_sample_step_us"]["fast"] > 0 and v["run_steps_min"] > 0 for v in res["fig9"].values())
     text = _table(res)
     assert "modern minibatch epoch" in text and "autograd" in text and "projected lenet5_1998 run" in text
+    assert "fig9/lenet4" in text
 
 
 @pytest.mark.slow

@@ -57,6 +57,52 @@ static const float *output_of(const layer_t *L, buf_t *B, int k, int n)
     return flattened(L, k, n) ? B[k].flat : B[k].x;
 }
 
+/* A convolution whose kernel covers its whole input map (so == 1: LeNet-4's C5 on 5x5 maps) is one
+ * dot product per connected kernel over the map's si*si contiguous floats; the generic wide loops
+ * would run thousands of length-1 reductions. Same layouts: output o at a[o * si] (wide, stride si),
+ * gradient at g[o * gs]. */
+static void conv1_fwd(const float *restrict x, int n_in, int si, const float *restrict w, const float *restrict b,
+                      int n_out, const int16_t *kid, float *restrict a)
+{
+    const int m = si * si;
+    for (int o = 0; o < n_out; o++) {
+        float acc = 0.0f;
+        for (int i = 0; i < n_in; i++) {
+            const int kk = kid ? kid[o * n_in + i] : o * n_in + i;
+            if (kk < 0) continue;
+            const float *restrict wk = w + kk * m, *restrict xi = x + i * m;
+#pragma omp simd reduction(+ : acc)
+            for (int q = 0; q < m; q++) acc += wk[q] * xi[q];
+        }
+        a[o * si] = acc + b[o];
+    }
+}
+
+/* dE/dx (compact, overwritten; NULL: not needed) with the old weights, then w -= r dE/dw, b -= r dE/db */
+static void conv1_bwd_update(const float *restrict g, int gs, int n_out, int si, const float *restrict x, int n_in,
+                             const int16_t *kid, float *restrict w, const float *restrict rw, float *restrict b,
+                             const float *restrict rb, float *restrict dx)
+{
+    const int m = si * si;
+    if (dx)
+        for (int q = 0; q < n_in * m; q++) dx[q] = 0.0f;
+    for (int o = 0; o < n_out; o++) {
+        const float go = g[o * gs];
+        for (int i = 0; i < n_in; i++) {
+            const int kk = kid ? kid[o * n_in + i] : o * n_in + i;
+            if (kk < 0) continue;
+            float *restrict wk = w + kk * m;
+            const float *restrict rk = rw + kk * m, *restrict xi = x + i * m;
+            if (dx) {
+                float *restrict di = dx + i * m;
+                for (int q = 0; q < m; q++) di[q] += go * wk[q];
+            }
+            for (int q = 0; q < m; q++) wk[q] -= rk[q] * (go * xi[q]);
+        }
+        b[o] -= rb[o] * go;
+    }
+}
+
 static float forward(const layer_t *L, int n, int n_last, buf_t *B, float *const *P, const opts_t *o,
                      const float *img, int64_t label, float *out, float *d7, float *gout)
 {
@@ -66,7 +112,10 @@ static float forward(const layer_t *L, int n, int n_last, buf_t *B, float *const
         buf_t *b = &B[k];
         float *w = P[2 * k], *bias = P[2 * k + 1];
         if (l->kind == L_CONV) {
-            conv_fwd(in, l->n_in, l->si, w, bias, l->n_out, l->kid, b->x);  /* (n_out, so, so) wide */
+            if (l->so == 1)
+                conv1_fwd(in, l->n_in, l->si, w, bias, l->n_out, l->kid, b->x);  /* (n_out, 1, 1) wide */
+            else
+                conv_fwd(in, l->n_in, l->si, w, bias, l->n_out, l->kid, b->x);  /* (n_out, so, so) wide */
             activate(b->x, b->d, b->n_x, o);
             if (flattened(L, k, n))
                 for (int c = 0; c < l->n_out; c++)
@@ -134,6 +183,11 @@ static void backward_update(const layer_t *L, int n, int n_last, buf_t *B, float
                 float *restrict g = b->g + m * b->gs + GPAD(l->si);
                 const float *restrict d = b->d + m * so_si;
                 for (int p = 0; p < so_si; p++) g[p] *= d[p];
+            }
+            if (l->so == 1) {
+                conv1_bwd_update(b->g + GPAD(l->si), b->gs, l->n_out, l->si, in, l->n_in, l->kid, w, R[2 * k], bias,
+                                 R[2 * k + 1], k ? B[k - 1].g : NULL);
+                continue;
             }
             if (k)  /* the layer below is a pool: its compact g */
                 conv_bwd_input(b->g + GPAD(l->si), b->gs, l->n_out, l->si, w, l->kid, l->n_in, B[k - 1].g);
