@@ -43,7 +43,6 @@ from .rbf import rbf_units
 
 CLASSES = 10
 CHUNK = 5000  # rows per feature / score chunk (5,000 x 1,000 RBF distances: 20 MB)
-F6_UNITS = 84  # model.features: the LeNet-5 layer kNN then measures distances in
 TRAIN_ERROR_N = 10000  # knn: training error on this many training images (seeded subset)
 
 

@@ -79,6 +79,25 @@ def read_png(path) -> np.ndarray:
     return grey[..., 0]
 
 
+def write_png(path, grey: np.ndarray) -> Path:
+    """An 8-bit greyscale PNG from a uint8 array (H, W), zlib only (no imaging library), written
+    through a temporary file (never half-written)."""
+    from .rundir import atomic_write
+
+    h, w = grey.shape
+    rows = np.hstack([np.zeros((h, 1), np.uint8), np.asarray(grey, np.uint8)])  # filter 0 per row
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 9)) + chunk(b"IEND", b""))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: f.write(data))
+    return path
+
+
 def to_mnist(grey: np.ndarray) -> np.ndarray:
     """(H, W) grey 0..255, either polarity -> (28, 28) float 0..255, ink bright, as MNIST."""
     g = np.asarray(grey, np.float64)

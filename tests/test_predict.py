@@ -137,3 +137,10 @@ def test_torch_hub_refuses_altered_weights(tmp_path, monkeypatch):
     monkeypatch.setitem(hubconf.WEIGHTS, "lenet5_1998", ("results/runs/lenet5_lush/seed0/model.pt", "0" * 64))
     with pytest.raises(RuntimeError, match="SHA-256"):
         hubconf.lenet5_1998(pretrained=True)
+
+
+def test_write_png_reads_back_exactly(tmp_path):
+    from paper_lenet.image import read_png, write_png
+
+    img = np.random.default_rng(0).integers(0, 256, (13, 21), dtype=np.uint8)
+    assert np.array_equal(read_png(write_png(tmp_path / "x.png", img)), img)  # lossless greyscale

@@ -23,8 +23,6 @@ MNIST digits take about 1 s per mode on one CPU thread.
 """
 from __future__ import annotations
 
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -149,20 +147,6 @@ def apply(images, mode: str) -> torch.Tensor:
     raise ValueError(f"unknown preprocess {mode!r}; allowed: {', '.join(SIDE)}")
 
 
-def write_png(path, grey: np.ndarray) -> Path:
-    """An 8-bit greyscale PNG from a uint8 array (H, W), zlib only (no imaging library)."""
-    h, w = grey.shape
-    rows = np.hstack([np.zeros((h, 1), np.uint8), np.asarray(grey, np.uint8)])  # filter 0 per row
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 9)) + chunk(b"IEND", b""))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
-
-
 def save_preprocessing_grid(raw, modes, path, zoom: int = 4, gap: int = 2) -> Path:
     """A PNG with one column per image of raw [n,28,28] and one row per mode (`none` = the raw
     digit), each tile centred in a 28x28 cell, dark ink on white, enlarged `zoom` times."""
@@ -177,4 +161,6 @@ def save_preprocessing_grid(raw, modes, path, zoom: int = 4, gap: int = 2) -> Pa
             canvas[y:y + IMAGE_SIDE, x:x + IMAGE_SIDE] = 0
             canvas[y + off:y + off + t, x + off:x + off + t] = tiles[c]
     grey = (255 - np.rint(canvas)).astype(np.uint8)
+    from ..image import write_png
+
     return write_png(path, np.kron(grey, np.ones((zoom, zoom), np.uint8)))

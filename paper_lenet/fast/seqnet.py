@@ -11,7 +11,7 @@ import torch
 
 from . import build
 from .abi import ACT, LAYER, Layer, opts
-from .stepper import check_tensors, checked_rates
+from .stepper import check_tensors, checked_inputs, checked_rates
 
 
 def seqnet_supported(model, cfg) -> str | None:
@@ -74,16 +74,9 @@ class SeqStepper:
     def run(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[int, float]:
         if self.rates is None:
             raise RuntimeError("set_rates() must be called before run()")
-        idx = idx.to("cpu", torch.int64).contiguous()
-        if x.shape[1:] != (1, self.side, self.side):
-            raise ValueError(f"expected inputs [N,1,{self.side},{self.side}], got {tuple(x.shape)}")
-        if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= len(x)):
-            raise IndexError("sample index out of range")
+        x, y, idx = checked_inputs(x, y, idx, self.side)
         if len(idx) == 0:
             return 0, 0.0
-        if x.dtype != torch.float32 or not x.is_contiguous() or x.device.type != "cpu":
-            x, y, idx = x[idx].to("cpu", torch.float32).contiguous(), y[idx], torch.arange(len(idx))
-        y = y.to("cpu", torch.int64).contiguous()
         errors, loss_sum = ctypes.c_int64(0), ctypes.c_double(0.0)
         with torch.no_grad():
             rc = self.lib.seqnet_run(self.layers, self.n_layers, self._pointers(dict(self.model.named_parameters())),

@@ -56,6 +56,18 @@ def check_tensors(model) -> str | None:
     return None
 
 
+def checked_inputs(x, y, idx, side: int):
+    """Checked CPU float32 inputs for the C code, gathered when x is not usable in place."""
+    idx = idx.to("cpu", torch.int64).contiguous()
+    if x.shape[1:] != (1, side, side):
+        raise ValueError(f"expected inputs [N,1,{side},{side}], got {tuple(x.shape)}")
+    if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= len(x)):
+        raise IndexError("sample index out of range")
+    if x.dtype != torch.float32 or not x.is_contiguous() or x.device.type != "cpu":
+        x, y, idx = x[idx].to("cpu", torch.float32).contiguous(), y[idx], torch.arange(len(idx))
+    return x, y.to("cpu", torch.int64).contiguous(), idx
+
+
 def checked_rates(model, names, rates: dict) -> dict:
     """eps_k for every parameter: float32 CPU copies of the parameters' shapes, which the caller keeps
     alive while the C code reads them."""
@@ -85,15 +97,7 @@ class _Fast:
         return (ctypes.c_void_p * len(SLOTS))(*[tensors[s].data_ptr() if s in tensors else None for s in SLOTS])
 
     def _inputs(self, x, y, idx):
-        """Checked CPU float32 inputs, gathered when x is not usable in place."""
-        idx = idx.to("cpu", torch.int64).contiguous()
-        if x.shape[1:] != (1, self.side, self.side):
-            raise ValueError(f"expected inputs [N,1,{self.side},{self.side}], got {tuple(x.shape)}")
-        if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= len(x)):
-            raise IndexError("sample index out of range")
-        if x.dtype != torch.float32 or not x.is_contiguous() or x.device.type != "cpu":
-            x, y, idx = x[idx].to("cpu", torch.float32).contiguous(), y[idx], torch.arange(len(idx))
-        return x, y.to("cpu", torch.int64).contiguous(), idx
+        return checked_inputs(x, y, idx, self.side)
 
     def _weights(self) -> dict:
         """The tensors the C code reads, by slot (re-read each call: load_state_dict is seen)."""
