@@ -13,66 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from paper_lenet import paper
-from paper_lenet.config import NETWORKS, ModelConfig
+from paper_lenet.config import load_config
+from paper_lenet.make import cost
 from paper_lenet.stats import mean_std
-from study import FIG9_NETWORK_TOLERANCE, FIG9_ROWS, NOT_REPRODUCED
-from tables import fmt, mean_pm, pooled
 
-BUILT_FROM_NETWORKS = ("fig9-boosted-lenet4", "fig9-lenet4-knn")
-FIG10_NEVER = "not reached short of rejecting all"  # no cut below 100% brings the error to the target
-
-
-def _wrong(pred: str, labels: str) -> np.ndarray:
-    if len(pred) != len(labels):
-        raise ValueError(f"{len(pred)} predictions for {len(labels)} labels")
-    return np.frombuffer(pred.encode(), np.uint8) != np.frombuffer(labels.encode(), np.uint8)
-
-
-def _cuts(pred: str, labels: str, margins) -> tuple[np.ndarray, np.ndarray, int]:
-    """(k, errors left) at every cut that rejects the k lowest margins without splitting a tie; n."""
-    wrong = _wrong(pred, labels)
-    m = np.asarray(margins, dtype=np.float64)
-    if m.shape != wrong.shape:
-        raise ValueError(f"{m.size} margins for {wrong.size} predictions")
-    order = np.argsort(m, kind="stable")
-    m, wrong = m[order], wrong[order]
-    n = len(m)
-    k = np.concatenate([[0], np.flatnonzero(m[1:] != m[:-1]) + 1, [n]])  # the ends of the tie groups
-    rejected_wrong = np.concatenate([[0], np.cumsum(wrong)])
-    return k, int(wrong.sum()) - rejected_wrong[k], n
-
-
-def rejection(pred: str, labels: str, margins: np.ndarray, target: float = paper.FIG10_ERROR) -> float:
-    """Fig. 10: the smallest % of patterns rejected (lowest margin first, a tie rejected together) so
-    that the error on the accepted ones is <= target %; 100 when no cut reaches it."""
-    k, left, n = _cuts(pred, labels, margins)
-    ok = 100 * left <= target * (n - k) + 1e-9  # errors/accepted <= target% (0 of 0 accepted counts as met)
-    return 100 * float(k[np.argmax(ok)]) / n
-
-
-def rejection_curve(pred: str, labels: str, margins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rejected %, error % on the accepted) at every tie-respecting cut but the last (all rejected)."""
-    k, left, n = _cuts(pred, labels, margins)
-    k, left = k[:-1], left[:-1]
-    return 100 * k / n, 100 * left / (n - k)
-
-
-def _margins(run: dict, labels: str | None):
-    """The run's test margins when they, its predictions and the labels all line up; else None."""
-    p = Path(run["dir"]) / "test_margins.npy"
-    if labels is None or not run.get("pred") or not p.exists() or len(run["pred"]) != len(labels):
-        return None
-    m = np.load(p, allow_pickle=False)
-    return m if m.shape == (len(labels),) else None
-
-
-def _arch(group: list[dict]) -> str:
-    """The runs' model.arch (runs made before the key existed are LeNet-5s: its default)."""
-    return group[0]["config"].get("model", {}).get("arch", ModelConfig.arch)
-
-
-def is_network(name: str, group: list[dict]) -> bool:
-    return name in BUILT_FROM_NETWORKS or _arch(group) in NETWORKS
+from .fig9_plots import fig9_chart, fig10_curves
+from .rejection import FIG10_NEVER, is_network, margins_of, rejection
+from .study import FIG9_NETWORK_TOLERANCE, FIG9_ROWS, NOT_REPRODUCED
+from .tables import fmt, mean_pm, pooled
 
 
 def verdict(ours: float, ref: float) -> str:
@@ -113,7 +61,7 @@ def fig10_table(groups, labels) -> str:
     for label, name in FIG9_ROWS:
         if name is None or name not in groups:
             continue
-        vals = [rejection(r["pred"], labels, m) for r in groups[name] if (m := _margins(r, labels)) is not None]
+        vals = [rejection(r["pred"], labels, m) for r in groups[name] if (m := margins_of(r, labels)) is not None]
         if not vals:
             lacking.append(f"`{name}`")
             continue
@@ -129,24 +77,19 @@ def fig10_table(groups, labels) -> str:
 
 def _cost(name: str, group: list[dict]) -> tuple[dict | None, str]:
     """({"macs", "memory"} or None, what memory counts) for a config's first run."""
-    from paper_lenet.accounting import cost
-    from paper_lenet.config import load_config
-
     summ = group[0]["summary"]
     if "avg_macs" in summ and "memory" in summ:  # boosted: the run measured its early exit
         return {"macs": summ["avg_macs"], "memory": summ["memory"]}, "parameters of all nets (MACs: average with the early exit)"
     try:
         cfg = load_config(Path(group[0]["dir"]) / "config.yaml")
         c = dict(cost(cfg))
-    except Exception as e:  # classic.cost is still growing: a config it cannot count leaves a gap, not a crash
+    except Exception as e:  # a config the cost cannot count leaves a gap, not a crash
         return None, f"n/a ({type(e).__name__})"
-    if cfg.model.arch in NETWORKS:
-        return c, "free parameters"
-    if cfg.model.arch != "knn":
-        return c, "parameters"
-    if not cfg.model.features:
+    if cfg.knn is None:
+        return c, "free parameters" if is_network(name, group) else "parameters"
+    if not cfg.knn.features:
         return c, "stored templates"
-    net = Path(cfg.model.features.format(seed=cfg.seed)) / "config.yaml"
+    net = Path(cfg.knn.features.format(seed=cfg.seed)) / "config.yaml"
     if not net.exists():
         return c, "stored feature vectors (the net's own cost not included: its run is not here)"
     n = cost(load_config(net))
@@ -173,8 +116,6 @@ def fig11_12_table(groups) -> str:
 
 def fig9_section(groups, labels, out_dir) -> tuple[str, list[str]]:
     """The markdown section and the figure files it wrote into out_dir (deterministic: no dates)."""
-    from fig9_plots import fig9_chart, fig10_curves
-
     out_dir = Path(out_dir)
     points, rel = FIG9_NETWORK_TOLERANCE
     figures = [f for f, ok in (("fig9.png", fig9_chart(groups, out_dir / "fig9.png")),
@@ -209,7 +150,8 @@ def ridge_table(val: dict, groups: dict) -> str:
     by_method: dict[str, list] = {}
     for name, g in val.items():
         method = name[len("val-"):name.rindex("-ridge")]
-        by_method.setdefault(method, []).append((g[0]["config"]["model"]["ridge"], 100 * g[0]["summary"]["val_error"]))
+        arch = g[0]["config"]["model"]["arch"]
+        by_method.setdefault(method, []).append((g[0]["config"][arch]["ridge"], 100 * g[0]["summary"]["val_error"]))
     rows = ["### The classical methods' settings, chosen on the validation split\n",
             "`model.ridge` of each least-squares fit: fitted on the first 50,000 training images, scored on the "
             "last 10,000 (`configs/validation/fig9/val-<method>-ridge<value>.yaml`; the test set is never "
@@ -221,7 +163,7 @@ def ridge_table(val: dict, groups: dict) -> str:
         best = min(e for _, e in tried)
         pick = max(r for r, e in tried if e <= best + 0.005)
         run = groups.get(f"fig9-{method}")
-        used = f"{run[0]['config']['model']['ridge']:g}" if run else "-"
+        used = f"{run[0]['config'][run[0]['config']['model']['arch']]['ridge']:g}" if run else "-"
         rows.append(f"| `fig9-{method}` | " + ", ".join(f"{r:g}: {e:.2f}" for r, e in tried) + f" | {pick:g} | {used} |")
     return "\n".join(rows) + "\n"
 

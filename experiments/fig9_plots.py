@@ -6,25 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
-from fig9 import _arch, _margins, is_network, rejection_curve
 from paper_lenet import paper
-from study import FIG9_ROWS
-from tables import pooled
 
-
-def _plt():
-    """plots.py's pyplot, or None without matplotlib (the section then links no figure)."""
-    try:
-        from plots import _plt as plots_plt
-
-        return plots_plt()
-    except ImportError:
-        return None
+from .plots import pyplot
+from .rejection import is_network, margins_of, rejection_curve, run_config
+from .study import FIG9_ROWS
+from .tables import pooled
 
 
 def fig9_chart(groups, path: Path) -> bool:
     """Horizontal bars per Fig. 9 row: ours (mean, std error bar) beside the paper's; False without matplotlib."""
-    plt = _plt()
+    plt = pyplot()
     if plt is None:
         return False
     rows = [(label, paper.FIG9.get(label), pooled(groups[name]) if name in groups else None)
@@ -51,14 +43,14 @@ def fig9_chart(groups, path: Path) -> bool:
 def fig10_curves(groups, labels, path: Path, xmax: float = 10.0) -> bool:
     """Error % on the accepted vs % rejected (first seed with margins) for the network rows and k-NN,
     with Fig. 10's 0.5% line; False without matplotlib or without any curve."""
-    plt = _plt()
+    plt = pyplot()
     curves = []
     for label, name in FIG9_ROWS:
         g = groups.get(name) if name else None
-        if not g or not (is_network(name, g) or _arch(g) == "knn"):
+        if not g or not (is_network(name, g) or run_config(g).knn is not None):
             continue
         for r in g:
-            if (m := _margins(r, labels)) is not None:
+            if (m := margins_of(r, labels)) is not None:
                 curves.append((f"{label} (seed {r['summary']['seed']})", rejection_curve(r["pred"], labels, m)))
                 break
     if plt is None or not curves:

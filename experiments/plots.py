@@ -4,15 +4,31 @@ from __future__ import annotations
 from pathlib import Path
 
 from paper_lenet import paper as ref
+from paper_lenet.config import DataConfig
+from paper_lenet.data.download import resolve_root
+from paper_lenet.data.idx import load_split
 from paper_lenet.stats import mean_std
 
+from .study import baseline_of
+from .tables import PAPER_HEADLINE, pooled
 
-def _plt():
-    import matplotlib
 
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, or None without matplotlib (the optional `plot` extra)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _plt():
+    plt = pyplot()
+    if plt is None:
+        raise ImportError("the report's figures need matplotlib: pip install 'paper-lenet[plot]'")
     return plt
 
 
@@ -89,10 +105,6 @@ def ablations(panels, path: Path, clip: float = 6.0) -> None:
 
 def gallery(run, labels: str, path: Path, limit: int = 180) -> bool:
     """The misclassified test digits of one run with true -> predicted labels (as the paper's Fig. 8)."""
-    from paper_lenet.config import DataConfig
-    from paper_lenet.data.download import resolve_root
-    from paper_lenet.data.idx import load_split
-
     images, _ = load_split(resolve_root(DataConfig().root), "test")
     all_wrong = [i for i, (p, t) in enumerate(zip(run["pred"], labels)) if p != t]
     wrong = all_wrong[:limit]
@@ -118,9 +130,6 @@ def gallery(run, labels: str, path: Path, limit: int = 180) -> bool:
 
 def write_plots(groups, out: Path, labels) -> list[str]:
     """All figures that the available runs support; returns their file names."""
-    from study import baseline_of
-    from tables import PAPER_HEADLINE, pooled
-
     made = []
     if "lenet5_1998" in groups:
         fig5(groups["lenet5_1998"], out / "fig5_error_per_pass.png")

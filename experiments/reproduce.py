@@ -9,21 +9,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from paper_lenet import load_config
-from runner import BACKEND, ROOT, RUNS, run_set
+from paper_lenet import load_config, make  # noqa: F401  (make registers every model.arch)
+from paper_lenet.registry import method
+from .runner import BACKEND, ROOT, RUNS, run_set
 
-from study import EXPERIMENTS  # which configs each experiment runs (the report's rerun-time table too)
+from .study import EXPERIMENTS  # which configs each experiment runs (the report's rerun-time table too)
 
 ABLATIONS = sorted(str(p.relative_to(Path(__file__).resolve().parents[1]))
                    for p in (Path(__file__).resolve().parents[1] / "configs" / "ablations").glob("*.yaml"))
 
 
-VALIDATION = sorted(str(p.relative_to(Path(__file__).resolve().parents[1]))
-                    for p in (Path(__file__).resolve().parents[1] / "configs" / "validation").rglob("val-*.yaml"))
-
-
-EXPLORE = sorted(str(p.relative_to(Path(__file__).resolve().parents[1]))
-                 for p in (Path(__file__).resolve().parents[1] / "configs" / "explore").glob("*.yaml"))
+STUDY_CONFIGS = Path(__file__).resolve().parent / "configs"  # the study's own: validation, explore, previous
+VALIDATION = sorted(str(p.relative_to(ROOT)) for p in (STUDY_CONFIGS / "validation").rglob("val-*.yaml"))
+EXPLORE = sorted(str(p.relative_to(ROOT)) for p in (STUDY_CONFIGS / "explore").glob("*.yaml"))
 
 
 def configs(experiment: str) -> list[str]:
@@ -141,12 +139,10 @@ def fig9(seeds=range(3), jobs=2):
     parts: a LeNet-4 pass ~10 s, LeNet-1 ~1.5 s, 28x28-1000-10 ~9 s, 28x28-300-10 ~3 s (one idle
     core); boosting adds two LeNet-4 trainings and ~1.4M distorted draws per seed; k-NN ~1 min.
     """
-    from paper_lenet.config import CLASSICAL
-
     files = sorted(ROOT / "configs" / "fig9" / f"{n[len('fig9-'):]}.yaml" for n in EXPERIMENTS["fig9"])
     later = [f for f in files if f.stem in ("boosted-lenet4", "lenet4-knn")]  # need fig9-lenet4's runs
     first = [f for f in files if f not in later]
-    classical = [f for f in first if load_config(f).model.arch in CLASSICAL]
+    classical = [f for f in first if method(load_config(f).model.arch).kind == "fitted"]
     nets = [f for f in first if f not in classical]
     failed = run_set(nets, seeds, jobs) + run_set(classical, [0], jobs)
     return failed + run_set(later, seeds, jobs)

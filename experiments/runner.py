@@ -14,6 +14,8 @@ from pathlib import Path
 
 from paper_lenet import load_config
 
+from .cluster import run_set_ray  # imports ray only when a Ray run is asked for
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "results" / "runs"
 
@@ -47,8 +49,6 @@ def run_set(configs, seeds, jobs: int = 2, runs: Path = RUNS, extra=THREADS) -> 
     """Every (config, seed) pair, `jobs` at a time (or as Ray tasks); returns the number of failed runs."""
     pairs = [(ROOT / c, s) for s in seeds for c in configs]  # seed-major: every config gets a first seed early
     if BACKEND["name"] == "ray":
-        from cluster import run_set_ray  # Ray only when asked for: pip install -e '.[cluster]'
-
         return run_set_ray(pairs, runs, extra, address=BACKEND["address"])
     failed = 0
     with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from paper_lenet import make  # noqa: F401  (registers every model.arch)
 from paper_lenet import paper
+from paper_lenet.config import CONFIGS, load_config
+from paper_lenet.registry import method
 
 # reproduce.py's functions and the configs each runs (ablations: every file in configs/ablations/)
 EXPERIMENTS = {"headline": ["lenet5_1998"], "lush": ["lenet5_lush"], "distortions": ["lenet5_1998_distort"],
                "training_size": ["lenet5_1998_15k", "lenet5_1998_30k"], "modern": ["modern"],
                "literal": ["lenet5_1998_literal"], "ablations": None,
-               "fig9": sorted(f"fig9-{p.stem}" for p in (Path(__file__).resolve().parents[1] / "configs" / "fig9").glob("*.yaml"))}
+               "fig9": sorted(f"fig9-{p.stem}" for p in (CONFIGS / "fig9").glob("*.yaml"))}
 HEADLINE = ["lenet5_1998", "lenet5_lush", "lenet5_1998_literal", "lenet5_1998_distort", "lenet5_1998_15k",
             "lenet5_1998_30k", "modern"]
 # each headline experiment's published counterpart: (test error %, where it comes from)
@@ -30,7 +33,7 @@ TARGETS = {"lenet5_1998": "within 0.95 +- 0.1 (aim <= 0.90), n >= 5", "lenet5_lu
 EPS_WINDOW = (5e-5, 0.02)  # first-pass eps_k: the target window around the paper's 7e-5 .. 0.016
 VALIDATION_BASE = "val-block30"  # configs/validation/_base.yaml: the candidates' common point
 TIE = 0.05  # points of mean val_error within which candidates tie (the rule in configs/validation/_base.yaml)
-PREVIOUS = "configs/previous/lenet5_1998_average.yaml"  # what results/explore/ varies, one change at a time
+PREVIOUS = "experiments/configs/previous/lenet5_1998_average.yaml"  # what results/explore/ varies, one change at a time
 # where each open setting of lenet5_1998 comes from (its value is read from the runs' config)
 SOURCES = [
     ("model.subsample_mode", "the paper's text (Sec. II-B: the four inputs are added)"),
@@ -56,22 +59,21 @@ def baseline_of(name: str) -> str:
     return "modern" if name.startswith("ablation-modern-") else "lenet5_1998"
 
 
-# Sec. III-C's comparison (Figs. 9-12): each paper row and the config that reproduces it (None: not
-# reproduced, with the reason). Networks run >= 3 seeds; deterministic methods one run.
-FIG9_ROWS = [
-    ("Linear", "fig9-linear"), ("[deslant] Linear", "fig9-linear-deslant"), ("Pairwise", "fig9-pairwise"),
-    ("K-NN Euclidean", "fig9-knn"), ("[deslant] K-NN Euclidean", "fig9-knn-deslant"),
-    ("40 PCA + quadratic", "fig9-pca-quadratic"), ("1000 RBF + linear", "fig9-rbf-linear"),
-    ("[16x16] Tangent Distance", None), ("SVM poly 4", None), ("RS-SVM poly 5", None), ("[dist] V-SVM poly 9", None),
-    ("28x28-300-10", "fig9-mlp-300"), ("[dist] 28x28-300-10", "fig9-mlp-300-dist"),
-    ("[deslant] 20x20-300-10", "fig9-mlp-300-deslant"), ("28x28-1000-10", "fig9-mlp-1000"),
-    ("[dist] 28x28-1000-10", "fig9-mlp-1000-dist"), ("28x28-300-100-10", "fig9-mlp-300-100"),
-    ("[dist] 28x28-300-100-10", "fig9-mlp-300-100-dist"), ("28x28-500-150-10", "fig9-mlp-500-150"),
-    ("[dist] 28x28-500-150-10", "fig9-mlp-500-150-dist"), ("[16x16] LeNet-1", "fig9-lenet1"),
-    ("LeNet-4", "fig9-lenet4"), ("LeNet-4 / Local", None), ("LeNet-4 / K-NN", "fig9-lenet4-knn"),
-    ("LeNet-5", "lenet5_1998"), ("[dist] LeNet-5", "lenet5_1998_distort"),
-    ("[dist] Boosted LeNet-4", "fig9-boosted-lenet4"),
-]
+# Sec. III-C's comparison (Figs. 9-12): the configs in its tables; the registry says which Fig. 9 row
+# each one reproduces (paper_lenet.registry.Method.row). Networks run >= 3 seeds; deterministic methods one run.
+FIG9_CONFIGS = sorted(f"fig9/{p.stem}" for p in (CONFIGS / "fig9").glob("*.yaml")) + ["lenet5_1998", "lenet5_1998_distort"]
+
+
+def _fig9_rows() -> list[tuple[str, str | None]]:
+    """(Fig. 9 row, the config name that reproduces it or None), in the paper's order."""
+    by_row = {}
+    for name in FIG9_CONFIGS:
+        cfg = load_config(name)
+        by_row.setdefault(method(cfg.model.arch).row(cfg), cfg.name)
+    return [(label, by_row.get(label)) for label in paper.FIG9]
+
+
+FIG9_ROWS = _fig9_rows()
 NOT_REPRODUCED = {
     "[16x16] Tangent Distance": "optional in the issue; not implemented",
     "SVM poly 4": "optional in the issue; not implemented (no SVM solver among the dependencies)",

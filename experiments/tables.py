@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from paper_lenet import paper
-from paper_lenet.config import to_dict
+from paper_lenet.config import load_config, to_dict
 from paper_lenet.stats import discordant, mcnemar_exact, mean_std, wilson
-from study import (EPS_WINDOW, EXPERIMENTS, HEADLINE, PREVIOUS, PUBLISHED, SOURCES, TARGETS, TIE, VALIDATION_BASE,
+from .study import (EPS_WINDOW, EXPERIMENTS, HEADLINE, PREVIOUS, PUBLISHED, SOURCES, TARGETS, TIE, VALIDATION_BASE,
                    baseline_of)
 
 PAPER_HEADLINE = PUBLISHED["lenet5_1998"][0]
@@ -264,7 +264,6 @@ def ablation_table(groups, labels) -> str:
 def explore_table(explore: dict) -> str:
     """Exploratory variants of the previous paper config (results/explore/<variant>/seed<k>/): what
     each changes against it, its test error per seed and the final on-the-fly train error."""
-    from paper_lenet.config import load_config
 
     prev = Path(PREVIOUS)
     base = to_dict(load_config(prev)) if prev.is_file() else None

@@ -1,6 +1,7 @@
 """paper_lenet: a faithful, tested PyTorch reproduction of LeNet-5 (LeCun et al., 1998)."""
+from ._version import __version__
 from .config import Config, load_config
-from .model import LeNet5, build_model
+from .model import LeNet5
+from .registry import build_model
 
-__version__ = "0.1.0"
 __all__ = ["Config", "LeNet5", "build_model", "load_config", "__version__"]

@@ -1,6 +1,6 @@
 """Parameter, connection and multiply-accumulate counts derived from a built model.
 
-Nothing here is typed in except the paper's own figures (PAPER), which are printed beside ours.
+Nothing here is typed in; registry.describe puts the paper's figures (paper.py) beside these.
 A connection is one input->unit link plus one for the bias (the paper's convention: C1 has
 (25 + 1) x 28 x 28 x 6 = 122,304); a MAC is one weight multiply-accumulate per input link.
 """
@@ -9,8 +9,6 @@ from __future__ import annotations
 import torch
 
 from .layers import RBF, Conv, Full, Pool, Subsampling
-from .model import LeNet5
-from .paper import FIG11_12, LENET1, LENET4, PAPER
 
 
 def _params(layer) -> int:
@@ -40,8 +38,9 @@ def _layer_counts(layer, out_shape):
 
 
 @torch.no_grad()
-def count(model: LeNet5) -> dict:
-    """Per-layer output shape, trainable params, connections and MACs, plus totals and the paper's."""
+def count(model) -> dict:
+    """Per-layer output shape, trainable params, connections and MACs, and their totals (LeNet-5 or a
+    SeqNet: any model with `trace` and an output layer F7)."""
     size = model.cfg.input_size
     stages, feats = model.trace(torch.zeros(1, 1, size, size))
     shapes = [(name, layer, list(a.shape[1:])) for name, layer, _, a in stages]
@@ -52,33 +51,10 @@ def count(model: LeNet5) -> dict:
         layers.append({"name": name, "output_shape": shape, "params": p, "connections": c, "macs": m})
     total = {k: sum(l[k] for l in layers) for k in ("params", "connections", "macs")}
     assert total["params"] == sum(p.numel() for p in model.parameters()), "a layer is missing from the count"
-    return {"layers": layers, "total": total, "paper": paper_counts(model.cfg)}
+    return {"layers": layers, "total": total}
 
 
-# the fully connected nets Figs. 11-12 give a cost for: (input side, hidden sizes) -> row
-MLP_ROWS = {(28, (1000,)): "28x28-1000-10", (28, (300, 100)): "28x28-300-100-10",
-            (28, (500, 150)): "28x28-500-150-10", (20, (300,)): "[deslant] 20x20-300-10"}
-
-
-def paper_counts(cfg) -> dict:
-    """The paper's figures for this model: LeNet-5's per layer (Table I's counts), the outlines of
-    LeNet-1 and LeNet-4 (Sec. III-C) and Figs. 11-12 for the fully connected nets; None where it gives none."""
-    if cfg.arch == "lenet5":
-        return PAPER
-    if cfg.arch == "lenet1":
-        total, note = {"params": LENET1["params"], "connections": None, "macs": LENET1["macs"]}, "Sec. III-C: \"about\""
-    elif cfg.arch == "lenet4":
-        total = {"params": LENET4["params"], "connections": LENET4["connections"], "macs": FIG11_12["LeNet-4"][0] * 1000}
-        note = "Sec. III-C and Fig. 11: \"about\""
-    else:
-        row = MLP_ROWS.get((cfg.input_size, tuple(cfg.hidden)))
-        macs, mem = FIG11_12[row] if row else (None, None)
-        total = {"params": mem and mem * 1000, "connections": None, "macs": macs and macs * 1000}
-        note = f"Figs. 11-12, {row}, in thousands" if row else "the paper gives no cost for this net"
-    return {"layers": {}, "total": total, "note": note}
-
-
-def _n(v) -> str:
+def fmt_count(v) -> str:
     return "-" if v is None else f"{v:,}" if isinstance(v, int) else str(v)
 
 
@@ -89,24 +65,10 @@ def format_table(info: dict) -> str:
     for l in info["layers"]:
         pp, pc = paper.get(l["name"], ("-", "-"))
         shape = "x".join(map(str, l["output_shape"]))
-        rows.append(f"{l['name']:5} {shape:>12} {l['params']:>8,} {_n(pp):>8} {l['connections']:>12,} "
-                    f"{_n(pc):>9} {l['macs']:>9,}")
+        rows.append(f"{l['name']:5} {shape:>12} {l['params']:>8,} {fmt_count(pp):>8} {l['connections']:>12,} "
+                    f"{fmt_count(pc):>9} {l['macs']:>9,}")
     t, pt = info["total"], info["paper"]["total"]
-    rows.append(f"{'total':5} {'':>12} {t['params']:>8,} {_n(pt['params']):>8} {t['connections']:>12,} "
-                f"{_n(pt['connections']):>9} {t['macs']:>9,}")
-    rows.append(f"paper MACs: about {_n(pt['macs'])} ({info['paper']['note']})")
+    rows.append(f"{'total':5} {'':>12} {t['params']:>8,} {fmt_count(pt['params']):>8} {t['connections']:>12,} "
+                f"{fmt_count(pt['connections']):>9} {t['macs']:>9,}")
+    rows.append(f"paper MACs: about {fmt_count(pt['macs'])} ({info['paper']['note']})")
     return "\n".join(rows)
-
-
-def cost(cfg) -> dict:
-    """Figs. 11-12 for a config's classifier: multiply-accumulates per recognition and memory (free
-    parameters, or stored templates for k-NN), from its definition alone."""
-    from .config import CLASSICAL
-    from .model import build_model
-
-    if cfg.model.arch in CLASSICAL:
-        from .classic import cost as classic_cost
-
-        return classic_cost(cfg)
-    total = count(build_model(cfg.model))["total"]
-    return {"macs": total["macs"], "memory": total["params"]}

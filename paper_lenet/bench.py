@@ -21,6 +21,16 @@ from pathlib import Path
 
 import torch
 
+from .config import load_config
+from .data.mnist import load_mnist
+from .evaluate import evaluate
+from .fast import build
+from .registry import build_model, method
+from .schedule import hessian_due, pass_order
+from .sdlm import curvature, sdlm_rates
+from .steppers import ReferenceStepper, make_batch_grad
+from .train import minibatch_step
+
 CHUNK = 50  # steps per timed chunk: long enough for the clock, short enough for a robust median
 VARIANTS = {  # one switch away from the paper's model each
     "relu": ["model.activation=relu"],
@@ -33,8 +43,6 @@ VARIANTS = {  # one switch away from the paper's model each
 
 
 def _config(name="lenet5_1998", overrides=()):
-    from .config import load_config
-
     return load_config(name, overrides)  # the shipped config: bench runs from an installed wheel too
 
 
@@ -64,13 +72,6 @@ def _steps_us(stepper, x, y, idx) -> float:
 
 def _step_times(cfg, data, steps: int, rates_from: int = 500) -> dict:
     """Reference and fast per-step time for one config, from the same init and samples."""
-    from .fast import FastStepper, fast_supported
-    from .fast.seqnet import SeqStepper, seqnet_supported
-    from .model import build_model
-    from .nets import SeqNet
-    from .sdlm import curvature, sdlm_rates
-    from .steppers import ReferenceStepper
-
     ref = build_model(cfg.model, seed=cfg.seed)
     fast = copy.deepcopy(ref)
     x, y = data.train_x, data.train_y
@@ -78,12 +79,12 @@ def _step_times(cfg, data, steps: int, rates_from: int = 500) -> dict:
     rates = sdlm_rates(ref, hess, cfg.train.sdlm.eta[0][1], cfg.train.sdlm.mu)
     idx = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))[:steps + CHUNK]
     out = {}
-    seq = isinstance(fast, SeqNet)  # the comparison's nets run seqnet.c
-    why = seqnet_supported(fast, cfg) if seq else fast_supported(fast, cfg)
+    supported, fast_stepper = method(cfg.model.arch).fast  # lenet5.c, or seqnet.c for the comparison's nets
+    why = supported(fast, cfg)
     if why is not None:
         raise RuntimeError(f"bench needs the fast path: {why}")
     for name, stepper in (("reference", ReferenceStepper(ref, cfg.train.loss, cfg.train.map_j)),
-                          ("fast", (SeqStepper if seq else FastStepper)(fast, cfg.train.loss, cfg.train.map_j))):
+                          ("fast", fast_stepper(fast, cfg.train.loss, cfg.train.map_j))):
         stepper.set_rates(rates)
         out[name] = round(_steps_us(stepper, x, y, idx), 2)
     return {"per_sample_step_us": out, "speedup": round(out["reference"] / out["fast"], 2)}
@@ -95,7 +96,6 @@ FIG9_NETS = ("lenet1", "lenet4", "mlp-300", "mlp-1000")  # configs/fig9/: the co
 def _fig9_step_times(steps: int) -> dict:
     """Per-step times of the comparison's nets (seqnet.c against autograd) and each one's training
     steps per run (passes x 60,000 steps, fast path; evaluation and h_kk not included)."""
-    from .data.mnist import load_mnist
 
     out = {}
     for name in FIG9_NETS:
@@ -109,7 +109,6 @@ def _fig9_step_times(steps: int) -> dict:
 
 def _fresh_build_s(input_size: int) -> float:
     """Seconds for a cold compile of the fast path (into a throw-away cache)."""
-    from .fast import build
 
     old = os.environ.get("PAPER_LENET_CACHE")
     with tempfile.TemporaryDirectory() as tmp:
@@ -128,11 +127,6 @@ def _fresh_build_s(input_size: int) -> float:
 def _minibatch_epoch_s(threads: int, fast: bool) -> float:
     """One epoch of configs/modern.yaml: batch-128 Adam over the 60,000 training images, with the
     compiled gradients (train.fast=auto picks them) or autograd (train.fast=off)."""
-    from .data.mnist import load_mnist
-    from .model import build_model
-    from .steppers import make_batch_grad
-    from .schedule import pass_order
-    from .train import _minibatch_step
 
     cfg = _config("modern", [f"train.fast={'on' if fast else 'off'}"])
     data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed, log=lambda *_: None)
@@ -143,7 +137,7 @@ def _minibatch_epoch_s(threads: int, fast: bool) -> float:
     torch.set_num_threads(1 if grad is not None else threads)  # as train() does
     t0 = time.perf_counter()
     for i in range(0, len(order), cfg.train.batch_size):
-        _minibatch_step(model, opt, data.train_x, data.train_y, order[i:i + cfg.train.batch_size], cfg, grad)
+        minibatch_step(model, opt, data.train_x, data.train_y, order[i:i + cfg.train.batch_size], cfg, grad)
     dt = round(time.perf_counter() - t0, 1)
     if grad is not None:
         grad.close()
@@ -151,7 +145,6 @@ def _minibatch_epoch_s(threads: int, fast: bool) -> float:
 
 
 def _eval_images_per_s(model, data, cfg, threads: int) -> float:
-    from .evaluate import evaluate
 
     torch.set_num_threads(threads)
     evaluate(model, data.test_x[:1000], data.test_y[:1000], cfg.train.loss)  # warm-up
@@ -161,7 +154,6 @@ def _eval_images_per_s(model, data, cfg, threads: int) -> float:
 
 
 def _curvature_s(model, data, cfg) -> float:
-    from .sdlm import curvature
 
     n = cfg.train.sdlm.hessian_samples
     t0 = time.perf_counter()
@@ -170,8 +162,6 @@ def _curvature_s(model, data, cfg) -> float:
 
 
 def bench(steps: int = 2000, log=print) -> dict:
-    from .data.mnist import load_mnist
-    from .model import build_model
 
     default_threads = torch.get_num_threads()
     res = {"machine": _machine()}
@@ -208,7 +198,6 @@ def projection(res: dict, cfg) -> dict:
     the test set (plus the full training set when the config sets train.full_train_eval), on one
     thread as train sets it for batch 1, plus the h_kk estimates the config's schedule makes (each
     scaled from the measured 500-sample one to its hessian_samples)."""
-    from .schedule import hessian_due
 
     n, passes = cfg.data.train_size, cfg.train.epochs
     step = res["per_sample_step_us"]

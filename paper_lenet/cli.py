@@ -6,53 +6,49 @@ the command exits with code 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
+from .accounting import fmt_count, format_table
+from .bench import run_bench
+from .config import load_config
+from .data.distort import save_distortion_grid
+from .data.download import ensure_mnist
+from .data.mnist import check_input_size, load_mnist
+from .data.preprocess import save_preprocessing_grid
 from .errors import UserError
+from .evaluate import eval_run
+from .make import cost, run_from_cli
+from .predict import predict_image
+from .registry import describe, method, paper_cost
 
 
 def cmd_info(args):
-    from .accounting import _n, count, format_table
-    from .config import load_config
-    from .model import build_model
-
-    from .config import CLASSICAL
-
     cfg = load_config(args.config, args.overrides)
-    if cfg.model.arch in CLASSICAL:  # no layers: Figs. 11-12's two figures
-        from .classic import cost, paper_cost
-
+    if method(cfg.model.arch).kind == "fitted":  # no layers: Figs. 11-12's two figures
         ours, theirs = cost(cfg), paper_cost(cfg)
         info = {"total": ours, "paper": theirs}
         if not args.json:
             print(f"{cfg.name}\n{'':8} {'ours':>12} {'paper':>12}")
             for k in ("macs", "memory"):
-                print(f"{k:8} {ours[k]:>12,} {_n(theirs.get(k)):>12}")
+                print(f"{k:8} {ours[k]:>12,} {fmt_count(theirs.get(k)):>12}")
             return
         print(json.dumps(info, indent=2))
         return
-    info = count(build_model(cfg.model, seed=cfg.seed))
+    info = describe(cfg)
     print(json.dumps(info, indent=2) if args.json else f"{cfg.name}\n{format_table(info)}")
 
 
 def cmd_download(args):
-    from .data.download import ensure_mnist
-
     root = args.root
     if root is None and args.config is not None:
-        from .config import load_config
-
         root = load_config(args.config).data.root
     root = ensure_mnist(root)
     print(f"MNIST verified in {root}")
 
 
 def cmd_show_distortions(args):
-    from .config import load_config
-    from .data.distort import save_distortion_grid
-    from .data.mnist import load_mnist
-
     cfg = load_config(args.config, args.overrides)
     data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed)
     save_distortion_grid(data.train_raw, cfg.data.distortions, args.out, seed=cfg.seed,
@@ -61,12 +57,6 @@ def cmd_show_distortions(args):
 
 
 def cmd_show_preprocessing(args):
-    import dataclasses
-
-    from .config import load_config
-    from .data.mnist import check_input_size, load_mnist
-    from .data.preprocess import save_preprocessing_grid
-
     cfg = load_config(args.config, args.overrides)
     check_input_size(cfg.data, cfg.model.input_size)  # the config's own error, before any loading
     data = load_mnist(dataclasses.replace(cfg.data, preprocess="none"), 32, cfg.seed)  # raw digits only
@@ -79,26 +69,18 @@ def cmd_show_preprocessing(args):
 
 
 def cmd_train(args):
-    from .train import train_from_cli
-
-    train_from_cli(args.config, args.overrides, out=args.out, resume=args.resume)
+    run_from_cli(args.config, args.overrides, out=args.out, resume=args.resume)
 
 
 def cmd_eval(args):
-    from .evaluate import eval_run
-
     eval_run(args.run_dir, as_json=args.json, root=args.root, write_margins=args.write_margins)
 
 
 def cmd_predict(args):
-    from .predict import predict_image
-
     predict_image(args.image, args.run, as_json=args.json)
 
 
 def cmd_bench(args):
-    from .bench import run_bench
-
     run_bench(as_json=args.json, steps=args.steps)
 
 

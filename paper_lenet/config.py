@@ -1,39 +1,38 @@
-"""Typed configuration: dataclasses loaded from YAML, with `base:` inheritance and overrides.
+"""The config schema: dataclasses whose defaults are the paper's model (configs/lenet5_1998.yaml), and
+`load_config` (YAML through yamlconf.py: `base:` inheritance, overrides, typed conversion).
 
-A config file has sections `model`, `data`, `train` plus `seed` and `name`. Every value is
-converted to its field's type (PyYAML reads `1e-3` as a string), an unknown key names the nearest
-valid one, and a bad choice lists the allowed values. Every error is a one-line ConfigError.
+A config file has sections `model`, `data`, `train` plus `seed` and `name`; a fitted method of the
+comparison has its own section (`knn:`, ...), boosting has `boost:`. Runs written before the
+method sections existed (their keys under `model:`, an empty `boost:`) still load (`migrate`).
+Every error is a one-line ConfigError.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Literal, Optional
 
 import yaml
 
+from .config_methods import (METHOD_SECTIONS, OPTIONAL_SECTIONS, BoostConfig, KNNConfig, LinearConfig,
+                             PCAQuadraticConfig, RBFLinearConfig)
 from .errors import ConfigError
 from .paper import AUTHORS_ETA, MU
+from .yamlconf import apply_override, build, read_yaml
 
 
-# model.arch: LeNet-5 (the paper's model) or one of the other classifiers of Sec. III-C (Fig. 9)
-NETWORKS = ("lenet5", "lenet1", "lenet4", "mlp")  # trained by train.py (SDLM or minibatch)
-CLASSICAL = ("linear", "pairwise", "knn", "pca_quadratic", "rbf_linear")  # fitted by classic.py
+# model.arch names a method of the registry (registry.py: the networks; comparison/: the methods fitted
+# in closed form). A fitted method's own keys live in the config section of its name (`knn:`, ...).
+Arch = Literal["lenet5", "lenet1", "lenet4", "mlp", "linear", "pairwise", "knn", "pca_quadratic", "rbf_linear"]
 
 
 @dataclass
 class ModelConfig:
-    arch: Literal["lenet5", "lenet1", "lenet4", "mlp", "linear", "pairwise", "knn", "pca_quadratic",
-                  "rbf_linear"] = "lenet5"
+    arch: Arch = "lenet5"
     hidden: list[int] = field(default_factory=list)  # mlp: hidden layer sizes (28x28-300-100-10: [300, 100])
-    k: int = 3  # knn: neighbours
-    components: int = 40  # pca_quadratic: principal components
-    centers: int = 1000  # rbf_linear: Gaussian units (centers/10 per class, k-means)
-    ridge: float = 1e-3  # linear, pairwise, pca_quadratic, rbf_linear: pseudo-inverse regulariser
-    features: Optional[str] = None  # knn: a run directory ({seed} filled in) whose net's last hidden layer is the input
     activation: Literal["scaled_tanh", "tanh", "relu"] = "scaled_tanh"
     pooling: Literal["subsample", "avg", "max"] = "subsample"
     subsample_mode: Literal["sum", "average"] = "sum"  # S2/S4: paper's LeNet-5 text says sum
@@ -106,16 +105,6 @@ class TrainConfig:
 
 
 @dataclass
-class BoostConfig:
-    """[dist] Boosted LeNet-4 (Sec. III-C): nets 2 and 3 trained on patterns that net 1 (and 2) select."""
-    net1: Optional[str] = None  # net 1's run directory ({seed} filled in); None: no boosting
-    size: int = 60000  # patterns in net 2's and net 3's training sets
-    max_draws: int = 3000000  # distorted training patterns examined at most to find them
-    exit_agree: float = 0.999  # net 1 alone when its top-two margin >= the smallest threshold that keeps
-    exit_sample: int = 20000  # this share of decisions equal to all three nets', on these distorted training patterns
-
-
-@dataclass
 class Config:
     """Every default is configs/lenet5_1998.yaml's value (tests/test_config.py checks it)."""
     name: str = "lenet5_1998"
@@ -123,125 +112,19 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    boost: BoostConfig = field(default_factory=BoostConfig)
+    # a fitted method's section (the one named by model.arch), or boosting's; None elsewhere
+    linear: Optional[LinearConfig] = None
+    pairwise: Optional[LinearConfig] = None
+    knn: Optional[KNNConfig] = None
+    pca_quadratic: Optional[PCAQuadraticConfig] = None
+    rbf_linear: Optional[RBFLinearConfig] = None
+    boost: Optional[BoostConfig] = None
+
+    def method_section(self):
+        """The section of model.arch's own keys (None for the networks)."""
+        return getattr(self, self.model.arch, None)
 
 
-# ---------------------------------------------------------------------------------------------
-# conversion by field type
-
-
-def _convert(value: Any, tp: Any, key: str) -> Any:
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a mapping of keys, got {value!r}")
-        return _build(tp, value, key + ".")
-    if origin is typing.Union:  # Optional[X]
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None or (isinstance(value, str) and value.lower() in ("null", "none", "~")):
-            return None
-        return _convert(value, args[0], key)
-    if origin is Literal:
-        allowed = typing.get_args(tp)
-        if isinstance(value, bool):  # YAML 1.1 reads on/off/yes/no as booleans
-            spelled = [a for a in allowed if str(a).lower() in
-                       (("on", "true", "yes") if value else ("off", "false", "no"))]
-            value = spelled[0] if spelled else value
-        if value not in allowed:
-            raise ConfigError(f"{key}: invalid value {value!r}; allowed: {', '.join(map(str, allowed))}")
-        return value
-    if origin is list:
-        if isinstance(value, str):
-            value = yaml.safe_load(value)
-        if not isinstance(value, list):
-            raise ConfigError(f"{key}: expected a list, got {value!r}")
-        (sub,) = typing.get_args(tp)
-        return [_convert(v, sub, f"{key}[{i}]") for i, v in enumerate(value)]
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
-            return value.lower() in ("true", "yes", "on", "1")
-        raise ConfigError(f"{key}: expected true or false, got {value!r}")
-    if tp is int:
-        if isinstance(value, bool):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        try:
-            f = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}") from None
-        if f != int(f):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        return int(f)
-    if tp is float:
-        if isinstance(value, bool):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{key}: expected a number, got {value!r}") from None
-    if tp is str:
-        if isinstance(value, (dict, list)):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
-        return str(value)
-    raise TypeError(f"unsupported config field type {tp!r}")  # a bug, not a user error
-
-
-def _build(cls: type, raw: dict, prefix: str = "") -> Any:
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    kwargs = {}
-    for k, v in raw.items():
-        if k not in names:
-            near = difflib.get_close_matches(str(k), names, n=1, cutoff=0.5)
-            hint = f"; did you mean {prefix}{near[0]}?" if near else f"; valid keys: {', '.join(names)}"
-            raise ConfigError(f"unknown key {prefix}{k}{hint}")
-        kwargs[k] = _convert(v, hints[k], prefix + k)
-    return cls(**kwargs)
-
-
-# ---------------------------------------------------------------------------------------------
-# YAML files, inheritance, overrides
-
-
-def _merge(base: dict, top: dict) -> dict:
-    out = dict(base)
-    for k, v in top.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
-def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
-    path = path.resolve()
-    if path in chain:
-        raise ConfigError(f"{path}: base cycle: {' -> '.join(p.name for p in chain + (path,))}")
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        line = f" line {where.line + 1}" if where else ""
-        raise ConfigError(f"{path}:{line} invalid YAML: {getattr(e, 'problem', e)}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at top level")
-    base = raw.pop("base", None)
-    if base is None:
-        return raw
-    return _merge(_read_yaml(path.parent / str(base), chain + (path,)), raw)
-
-
-def _apply_override(raw: dict, item: str) -> None:
-    if "=" not in item:
-        raise ConfigError(f"override {item!r}: expected section.key=value")
-    key, text = item.split("=", 1)
-    parts = key.strip().split(".")
-    node = raw
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"override {item!r}: {p} is not a section")
-    node[parts[-1]] = yaml.safe_load(text) if text.strip() else ""
 
 
 CONFIGS = Path(__file__).resolve().parent / "configs"  # shipped with the package
@@ -269,11 +152,34 @@ def resolve_config(path: str | Path) -> Path:
     raise ConfigError(f"{path}: config file not found (neither a file nor a shipped config name{hint})")
 
 
-def config_dict(path: str | Path | None = None, overrides=()) -> dict:
-    raw = _read_yaml(resolve_config(path)) if path is not None else {}
-    for item in overrides:
-        _apply_override(raw, item)
+# keys that lived under model: before each method had its own section
+_LEGACY_MODEL_KEYS = {"k": ("knn",), "features": ("knn",), "components": ("pca_quadratic",),
+                      "centers": ("rbf_linear",), "ridge": ("linear", "pairwise", "pca_quadratic", "rbf_linear")}
+
+
+def migrate(raw: dict) -> dict:
+    """An old run's config in today's layout: model.k/features/components/centers/ridge move to the
+    section of model.arch (dropped where that method has no such key), `boost:` without net1 goes.
+    Returns a new mapping; `raw` is left as it was."""
+    raw = copy.deepcopy(raw)
+    model = raw.get("model")
+    if isinstance(model, dict):
+        arch = model.get("arch", "lenet5")
+        for key, owners in _LEGACY_MODEL_KEYS.items():
+            if key in model:
+                value = model.pop(key)
+                if arch in owners:
+                    raw.setdefault(arch, {}).setdefault(key, value)
+    if isinstance(raw.get("boost"), dict) and not raw["boost"].get("net1"):
+        raw.pop("boost")
     return raw
+
+
+def config_dict(path: str | Path | None = None, overrides=()) -> dict:
+    raw = read_yaml(resolve_config(path), resolve_config) if path is not None else {}
+    for item in overrides:
+        apply_override(raw, item)
+    return migrate(raw)
 
 
 def load_config(path: str | Path | None = None, overrides=()) -> Config:
@@ -281,10 +187,22 @@ def load_config(path: str | Path | None = None, overrides=()) -> Config:
     raw = config_dict(path, overrides)
     if path is not None and "name" not in raw:
         raw["name"] = resolve_config(path).stem
+    return config_from_dict(raw, path)
+
+
+def config_from_dict(raw: dict, path=None) -> Config:
+    """A Config from a mapping (a YAML file's, a run's saved config.yaml, or built in code), validated."""
+    raw = migrate(raw)
     try:
-        cfg = _build(Config, raw)
+        cfg = build(Config, raw)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}" if path is not None else str(e)) from None
+    arch = cfg.model.arch
+    for name in OPTIONAL_SECTIONS:  # a method's section: only in its own runs, with defaults when omitted
+        if getattr(cfg, name) is not None and name != arch and name != "boost":
+            raise ConfigError(f"{path or 'config'}: section {name}: is for model.arch={name} (got {arch})")
+    if arch in METHOD_SECTIONS and getattr(cfg, arch) is None:
+        setattr(cfg, arch, METHOD_SECTIONS[arch]())
     validate(cfg, path)
     return cfg
 
@@ -300,9 +218,9 @@ def validate(cfg: Config, path=None) -> None:
     if (t.loss == "edist") != (m.head == "squashed"):
         raise ConfigError(f"{where}train.loss=edist and model.head=squashed go together (got {t.loss}, {m.head})")
     b = cfg.boost
-    if b.net1 is not None and (m.arch not in NETWORKS or b.size < 2 or b.max_draws < b.size or not 0 < b.exit_agree <= 1
-                               or b.exit_sample < 1):
-        raise ConfigError(f"{where}boost: needs a network model.arch, size >= 2, max_draws >= size, "
+    if b is not None and (m.arch in METHOD_SECTIONS or not b.net1 or b.size < 2 or b.max_draws < b.size
+                          or not 0 < b.exit_agree <= 1 or b.exit_sample < 1):
+        raise ConfigError(f"{where}boost: needs a network model.arch, net1, size >= 2, max_draws >= size, "
                           f"0 < exit_agree <= 1 and exit_sample >= 1 (got {m.arch}, {b})")
     if m.init == "forget" and (m.init_v <= 0 or m.init_p <= 0):
         raise ConfigError(f"{where}model.init_v and model.init_p must be > 0 (got {m.init_v}, {m.init_p})")
@@ -333,12 +251,17 @@ def validate(cfg: Config, path=None) -> None:
             raise ConfigError(f"{where}data.distortions.{key} must be >= 0 (got {getattr(d, key)})")
     if d.scale >= 1 or d.squeeze >= 1:
         raise ConfigError(f"{where}data.distortions.scale and .squeeze must be < 1")
+    sec = cfg.method_section()
+    for key, low in (("k", 0), ("components", 1), ("centers", 10), ("ridge", 0)):
+        if sec is not None and getattr(sec, key, low) < low:
+            raise ConfigError(f"{where}{m.arch}.{key} must be >= {low} (got {getattr(sec, key)})")
     if t.optimizer == "sdlm" and not all(len(r) == 2 for r in t.sdlm.eta):
         raise ConfigError(f"{where}train.sdlm.eta: expected a list of [last_pass, eta] pairs")
 
 
 def to_dict(cfg: Config) -> dict:
-    return dataclasses.asdict(cfg)
+    """The config as a dict; sections that do not apply (None) are left out."""
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if v is not None}
 
 
 def dump_config(cfg: Config) -> str:

@@ -6,25 +6,26 @@ from pathlib import Path
 
 import torch
 
+from . import rundir
+from .data.mnist import load_mnist
+from .errors import UserError
 from .losses import per_sample_loss
+from .model import in_batches
+from .registry import build_model
 
 
 @torch.no_grad()
 def evaluate(model, x, y, loss: str, map_j: float = 10.0, batch_size: int = 1000) -> dict:
     """Error (fraction), misses, mean loss, predictions and confusion[true][pred] over (x, y)."""
-    preds, margins, loss_sum = [], [], 0.0
-    for i in range(0, len(x), batch_size):
-        out = model(x[i:i + batch_size])
-        loss_sum += per_sample_loss(loss, out, y[i:i + batch_size], map_j).sum().item()
-        scores = model.scores(out)
-        preds.append(scores.argmax(1))
-        margins.append(top_two_margin(scores))
-    pred = torch.cat(preds)
+    out = in_batches(model, x, batch_size)  # (N, 10)
+    loss_sum = per_sample_loss(loss, out, y, map_j).sum().item()
+    scores = model.scores(out)
+    pred = scores.argmax(1)
     misses = int((pred != y).sum().item())
     conf = torch.zeros(10, 10, dtype=torch.long)
     conf.index_put_((y.cpu(), pred.cpu()), torch.ones_like(y.cpu()), accumulate=True)
     return {"error": misses / len(y), "misses": misses, "loss": loss_sum / len(y),
-            "predictions": pred.cpu(), "margins": torch.cat(margins).cpu(), "confusion": conf.tolist()}
+            "predictions": pred.cpu(), "margins": top_two_margin(scores).cpu(), "confusion": conf.tolist()}
 
 
 def top_two_margin(scores: torch.Tensor) -> torch.Tensor:
@@ -35,10 +36,6 @@ def top_two_margin(scores: torch.Tensor) -> torch.Tensor:
 
 def load_trained(run: Path):
     """(config, model with the run's final weights) from a run directory."""
-    from . import rundir
-    from .errors import UserError
-    from .model import build_model
-
     cfg = rundir.load_run_config(run)
     weights = Path(run) / "model.pt"
     if not weights.is_file():
@@ -51,10 +48,6 @@ def load_trained(run: Path):
 def eval_run(run: str, as_json: bool = False, root: str | None = None, write_margins: bool = False) -> dict:
     """Score a run's model.pt on the test set. write_margins: also write test_margins.npy (for runs made
     before margins were saved), after checking the predictions equal the run's test_predictions.txt."""
-    from . import rundir
-    from .data.mnist import load_mnist
-    from .errors import UserError
-
     cfg, model = load_trained(Path(run))
     if root is not None:
         cfg.data.root = root

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from .errors import UserError
+from .rundir import atomic_write
 
 CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}  # PNG colour type -> channels
 
@@ -82,8 +83,6 @@ def read_png(path) -> np.ndarray:
 def write_png(path, grey: np.ndarray) -> Path:
     """An 8-bit greyscale PNG from a uint8 array (H, W), zlib only (no imaging library), written
     through a temporary file (never half-written)."""
-    from .rundir import atomic_write
-
     h, w = grey.shape
     rows = np.hstack([np.zeros((h, 1), np.uint8), np.asarray(grey, np.uint8)])  # filter 0 per row
 

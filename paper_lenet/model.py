@@ -8,16 +8,33 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .config import NETWORKS, ModelConfig
-from .errors import ConfigError
-from .layers import RBF, Conv, Full, Pool, Subsampling, init_layer
+from .config import ModelConfig
+from .layers import RBF, Conv, Full, Pool, Subsampling
 from .paper import C3_TABLE, rbf_codes
 
 
 STAGES = ("C1", "S2", "C3", "S4", "C5", "F6")  # the layers before the output F7
 
 
-class LeNet5(nn.Module):
+def in_batches(fn, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """fn over x in batches, concatenated: evaluation without one huge activation tensor."""
+    return torch.cat([fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+class Classifier(nn.Module):
+    """What LeNet-5 and the comparison's other nets share: class scores and batched prediction."""
+
+    def scores(self, out):
+        """Higher is better: the output itself (LeNet-5's RBF head negates its distances)."""
+        return out
+
+    @torch.no_grad()
+    def predict(self, x, batch_size: int = 1000):
+        """Predicted class for each input, in evaluation batches."""
+        return in_batches(lambda b: self.scores(self(b)).argmax(1), x, batch_size)
+
+
+class LeNet5(Classifier):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
@@ -64,30 +81,6 @@ class LeNet5(nn.Module):
         """Higher is better for every head: -distance for RBF, the output itself otherwise."""
         return -out if self.cfg.head == "rbf" else out
 
-    @torch.no_grad()
-    def predict(self, x, batch_size: int = 1000):
-        """Predicted class for each input, in evaluation batches."""
-        return torch.cat([self.scores(self(x[i:i + batch_size])).argmax(1)
-                          for i in range(0, len(x), batch_size)])
-
     def trainable_layers(self):
         layers = self.stages() + ([self.F7] if self.cfg.head != "rbf" else [])
         return [m for m in layers if any(True for _ in m.parameters(recurse=False))]
-
-
-def build_model(cfg: ModelConfig, seed: int | None = None) -> nn.Module:
-    """Build and initialise the `model:` config section's network (seeded when seed is given):
-    LeNet-5, or with model.arch one of the comparison's other nets (nets.SeqNet)."""
-    if cfg.arch == "lenet5":
-        model = LeNet5(cfg)
-    elif cfg.arch in NETWORKS:
-        from .nets import SeqNet
-
-        model = SeqNet(cfg)
-    else:
-        raise ConfigError(f"model.arch: {cfg.arch!r} is fitted by `paper-lenet train`, not built as a network")
-    gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    for layer in model.trainable_layers():
-        init_layer(layer, cfg.init, cfg.bias_init, gen, cfg.init_v, cfg.init_p)
-    return model
-

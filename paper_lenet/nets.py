@@ -15,12 +15,10 @@ choice, made so those counts come out (docs/deviations.md), and `paper-lenet inf
 """
 from __future__ import annotations
 
-import torch
-import torch.nn as nn
-
 from .config import ModelConfig
 from .errors import ConfigError
 from .layers import Conv, Full, Subsampling
+from .model import Classifier
 
 # LeNet-1's C3: 12 maps over S2's 4 -- every single map, every pair, and two of the triples (22 kernels):
 # 2,628 free parameters and 97,792 multiply-adds, the paper's "about 2,600" and "about 100,000".
@@ -49,7 +47,7 @@ def _check(cfg: ModelConfig) -> None:
         raise ConfigError(f"model.hidden: layer sizes must be >= 1, got {cfg.hidden}")
 
 
-class SeqNet(nn.Module):
+class SeqNet(Classifier):
     """LeNet-1, LeNet-4 or an MLP: squashing layers in a row (`names`), then the squashed output F."""
 
     def __init__(self, cfg: ModelConfig):
@@ -102,13 +100,6 @@ class SeqNet(nn.Module):
 
     def forward(self, x):
         return self.F(self.features(x))  # (N, 10) squashed outputs; the class is the argmax
-
-    def scores(self, out):
-        return out
-
-    @torch.no_grad()
-    def predict(self, x, batch_size: int = 1000):
-        return torch.cat([self(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
 
     def trainable_layers(self):
         return self.stages() + [self.F]

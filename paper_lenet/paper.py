@@ -3,6 +3,7 @@ that the package uses, and the results it reports (printed beside ours). Nothing
 the authors' own code's settings (which the paper does not state) are at the end, marked as such.
 The paper: doi:10.1109/5.726791 (sections and figures are named beside each value); docs/deviations.md.
 """
+import torch
 
 # ---- units, input, architecture (Sec. II-B, App. A) ---------------------------------
 A, S = 1.7159, 2.0 / 3.0  # f(a) = A tanh(S a): f(1) = 1, f(-1) = -1 (App. A)
@@ -230,7 +231,5 @@ QMNIST_TEST_ERROR = 0.82  # Yadav & Bottou 2019: the Lush LeNet-5 retrained on M
 
 def rbf_codes():
     """(10, 84) float32 tensor of +-1: row i is digit i's code."""
-    import torch
-
     rows = [[1.0 if ch == "#" else -1.0 for ch in "".join(BITMAPS[d])] for d in range(10)]
     return torch.tensor(rows, dtype=torch.float32)

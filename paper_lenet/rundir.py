@@ -19,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
-
-from .config import Config, dump_config, load_config
+from ._version import __version__
+from .config import Config, dump_config, load_config, to_dict
 from .errors import UserError
 
 
@@ -70,8 +69,6 @@ def git_commit() -> str | None:
 
 
 def environment() -> dict:
-    from . import __version__
-
     return {"paper_lenet": __version__, "torch": torch.__version__, "numpy": np.__version__,
             "python": platform.python_version(), "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
@@ -95,8 +92,8 @@ def prepare(cfg: Config, out: Path, resume: bool) -> bool:
             raise UserError(f"{out}: run directory exists; pass --resume to continue it or choose --out")
         saved = out / "config.yaml"
         if saved.exists():
-            old = yaml.safe_load(saved.read_text())
-            new = yaml.safe_load(dump_config(portable(cfg)))
+            old = to_dict(load_config(saved))  # through load_config: a run saved in an older layout compares equal
+            new = to_dict(portable(cfg))
             if old != new:
                 diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
                 raise UserError(f"{out}: --resume with a different config (sections differ: {', '.join(diff)})")
@@ -121,6 +118,20 @@ def write_predictions(run: Path, split: str, predictions, margins) -> None:
     write_text(Path(run) / f"{split}_predictions.txt", "".join(map(str, np.asarray(predictions).tolist())) + "\n")
     atomic_write(Path(run) / f"{split}_margins.npy",
                  lambda f: np.save(f, np.asarray(margins, dtype=np.float32), allow_pickle=False))
+
+
+def write_summary(out: Path, cfg: Config, split: str, predictions, labels, margins, n_train: int,
+                  train_error, wall: float, **extra) -> dict:
+    """The end of every run (trained, fitted or boosted): its {split} predictions and margins, then
+    summary.json, written last because it marks the run finished. extra: the kind's own figures."""
+    pred, y = np.asarray(predictions), np.asarray(labels)
+    misses = int((pred != y).sum())
+    write_predictions(out, split, pred, margins)
+    summary = {"name": cfg.name, "seed": cfg.seed, "epochs": cfg.train.epochs, "n_train": n_train,
+               f"{split}_error": misses / len(y), f"{split}_misses": misses, f"n_{split}": len(y),
+               "train_error": train_error, **extra, "wall_seconds": round(wall, 1)}
+    write_json(Path(out) / "summary.json", summary)
+    return summary
 
 
 def write_metrics(run: Path, rows: list[dict]) -> None:

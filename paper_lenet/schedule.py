@@ -9,6 +9,8 @@ import numpy as np
 import torch
 
 from .config import Config
+from .data.distort import distorted_pass
+from .errors import ConfigError
 from .sdlm import eta_for_epoch
 
 
@@ -45,8 +47,6 @@ def hessian_pick(cfg: Config, n: int, epoch: int) -> torch.Tensor:
 def pass_inputs(cfg: Config, data, epoch: int) -> torch.Tensor:
     if not cfg.data.distortions.enabled:
         return data.train_x
-    from .data.distort import distorted_pass
-
     return distorted_pass(data, cfg.data, cfg.model.input_size, epoch, cfg.seed)
 
 
@@ -70,7 +70,5 @@ def resolve_device(cfg: Config) -> torch.device:
     if want == "auto":
         want = "cuda" if torch.cuda.is_available() else "cpu"
     if want == "cuda" and not torch.cuda.is_available():
-        from .errors import ConfigError
-
         raise ConfigError("train.device=cuda but no CUDA device is available (use cpu or auto)")
     return torch.device(want)

@@ -10,7 +10,10 @@ import contextlib
 
 import torch
 
+from .errors import ConfigError
+from .fast.stepper import FastBatchGrad, fast_supported
 from .losses import per_sample_loss
+from .registry import method
 from .sdlm import curvature, sdlm_rates, sdlm_update
 
 
@@ -89,46 +92,24 @@ def _fast_or_none(cfg, supported, make, log):
     except RuntimeError as e:  # e.g. no C compiler on this machine
         why = str(e)
     if mode == "on":
-        from .errors import ConfigError
-
         raise ConfigError(f"train.fast=on but the fast path is unavailable: {why}")
     log(f"notice: fast path unavailable ({why}); using autograd")
     return None
 
 
 def make_stepper(model, cfg, log=print):
-    """Per-sample SDLM: the fast path when it covers this model and device, else the reference."""
-    from .nets import SeqNet
-
-    def supported():
-        if isinstance(model, SeqNet):
-            from .fast.seqnet import seqnet_supported
-
-            return seqnet_supported(model, cfg)
-        from .fast import fast_supported
-
-        return fast_supported(model, cfg, per_sample=True)
-
-    def make():
-        from .fast import FastStepper
-        from .fast.seqnet import SeqStepper
-
-        return (SeqStepper if isinstance(model, SeqNet) else FastStepper)(model, cfg.train.loss, cfg.train.map_j)
-
-    return _fast_or_none(cfg, supported, make, log) or ReferenceStepper(model, cfg.train.loss, cfg.train.map_j)
+    """Per-sample SDLM: the registry's compiled stepper when it covers this model and device, else the reference."""
+    fast = method(cfg.model.arch).fast
+    t = cfg.train
+    if fast is None:
+        return ReferenceStepper(model, t.loss, t.map_j)
+    supported, stepper = fast
+    return (_fast_or_none(cfg, lambda: supported(model, cfg), lambda: stepper(model, t.loss, t.map_j), log)
+            or ReferenceStepper(model, t.loss, t.map_j))
 
 
 def make_batch_grad(model, cfg, threads: int, log=print):
     """Minibatch optimizers: a FastBatchGrad when the fast path covers this model, else None
     (the training loop then uses autograd)."""
-    def make():
-        from .fast import FastBatchGrad
-
-        return FastBatchGrad(model, cfg.train.loss, cfg.train.map_j, threads)
-
-    def supported():
-        from .fast import fast_supported
-
-        return fast_supported(model, cfg, per_sample=False)
-
-    return _fast_or_none(cfg, supported, make, log)
+    return _fast_or_none(cfg, lambda: fast_supported(model, cfg, per_sample=False),
+                         lambda: FastBatchGrad(model, cfg.train.loss, cfg.train.map_j, threads), log)

@@ -18,10 +18,11 @@ from pathlib import Path
 import torch
 
 from . import rundir
-from .config import CLASSICAL, Config, load_config
+from .config import Config
+from .data.mnist import load_mnist
 from .evaluate import evaluate
 from .losses import loss_fn
-from .model import build_model
+from .registry import build_model
 from .schedule import hessian_due, hessian_pick, minibatch_lr, pass_inputs, pass_order, resolve_device, set_threads
 from .sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates, sdlm_update
 from .steppers import make_batch_grad, make_stepper
@@ -48,8 +49,6 @@ class Trainer:
     """One run: its data, model, optimizer and stepper, and the State that a checkpoint saves."""
 
     def __init__(self, cfg: Config, out: Path, log=print, data=None):
-        from .data.mnist import load_mnist
-
         self.cfg, self.out, self.log, t = cfg, out, log, cfg.train
         self.threads = set_threads(cfg)
         self.device = resolve_device(cfg)
@@ -71,7 +70,6 @@ class Trainer:
                 self.opt.load_state_dict(saved.pop("optimizer"))
             self.st = State(**saved)
             log(f"{out}: resuming at pass {self.st.epoch}, sample {self.st.pos}")
-        rundir.write_json(out / "env.json", rundir.environment())
         self.stepper = make_stepper(self.model, cfg, log) if self.per_sample else None  # reference off the CPU
         self.batch_grad = make_batch_grad(self.model, cfg, self.threads, log) if self.opt is not None else None
         # with the C gradients, its worker threads are the parallelism: torch's own OpenMP threads would
@@ -121,7 +119,7 @@ class Trainer:
                     step = (e - 1) * math.ceil(n / t.batch_size) + st.pos // t.batch_size
                     for g in self.opt.param_groups:
                         g["lr"] = minibatch_lr(self.cfg, step, t.epochs * math.ceil(n / t.batch_size))
-                    err, ls = _minibatch_step(self.model, self.opt, x_train, self.y_train, idx, self.cfg,
+                    err, ls = minibatch_step(self.model, self.opt, x_train, self.y_train, idx, self.cfg,
                                               self.batch_grad)
                 else:
                     err, ls = _sdlm_batch(self.model, x_train, self.y_train, idx, rates, self.cfg)
@@ -180,17 +178,12 @@ class Trainer:
 
 
 def train(cfg: Config, out: Path, resume: bool = False, log=print, data=None) -> dict:
-    """Run (or continue) one training run into `out`; returns the summary. data: see Trainer."""
-    if cfg.model.arch in CLASSICAL:  # Fig. 9's classical classifiers: fitted in closed form
-        from .classic import fit_classic
-        return fit_classic(cfg, Path(out), resume, log)
-    if cfg.boost.net1 is not None and data is None:  # [dist] Boosted LeNet-4: nets 2 and 3, then the vote
-        from .boost import train_boosted
-        return train_boosted(cfg, Path(out), resume, log)
+    """Run (or continue) one network's training into `out`; returns the summary. data: see Trainer.
+    (make.make_run decides which kind of run a config is; this is the network kind.)"""
     out = Path(out)
-    if rundir.prepare(cfg, out, resume):
-        log(f"{out}: run already finished (summary.json present); nothing to do")
-        return rundir.read_json(out / "summary.json")
+    done = rundir.open_run(cfg, out, resume, log)
+    if done is not None:
+        return done
     run = Trainer(cfg, out, log, data)
     while run.st.epoch <= cfg.train.epochs:
         run.one_pass()
@@ -203,24 +196,19 @@ def held_out(model, data, cfg: Config, device) -> dict:
     t = cfg.train
     if data.val_x is not None:
         res = evaluate(model, data.val_x.to(device), data.val_y.to(device), t.loss, t.map_j, t.eval_batch_size)
-        return dict(res, split="val")
+        return dict(res, split="val", labels=data.val_y)
     return dict(evaluate(model, data.test_x.to(device), data.test_y.to(device), t.loss, t.map_j,
-                         t.eval_batch_size), split="test")
+                         t.eval_batch_size), split="test", labels=data.test_y)
 
 
 def _finish(cfg, out, model, st, test, n) -> dict:
     rundir.save_torch(out / "model.pt", model.state_dict())
-    split = test["split"]
-    rundir.write_predictions(out, split, test["predictions"], test["margins"])
-    last = st.metrics[-1]
-    summary = {"name": cfg.name, "seed": cfg.seed, "epochs": cfg.train.epochs, "n_train": n,
-               f"{split}_error": test["error"], f"{split}_misses": test["misses"],
-               f"n_{split}": len(test["predictions"]),
-               "train_error": last.get("train_error_full", last["train_error"]),
-               "train_error_on_the_fly": last["train_error"],
-               f"best_{split}_error": min(m[f"{split}_error"] for m in st.metrics),
-               "wall_seconds": round(st.wall, 1)}
-    rundir.write_json(out / "summary.json", summary)  # written last: marks the run finished
+    split, last = test["split"], st.metrics[-1]
+    summary = rundir.write_summary(
+        out, cfg, split, test["predictions"], test["labels"], test["margins"], n_train=n,
+        train_error=last.get("train_error_full", last["train_error"]), wall=st.wall,
+        train_error_on_the_fly=last["train_error"],
+        **{f"best_{split}_error": min(m[f"{split}_error"] for m in st.metrics)})
     (out / "checkpoint.pt").unlink(missing_ok=True)
     return summary
 
@@ -237,7 +225,7 @@ def _sdlm_batch(model, x, y, idx, rates, cfg):
     return errors, loss.item() * len(idx)
 
 
-def _minibatch_step(model, opt, x, y, idx, cfg, batch_grad=None):
+def minibatch_step(model, opt, x, y, idx, cfg, batch_grad=None):
     """One optimizer step on the batch x[idx]; (errors, summed loss) scored before the update."""
     if batch_grad is not None:  # the compiled forward/backward writes the mean gradient into .grad
         err, ls = batch_grad(x, y, idx)
@@ -252,8 +240,3 @@ def _minibatch_step(model, opt, x, y, idx, cfg, batch_grad=None):
     with torch.no_grad():
         errors = int((model.scores(out).argmax(1) != yb).sum().item())
     return errors, loss.item() * len(yb)
-
-
-def train_from_cli(config: str, overrides, out=None, resume=False) -> dict:
-    cfg = load_config(config, overrides)  # an invalid config never creates a run directory
-    return train(cfg, Path(out) if out else rundir.default_run_dir(cfg), resume)

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from paper_lenet import load_config
-from paper_lenet.boost import combine, exit_threshold, select
+from paper_lenet.comparison.boost import combine, exit_threshold, select
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.errors import UserError
-from paper_lenet.train import train
+from paper_lenet.make import make_run
 
 FIG9 = Path(__file__).resolve().parents[1] / "configs" / "fig9"
 
@@ -79,10 +79,10 @@ def test_boosted_run_end_to_end(synthetic_root, tmp_path):
     torch.set_num_threads(1)
     small = [f"data.root={synthetic_root}", "data.download=false", "data.train_size=600", "train.epochs=1",
              "train.sdlm.hessian_samples=100"]
-    train(load_config(FIG9 / "lenet4.yaml", small), tmp_path / "net1", log=lambda *_: None)
+    make_run(load_config(FIG9 / "lenet4.yaml", small), tmp_path / "net1", log=lambda *_: None)
     cfg = load_config(FIG9 / "boosted-lenet4.yaml", small + [f"boost.net1={tmp_path / 'net1'}", "boost.size=200",
                                                            "boost.max_draws=30000", "boost.exit_sample=2000"])
-    s = train(cfg, tmp_path / "b", log=lambda *_: None)
+    s = make_run(cfg, tmp_path / "b", log=lambda *_: None)
     assert s["memory"] == 3 * 17098 and 1.0 <= s["cost_in_nets"] <= 3.0
     pred = (tmp_path / "b" / "test_predictions.txt").read_text().strip()
     margins = np.load(tmp_path / "b" / "test_margins.npy")
@@ -90,7 +90,7 @@ def test_boosted_run_end_to_end(synthetic_root, tmp_path):
     for net in ("net2", "net3"):  # nets 2 and 3 are ordinary (resumable) runs
         sub = json.loads((tmp_path / "b" / net / "summary.json").read_text())
         assert sub["name"] == f"fig9-boosted-lenet4-{net}" and sub["n_train"] <= 200
-    assert train(cfg, tmp_path / "b", resume=True, log=lambda *_: None) == s  # finished: read back
+    assert make_run(cfg, tmp_path / "b", resume=True, log=lambda *_: None) == s  # finished: read back
     # eval --write-margins (older runs' margins): the same margins as the run wrote, checked first
     from paper_lenet.evaluate import eval_run
 
@@ -104,4 +104,4 @@ def test_boosted_run_end_to_end(synthetic_root, tmp_path):
         eval_run(str(tmp_path / "net1"), as_json=True, root=str(synthetic_root), write_margins=True)
     bad = load_config(FIG9 / "boosted-lenet4.yaml", small + [f"boost.net1={tmp_path / 'missing'}"])
     with pytest.raises(UserError, match="boost.net1"):
-        train(bad, tmp_path / "c", log=lambda *_: None)
+        make_run(bad, tmp_path / "c", log=lambda *_: None)

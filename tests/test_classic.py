@@ -1,4 +1,4 @@
-"""The classical classifiers of Fig. 9 (paper_lenet/classic.py, paper_lenet/knn.py) on small synthetic
+"""The classical classifiers of Fig. 9 (paper_lenet/comparison/) on small synthetic
 data, their cost formulas, and one real fit on a 2,000-image MNIST subset."""
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from paper_lenet import classic, knn
-from paper_lenet.config import Config, DataConfig, ModelConfig
+from paper_lenet.comparison import knn
+from paper_lenet.comparison import least_squares as classic
+from paper_lenet.comparison.fit import fit_run, load_inputs
+from paper_lenet.comparison.rbf import rbf_units
+from paper_lenet.config import METHOD_SECTIONS, Config, DataConfig, ModelConfig
 from paper_lenet.data import download as dl
 from paper_lenet.data.idx import find_file
 from paper_lenet.errors import UserError
-from paper_lenet.train import train
+from paper_lenet.make import cost, make_run
 
 REAL = dl.resolve_root(None)
 HAVE_REAL = all(find_file(REAL, n) for n in dl.SHA256)
@@ -29,17 +32,17 @@ def clusters():
     return x, y
 
 
-def cfg_of(arch, size=28, train_size=60000, **model):
-    # built directly (no YAML): the values under test, nothing else
-    return Config(name=f"test-{arch}", model=ModelConfig(arch=arch, input_size=size, **model),
-                  data=DataConfig(train_size=train_size, download=False))
+def cfg_of(arch, size=28, train_size=60000, **method):
+    # built directly (no YAML): the values under test, nothing else; method: the arch's own section's keys
+    return Config(name=f"test-{arch}", model=ModelConfig(arch=arch, input_size=size),
+                  data=DataConfig(train_size=train_size, download=False), **{arch: METHOD_SECTIONS[arch](**method)})
 
 
 @pytest.mark.parametrize("fit", [
     lambda x, y: classic.fit_ridge(classic.identity, x, y, 1e-3),
     lambda x, y: classic.fit_pairwise(x, y, 1e-3),
     lambda x, y: classic.fit_ridge(classic.QuadraticPCA(x, 8), x, y, 1e-3),
-    lambda x, y: classic.fit_ridge(classic.rbf_units(x, y, 30, 0, log=lambda s: None), x, y, 1e-3),
+    lambda x, y: classic.fit_ridge(rbf_units(x, y, 30, 0, log=lambda s: None), x, y, 1e-3),
 ], ids=["linear", "pairwise", "pca_quadratic", "rbf_linear"])
 def test_separable_clusters_reach_zero_training_error(clusters, fit):
     x, y = clusters
@@ -102,19 +105,19 @@ def test_quadratic_feature_count():
 def test_cost_paper_sizes():
     # paper Fig. 11 / Fig. 12, thousands of MACs / of variables: linear [deslant] 4 / 4, pairwise 36 / 35,
     # K-NN [deslant] 24,000 / 24,000, 40 PCA + quadratic 39 / 40, 1000 RBF + linear 794 / 794
-    assert classic.cost(cfg_of("linear")) == {"macs": 7840, "memory": 7850}  # 10 x 784, 10 x 785
-    assert classic.cost(cfg_of("linear", 20)) == {"macs": 4000, "memory": 4010}  # the paper's 4,010 parameters
-    assert classic.cost(cfg_of("pairwise")) == {"macs": 35280, "memory": 35325}  # 45 x 784, 45 x 785
-    assert classic.cost(cfg_of("knn", 20)) == {"macs": 24_000_000, "memory": 24_000_000}  # 60,000 x 400
-    assert classic.cost(cfg_of("knn")) == {"macs": 47_040_000, "memory": 47_040_000}  # 60,000 x 784
-    assert classic.cost(cfg_of("pca_quadratic")) == {"macs": 39970, "memory": 39970}  # 40 x 784 + 10 x 861
-    assert classic.cost(cfg_of("rbf_linear")) == {"macs": 794000, "memory": 794010}  # 1000 x 784 + 10 x 1000(+10)
+    assert cost(cfg_of("linear")) == {"macs": 7840, "memory": 7850}  # 10 x 784, 10 x 785
+    assert cost(cfg_of("linear", 20)) == {"macs": 4000, "memory": 4010}  # the paper's 4,010 parameters
+    assert cost(cfg_of("pairwise")) == {"macs": 35280, "memory": 35325}  # 45 x 784, 45 x 785
+    assert cost(cfg_of("knn", 20)) == {"macs": 24_000_000, "memory": 24_000_000}  # 60,000 x 400
+    assert cost(cfg_of("knn")) == {"macs": 47_040_000, "memory": 47_040_000}  # 60,000 x 784
+    assert cost(cfg_of("pca_quadratic")) == {"macs": 39970, "memory": 39970}  # 40 x 784 + 10 x 861
+    assert cost(cfg_of("rbf_linear")) == {"macs": 794000, "memory": 794010}  # 1000 x 784 + 10 x 1000(+10)
 
 
 def test_bad_features_path_names_the_key(tmp_path):
     cfg = cfg_of("knn", features=str(tmp_path / "no-such-run" / "seed{seed}"))
-    with pytest.raises(UserError, match=r"^model\.features: .*seed0") as e:
-        classic.fit_classic(cfg, tmp_path / "out", log=lambda s: None)
+    with pytest.raises(UserError, match=r"^knn\.features: .*seed0") as e:
+        fit_run(cfg, tmp_path / "out", log=lambda s: None)
     assert "\n" not in str(e.value)
     assert not (tmp_path / "out").exists()  # checked before the run directory is made
 
@@ -122,9 +125,9 @@ def test_bad_features_path_names_the_key(tmp_path):
 @pytest.mark.skipif(not HAVE_REAL, reason=f"real MNIST not in {REAL}")
 @pytest.mark.parametrize("arch", ["linear", "knn"])
 def test_fit_classic_end_to_end(tmp_path, arch):
-    cfg = cfg_of(arch, train_size=2000, k=0)  # knn: k chosen on the last 333 of the 2,000
+    cfg = cfg_of(arch, train_size=2000, **({"k": 0} if arch == "knn" else {}))  # knn: k chosen on the last 333
     out = tmp_path / "run"
-    summary = train(cfg, out, log=lambda s: None)  # through train.py's dispatch
+    summary = make_run(cfg, out, log=lambda s: None)  # through make.py's dispatch
     for name in ("config.yaml", "env.json", "metrics.jsonl", "test_predictions.txt", "test_margins.npy",
                  "summary.json"):
         assert (out / name).is_file(), name
@@ -134,9 +137,9 @@ def test_fit_classic_end_to_end(tmp_path, arch):
     margins = np.load(out / "test_margins.npy")
     assert len(pred) == len(margins) == 10000 and (margins >= 0).all()
     # the files hold argmax and top-two margin of the classifier's scores: refit (deterministic) and compare
-    x, y, tx, ty, split = classic.load_inputs(cfg, None, log=lambda s: None)
+    x, y, tx, ty, split = load_inputs(cfg, None, log=lambda s: None)
     scores = (knn.knn_scores(x, y, tx, summary["k"]) if arch == "knn"
-              else classic.fit_ridge(classic.identity, x, y, cfg.model.ridge).scores(tx))
+              else classic.fit_ridge(classic.identity, x, y, cfg.linear.ridge).scores(tx))
     assert split == "test" and (pred == scores.argmax(1).numpy()).all()
     top = scores.topk(2, 1).values
     # float32 margins of float32/float64 scores: 1e-5 is float32 rounding of values of order 1-10
@@ -149,14 +152,14 @@ def test_fit_classic_end_to_end(tmp_path, arch):
     if arch == "knn":
         assert set(rows[0]["val_errors"]) == {"1", "3", "5", "7", "9"} and summary["k"] in (1, 3, 5, 7, 9)
     # a rerun of a finished run returns the same summary without fitting
-    assert train(cfg, out, resume=True, log=lambda s: None) == summary
+    assert make_run(cfg, out, resume=True, log=lambda s: None) == summary
 
 
 @pytest.mark.skipif(not HAVE_REAL, reason=f"real MNIST not in {REAL}")
 def test_validation_split_never_scores_the_test_set(tmp_path):
     cfg = cfg_of("linear", train_size=2000)
     cfg.data.validation = 1000
-    summary = classic.fit_classic(cfg, tmp_path / "run", log=lambda s: None)
+    summary = fit_run(cfg, tmp_path / "run", log=lambda s: None)
     assert summary["n_val"] == 1000 and "val_error" in summary and "test_error" not in summary
     assert (tmp_path / "run" / "val_predictions.txt").is_file() and (tmp_path / "run" / "val_margins.npy").is_file()
     assert not list((tmp_path / "run").glob("test_*"))

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "experiments"))
-import cluster  # noqa: E402
-import runner  # noqa: E402
+from experiments import cluster, runner
+from paper_lenet.train import KILL_AFTER_CHECKPOINT
 
-from paper_lenet.train import KILL_AFTER_CHECKPOINT  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def tiny(root):

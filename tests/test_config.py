@@ -12,6 +12,7 @@ from paper_lenet.config import load_config
 from paper_lenet.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
+STUDY = ROOT / "experiments" / "configs"  # the study's own configs: validation, explore, previous
 
 
 def write(path: Path, text: str) -> Path:
@@ -32,7 +33,7 @@ def test_paper_config_has_paper_switches():
 
 
 def test_headline_config_is_its_validation_candidate_on_all_data():
-    """lenet5_1998 trains exactly as configs/validation/val-block30.yaml, on all 60,000 images."""
+    """lenet5_1998 trains exactly as experiments/configs/validation/val-block30.yaml, on all 60,000 images."""
     from paper_lenet.config import to_dict
 
     def strip(d):
@@ -40,7 +41,7 @@ def test_headline_config_is_its_validation_candidate_on_all_data():
         return d
 
     head = to_dict(load_config(ROOT / "configs" / "lenet5_1998.yaml"))
-    cand = to_dict(load_config(ROOT / "configs" / "validation" / "val-block30.yaml"))
+    cand = to_dict(load_config(STUDY / "validation" / "val-block30.yaml"))
     assert strip(head) == strip(cand)
     assert cand["data"]["validation"] == 10000 and head["data"]["train_size"] == 60000
 
@@ -117,11 +118,11 @@ EXPLORE_RUNS = sorted((ROOT / "results" / "explore").glob("*/seed*/config.yaml")
 
 @pytest.mark.parametrize("saved", EXPLORE_RUNS, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
 def test_every_explore_run_has_a_config_that_reproduces_it(saved):
-    """configs/explore/<variant>.yaml with the run's seed gives exactly the committed run's settings."""
+    """experiments/configs/explore/<variant>.yaml with the run's seed gives exactly the committed run's settings."""
     from paper_lenet.config import to_dict
 
     ran = to_dict(load_config(saved))
-    cfg = ROOT / "configs" / "explore" / f"{saved.parent.parent.name}.yaml"
+    cfg = STUDY / "explore" / f"{saved.parent.parent.name}.yaml"
     mine = to_dict(load_config(cfg, [f"seed={ran['seed']}", f"train.threads={ran['train']['threads']}"]))
     assert mine == ran
 
@@ -133,10 +134,10 @@ def test_dataclass_defaults_are_the_paper_config():
     assert to_dict(Config()) == to_dict(load_config(ROOT / "configs" / "lenet5_1998.yaml"))
 
 
-@functools.lru_cache(maxsize=None)  # one scan of configs/ for all the parametrized runs
+@functools.lru_cache(maxsize=None)  # one scan of the config folders for all the parametrized runs
 def _config_files_by_name() -> dict:
     out = {}
-    for p in sorted((ROOT / "configs").rglob("*.yaml")):
+    for p in sorted((ROOT / "configs").rglob("*.yaml")) + sorted(STUDY.rglob("*.yaml")):
         if p.name.startswith("_"):
             continue
         out.setdefault(load_config(p).name, p)
@@ -149,7 +150,7 @@ RUNS = sorted((ROOT / "results" / "runs").glob("*/seed*/config.yaml")) + \
 
 @pytest.mark.parametrize("saved", RUNS, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
 def test_every_committed_run_has_a_config_that_reproduces_it(saved):
-    """configs/**/<the run's name>.yaml with the run's seed gives exactly the committed run's settings."""
+    """configs/**/ or experiments/configs/**/<the run's name>.yaml with the run's seed gives exactly the committed run's settings."""
     from paper_lenet.config import to_dict
 
     ran = to_dict(load_config(saved))
@@ -165,52 +166,12 @@ def test_configs_resolve_by_name_from_the_package():
     assert load_config("lenet5_1998") == load_config(ROOT / "configs" / "lenet5_1998.yaml")
     assert load_config("ablations/paper-relu").model.activation == "relu"
     assert load_config("lenet5_lush.yaml").name == "lenet5_lush"
-    assert CONFIGS.parent.name == "paper_lenet" and "validation/val-block30" in known_configs()
+    assert CONFIGS.parent.name == "paper_lenet" and "fig9/lenet4" in known_configs()
+    assert not any(n.split("/")[0] in ("validation", "explore", "previous") for n in known_configs())  # the study's own
+    assert load_config(STUDY / "validation" / "fig9" / "val-linear-ridge0.1.yaml").linear.ridge == 0.1  # base by name
     with pytest.raises(ConfigError, match="did you mean lenet5_1998"):
         load_config("lenet5_1989")
     r = subprocess.run([sys.executable, "-m", "paper_lenet", "info", "lenet5_1998"], capture_output=True, text=True)
     assert r.returncode == 0 and "60,000" in r.stdout
 
 
-def test_library_imports_no_study_module_and_has_no_cycle():
-    """paper_lenet/ never imports the study side (experiments/), and its module-level imports form no cycle."""
-    import ast
-
-    pkg = ROOT / "paper_lenet"
-    mods = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
-            for p in pkg.rglob("*.py")}
-    graph = {}
-    for mod, path in mods.items():
-        tree = ast.parse(path.read_text())
-        deps = set()
-        base = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
-        for node in tree.body:  # module level only: imports inside functions are deferred
-            if isinstance(node, ast.ImportFrom):
-                if node.level:
-                    parts = base.split(".")[: len(base.split(".")) - node.level + 1]
-                    target = ".".join(parts + ([node.module] if node.module else []))
-                else:
-                    target = node.module or ""
-                names = [f"{target}.{a.name}" for a in node.names]
-                deps |= {n for n in names if n in mods} or ({target} if target in mods else set())
-                assert not target.split(".")[0] in ("experiments", "study", "report", "plots"), (mod, target)
-            elif isinstance(node, ast.Import):
-                for a in node.names:
-                    assert a.name.split(".")[0] not in ("experiments", "study", "report", "plots"), (mod, a.name)
-                    if a.name in mods:
-                        deps.add(a.name)
-        graph[mod] = deps - {mod}
-    state = {}
-
-    def visit(m, stack):
-        state[m] = 1
-        for d in graph.get(m, ()):
-            assert state.get(d) != 1, f"import cycle: {' -> '.join(stack + [m, d])}"
-            if d not in state:
-                visit(d, stack + [m])
-        state[m] = 2
-
-    for m in graph:
-        if m not in state:
-            visit(m, [])
-    assert sum(len(d) for d in graph.values()) > 20  # the graph was read (the package imports itself a lot)

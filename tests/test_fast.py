@@ -11,7 +11,7 @@ import torch
 from paper_lenet import load_config
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.fast import FastStepper, build, fast_supported
-from paper_lenet.model import build_model
+from paper_lenet import build_model
 from paper_lenet.sdlm import curvature, sdlm_rates
 from paper_lenet.steppers import ReferenceStepper
 from paper_lenet.train import train

@@ -11,7 +11,7 @@ from paper_lenet import load_config
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.fast import FastBatchGrad, build, fast_supported
 from paper_lenet.losses import loss_fn
-from paper_lenet.model import build_model
+from paper_lenet import build_model
 from paper_lenet.steppers import make_batch_grad
 from paper_lenet.train import train
 

@@ -3,18 +3,17 @@ section on synthetic run directories (no MNIST: the labels are passed in)."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from experiments.fig9 import fig9_section, fig9_table, fig9_why, fig10_table, fig11_12_table, verdict
+from experiments.rejection import rejection, rejection_curve
+from experiments.report import collect
 from paper_lenet.config import dump_config, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "experiments"))  # the study side: report, tables, study, fig9
-from fig9 import fig9_section, fig9_table, fig10_table, fig11_12_table, rejection, rejection_curve, verdict  # noqa: E402
-from report import collect  # noqa: E402
 
 N = 1000
 LABELS = "0" * N
@@ -152,8 +151,6 @@ def _net_run(seed, test_errors, train_error, arch="mlp"):
 
 
 def test_why_accounts_for_rows_outside_the_window():
-    from fig9 import fig9_why
-
     groups = {  # 28x28-300-10: paper 4.7; ours 3.0, below 4.7 from pass 2 on for both seeds
         "fig9-mlp-300": [_net_run(0, [5.0, 4.0, 3.0], 2.0), _net_run(1, [4.8, 4.5, 3.0], 2.1)],
         # LeNet-1: paper 1.7; ours 2.3 with training error 2.2: worse, and it under-fits

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from paper_lenet import load_config, paper
-from paper_lenet.accounting import cost, count
+from paper_lenet.accounting import count
+from paper_lenet.make import cost
 from paper_lenet.errors import ConfigError
 from paper_lenet.layers import Subsampling, init_layer
-from paper_lenet.model import build_model
+from paper_lenet import build_model
 from paper_lenet.nets import LENET1_C3, LENET4_C3, LENET4_C5, LENET4_S2
 from paper_lenet.sdlm import curvature, sdlm_rates
 from paper_lenet.steppers import ReferenceStepper

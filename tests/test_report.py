@@ -1,19 +1,16 @@
-"""`python experiments/report.py`: tables from run files, Wilson/McNemar statistics, byte-identical reruns."""
+"""`python -m experiments.report`: tables from run files, Wilson/McNemar statistics, byte-identical reruns."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-import sys
-
+from experiments.report import write_report
 from paper_lenet import load_config
+from paper_lenet.make import make_run
 from paper_lenet.stats import discordant, mcnemar_exact, mean_std, wilson
-from paper_lenet.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "experiments"))  # the study side: report, plots, study
-from report import write_report  # noqa: E402
 
 
 def test_wilson_interval_known_values():
@@ -36,7 +33,7 @@ def test_mean_std():
 
 def test_report_from_runs_is_reproducible(synthetic_root, tmp_path, monkeypatch):
     monkeypatch.setenv("PAPER_LENET_DATA", str(synthetic_root))
-    monkeypatch.chdir(ROOT)  # the report runs from the repository root (configs/previous/ for explore)
+    monkeypatch.chdir(ROOT)  # the report runs from the repository root (experiments/configs/previous/ for explore)
     runs = tmp_path / "runs"
     common = [f"data.root={synthetic_root}", "data.download=false", "data.train_size=600", "train.epochs=2",
               "train.sdlm.hessian_samples=50", "train.fast=off"]
@@ -44,16 +41,16 @@ def test_report_from_runs_is_reproducible(synthetic_root, tmp_path, monkeypatch)
                            (ROOT / "configs/ablations/paper-relu.yaml", "ablation-paper-relu")):
         for seed in (0, 1):
             cfg = load_config(cfg_path, common + [f"seed={seed}"])
-            train(cfg, runs / name / f"seed{seed}", log=lambda *_: None)
+            make_run(cfg, runs / name / f"seed{seed}", log=lambda *_: None)
     # an exploratory variant beside the runs: grouped by its directory, diffed against the previous config
-    cfg = load_config(ROOT / "configs/previous/lenet5_1998_average.yaml", common + ["train.sdlm.mu=0.1"])
-    train(cfg, tmp_path / "explore" / "mu-0.1" / "seed0", log=lambda *_: None)
+    cfg = load_config(ROOT / "experiments/configs/previous/lenet5_1998_average.yaml", common + ["train.sdlm.mu=0.1"])
+    make_run(cfg, tmp_path / "explore" / "mu-0.1" / "seed0", log=lambda *_: None)
     # two validation candidates: val_error only, ranked, and the headline's settings matched to one
     for v, seeds in (("val-block30", (0, 1)), ("val-map-j5", (0,))):
         for seed in seeds:
-            cfg = load_config(ROOT / f"configs/validation/{v}.yaml", common[:-2] + [
+            cfg = load_config(ROOT / f"experiments/configs/validation/{v}.yaml", common[:-2] + [
                 "data.train_size=500", "data.validation=100", "train.epochs=2", f"seed={seed}"])
-            train(cfg, tmp_path / "validation" / v / f"seed{seed}", log=lambda *_: None)
+            make_run(cfg, tmp_path / "validation" / v / f"seed{seed}", log=lambda *_: None)
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nmid\n"
                       "<!-- times:start -->\nstale\n<!-- times:end -->\nrest\n")

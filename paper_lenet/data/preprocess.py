@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..image import write_png
 from .idx import IMAGE_SIDE
 
 SIDE = {"none": IMAGE_SIDE, "deslant": 20, "16x16": IMAGE_SIDE}  # output side of each mode
@@ -161,6 +162,4 @@ def save_preprocessing_grid(raw, modes, path, zoom: int = 4, gap: int = 2) -> Pa
             canvas[y:y + IMAGE_SIDE, x:x + IMAGE_SIDE] = 0
             canvas[y + off:y + off + t, x + off:x + off + t] = tiles[c]
     grey = (255 - np.rint(canvas)).astype(np.uint8)
-    from ..image import write_png
-
     return write_png(path, np.kron(grey, np.ones((zoom, zoom), np.uint8)))

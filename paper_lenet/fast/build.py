@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -25,7 +26,8 @@ from pathlib import Path
 from . import abi
 
 HERE = Path(__file__).resolve().parent
-SOURCES = {"lenet5": ("lenet5.c", "lenet5_ops.h", "opts.h"), "seqnet": ("seqnet.c", "lenet5_ops.h", "opts.h")}
+SOURCES = {"lenet5": ("lenet5.c", "lenet5_ops.h", "lenet5_heads.h", "opts.h"),
+           "seqnet": ("seqnet.c", "lenet5_ops.h", "lenet5_heads.h", "opts.h")}
 # -fno-trapping-math only lets gcc evaluate both sides of a select (tanh's two ranges) so the
 # loop vectorises; it changes no result. -fopenmp-simd honours `omp simd reduction` only.
 NATIVE = ("-O3", "-march=native", "-fno-trapping-math", "-fopenmp-simd", "-shared", "-fPIC", "-std=gnu11")
@@ -75,8 +77,6 @@ def _cpu_id() -> str:
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        import platform
-
         return platform.machine() + platform.processor()
     keep = [l for l in lines if l.startswith(("model name", "flags", "Features", "CPU part"))]
     return "\n".join(dict.fromkeys(keep))  # one copy per distinct line, not one per core

@@ -56,6 +56,7 @@ typedef struct {
 } work_t;
 
 #include "lenet5_ops.h"
+#include "lenet5_heads.h"
 
 /* forward on one image; returns the loss E_p and fills w->out, w->gout = dE/d(F7 output) for the
  * RBF head, dE/d(F7's weighted sum) for the trainable heads */

@@ -18,6 +18,7 @@
 
 #include "opts.h"
 #include "lenet5_ops.h"
+#include "lenet5_heads.h"
 
 #define SEQNET_ABI 1
 #define MAXL 8

@@ -9,6 +9,8 @@ import ctypes
 
 import torch
 
+from ..layers import Conv, Subsampling
+from ..nets import SeqNet
 from . import build
 from .abi import ACT, LAYER, Layer, opts
 from .stepper import check_tensors, checked_inputs, checked_rates
@@ -16,8 +18,6 @@ from .stepper import check_tensors, checked_inputs, checked_rates
 
 def seqnet_supported(model, cfg) -> str | None:
     """None when seqnet.c covers this SeqNet and config, else the reason it does not."""
-    from ..nets import SeqNet
-
     if not isinstance(model, SeqNet):
         return f"seqnet.c implements nets.SeqNet only (got {type(model).__name__})"
     t, m = cfg.train, model.cfg
@@ -34,8 +34,6 @@ class SeqStepper:
     name = "fast"
 
     def __init__(self, model, loss: str, map_j: float):
-        from ..layers import Conv, Subsampling
-
         self.model, self.lib = model, build.load(0, "seqnet")
         self.side = model.cfg.input_size
         self.opts = opts(model.cfg.activation, "subsample", "squashed", loss, float(model.S2.k)

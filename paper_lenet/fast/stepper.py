@@ -10,9 +10,11 @@ summed into buffers; the minibatch optimizers (Adam, SGD) then step from .grad a
 from __future__ import annotations
 
 import ctypes
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
+from ..model import LeNet5
 from . import build
 from .abi import ACT, HEAD, LOSS, POOL, SLOTS, opts
 
@@ -23,8 +25,6 @@ def fast_supported(model, cfg, per_sample: bool = True) -> str | None:
     per_sample: the SDLM stepper (optimizer=sdlm, batch_size=1); else FastBatchGrad, which serves
     any minibatch optimizer (the gradient is the same C code's, the update torch's).
     """
-    from ..model import LeNet5
-
     if not isinstance(model, LeNet5):
         return f"the fast path implements LeNet5 only (got {type(model).__name__})"
     t, m = cfg.train, model.cfg
@@ -162,8 +162,6 @@ class FastBatchGrad(_Fast):
         self.minus_one_ptrs = self._pointers(self.minus_one)
         self.pool = None
         if self.threads > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
             self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="lenet5")
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[int, float]:

@@ -1,0 +1,43 @@
+"""Sec. III-C's comparison beyond the networks (Figs. 9-12): the methods fitted in closed form
+(least squares, k-NN, RBF), boosting, and their Figs. 11-12 costs. Above LeNet-5's core, which never
+imports it: importing this package registers its methods in paper_lenet.registry.
+
+    least_squares.py  linear, pairwise, 40 PCA + quadratic, 1000 RBF + linear (with rbf.py's units)
+    knn.py            K-NN Euclidean (pixels or a trained network's features)
+    cost.py           Figs. 11-12 for these methods
+    fit.py            a fitted method's run
+    boost.py          [dist] Boosted LeNet-4 (three trained LeNet-4s)
+"""
+from __future__ import annotations
+
+from ..registry import Method, fig9_row, preprocess_tag, register
+from . import cost
+from .knn import fit_knn
+from .least_squares import fit_linear, fit_pairwise_units, fit_pca_quadratic, fit_rbf_linear
+
+
+def _linear_row(cfg):
+    return fig9_row(preprocess_tag(cfg) + "Linear")
+
+
+def _pairwise_row(cfg):
+    return fig9_row(preprocess_tag(cfg) + "Pairwise")
+
+
+def _knn_row(cfg):
+    return "LeNet-4 / K-NN" if cfg.knn.features else fig9_row(preprocess_tag(cfg) + "K-NN Euclidean")
+
+
+def _pca_row(cfg):
+    return fig9_row(f"{preprocess_tag(cfg)}{cfg.pca_quadratic.components} PCA + quadratic")
+
+
+def _rbf_row(cfg):
+    return fig9_row(f"{preprocess_tag(cfg)}{cfg.rbf_linear.centers} RBF + linear")
+
+
+register(Method("linear", "fitted", cost.linear, _linear_row, fit=fit_linear))
+register(Method("pairwise", "fitted", cost.pairwise, _pairwise_row, fit=fit_pairwise_units))
+register(Method("knn", "fitted", cost.knn, _knn_row, fit=fit_knn))
+register(Method("pca_quadratic", "fitted", cost.pca_quadratic, _pca_row, fit=fit_pca_quadratic))
+register(Method("rbf_linear", "fitted", cost.rbf_linear, _rbf_row, fit=fit_rbf_linear))

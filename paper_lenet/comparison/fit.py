@@ -1,0 +1,95 @@
+"""A run of a fitted method (model.arch linear, pairwise, knn, pca_quadratic, rbf_linear): its inputs
+(pixels, or a trained network's features), the registry's fit, then the run directory's files through
+rundir's open_run and write_summary, as every run writes them."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import torch
+
+from .. import rundir
+from ..config import Config
+from ..data.mnist import load_mnist
+from ..errors import UserError
+from ..evaluate import load_trained, top_two_margin
+from ..model import in_batches
+from ..registry import method
+from ..schedule import set_threads
+
+
+def features_run(cfg: Config) -> Path | None:
+    """knn.features as a finished run directory ({seed} filled in), or None; a UserError naming the key."""
+    sec = cfg.method_section()
+    spec = getattr(sec, "features", None)
+    if not spec:
+        return None
+    try:
+        run = Path(spec.format(seed=cfg.seed))
+    except (KeyError, IndexError, ValueError) as e:
+        raise UserError(f"{cfg.model.arch}.features: {spec!r}: only {{seed}} is filled in ({e})") from None
+    if not ((run / "config.yaml").is_file() and (run / "model.pt").is_file()):
+        raise UserError(f"{cfg.model.arch}.features: {run}: not a finished run directory (needs config.yaml and model.pt)")
+    return run
+
+
+def load_inputs(cfg: Config, run: Path | None, log=print):
+    """(train_x (N, d), train_y, eval_x, eval_y, split): pixels, or with features the last hidden layer
+    of that run's network on its own preprocessed inputs (same training subset). split: 'val' with
+    data.validation, else 'test'."""
+    if run is None:
+        data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed, log=log)
+
+        def embed(x):
+            return x.reshape(len(x), -1)
+    else:
+        try:
+            fcfg, net = load_trained(run)
+        except UserError as e:
+            raise UserError(f"{cfg.model.arch}.features: {e}") from None
+        d = cfg.data
+        dcfg = dataclasses.replace(fcfg.data, root=d.root, download=d.download, train_size=d.train_size,
+                                   subset=d.subset, validation=d.validation,
+                                   distortions=dataclasses.replace(fcfg.data.distortions, enabled=False))
+        data = load_mnist(dcfg, fcfg.model.input_size, cfg.seed, log=log)
+        net.eval()
+
+        @torch.no_grad()
+        def embed(x):
+            return in_batches(net.features, x)
+    if data.val_x is not None:
+        return embed(data.train_x), data.train_y, embed(data.val_x), data.val_y, "val"
+    return embed(data.train_x), data.train_y, embed(data.test_x), data.test_y, "test"
+
+
+def fit_run(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
+    """Fit the config's method into the run directory `out`; returns the summary (train.py's keys)."""
+    out, m = Path(out), method(cfg.model.arch)
+    run = features_run(cfg)  # a bad features key never creates a run directory
+    done = rundir.open_run(cfg, out, resume, log)
+    if done is not None:
+        return done
+    started = time.time()
+    set_threads(cfg)
+    x, y, ex, ey, split = load_inputs(cfg, run, log)
+    log(f"{cfg.name}: {m.name} on {len(x)} training images of {x.shape[1]} inputs")
+    t0 = time.time()
+    fitted = m.fit(cfg, x, y, log)
+    row = dict(getattr(fitted, "metrics", {}), fit_seconds=round(time.time() - t0, 3))
+    pick = fitted.train_index(len(x)) if hasattr(fitted, "train_index") else None  # None: all of them
+    tx, ty = (x, y) if pick is None else (x[pick], y[pick])
+    train_error = float((fitted.scores(tx).argmax(1) != ty).double().mean())
+    t1 = time.time()
+    scores = fitted.scores(ex)
+    row[f"{split}_seconds"] = round(time.time() - t1, 3)
+    pred = scores.argmax(1)
+    row.update({"epoch": 0, "train_error": train_error, f"{split}_error": float((pred != ey).double().mean())})
+    rundir.write_metrics(out, [row])
+    summary = rundir.write_summary(out, cfg, split, pred.numpy(), ey.numpy(), top_two_margin(scores).numpy(),
+                                   n_train=len(x), train_error=train_error, wall=time.time() - started,
+                                   arch=m.name, epochs=0, train_error_n=len(ty),
+                                   **getattr(fitted, "summary", {}), **m.cost(cfg))
+    log(f"{cfg.name}: {split} error {100 * summary[f'{split}_error']:.2f}% ({summary[f'{split}_misses']} misses), "
+        f"train error {100 * train_error:.2f}% (of {len(ty)}), {summary['wall_seconds']:.0f}s")
+    return summary

@@ -1,0 +1,46 @@
+"""The config sections of the comparison's methods (Sec. III-C): each fitted method's own keys, in the
+section named by its model.arch (`knn: {k: 3}`), and boosting's `boost:`. Schema only: config.py
+loads them; a run of another method carries none of them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass
+class LinearConfig:
+    """linear, pairwise: least squares onto +-1 (comparison/least_squares.py)."""
+    ridge: float = 1e-3  # pseudo-inverse regulariser
+
+
+@dataclass
+class KNNConfig:
+    k: int = 3  # neighbours; 0: chosen on a validation split (comparison/knn.py)
+    features: Optional[str] = None  # a run directory ({seed} filled in) whose net's last hidden layer is the input
+
+
+@dataclass
+class PCAQuadraticConfig:
+    components: int = 40  # principal components
+    ridge: float = 1e-3
+
+
+@dataclass
+class RBFLinearConfig:
+    centers: int = 1000  # Gaussian units (centers/10 per class, k-means)
+    ridge: float = 1e-3
+
+
+@dataclass
+class BoostConfig:
+    """[dist] Boosted LeNet-4 (Sec. III-C): nets 2 and 3 trained on patterns that net 1 (and 2) select."""
+    net1: str = ""  # net 1's run directory ({seed} filled in)
+    size: int = 60000  # patterns in net 2's and net 3's training sets
+    max_draws: int = 3000000  # distorted training patterns examined at most to find them
+    exit_agree: float = 0.999  # net 1 alone when its top-two margin >= the smallest threshold that keeps
+    exit_sample: int = 20000  # this share of decisions equal to all three nets', on these distorted training patterns
+
+
+METHOD_SECTIONS = {"linear": LinearConfig, "pairwise": LinearConfig, "knn": KNNConfig,
+                   "pca_quadratic": PCAQuadraticConfig, "rbf_linear": RBFLinearConfig}
+OPTIONAL_SECTIONS = (*METHOD_SECTIONS, "boost")

@@ -1,0 +1,40 @@
+"""How a run of a config is made: the one place that decides, above LeNet-5's core and the comparison.
+
+    a network (registry kind "network")   train.train: per-sample SDLM or minibatch training
+    with a `boost:` section                comparison.boost.train_boosted: nets 2 and 3, then the vote
+    a fitted method (kind "fitted")        comparison.fit.fit_run: closed-form fit, then scoring
+
+Every kind opens its run directory with rundir.open_run and ends it with rundir.write_summary.
+Importing this module imports the comparison, so every model.arch is registered.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import comparison  # noqa: F401  (registers the fitted methods)
+from . import rundir
+from .comparison.boost import train_boosted
+from .comparison.fit import fit_run
+from .config import Config, load_config
+from .registry import method
+from .train import train
+
+
+def make_run(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
+    """Make (or continue) the run of `cfg` in `out`; returns its summary."""
+    out = Path(out)
+    if cfg.boost is not None:
+        return train_boosted(cfg, out, resume, log)
+    if method(cfg.model.arch).kind == "fitted":
+        return fit_run(cfg, out, resume, log)
+    return train(cfg, out, resume, log)
+
+
+def cost(cfg: Config) -> dict:
+    """Figs. 11-12: {"macs", "memory"} per recognition, from the method's definition."""
+    return method(cfg.model.arch).cost(cfg)
+
+
+def run_from_cli(config: str, overrides, out=None, resume=False) -> dict:
+    cfg = load_config(config, overrides)  # an invalid config never creates a run directory
+    return make_run(cfg, Path(out) if out else rundir.default_run_dir(cfg), resume)
