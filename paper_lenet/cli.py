@@ -1,4 +1,5 @@
-"""`paper-lenet` command line: info, download, show-distortions, show-preprocessing, train, eval, predict, bench.
+"""`paper-lenet` command line: info, download, show-distortions, show-preprocessing, train, eval, predict,
+bench.
 
 A UserError (bad config, damaged data file, existing run directory) is printed as one line and
 the command exits with code 2; anything else is a bug and keeps its traceback.
@@ -91,9 +92,10 @@ def cmd_eval(args):
 
 
 def cmd_predict(args):
-    from .predict import predict_image
+    from .predict import predict_files
 
-    predict_image(args.image, args.run, as_json=args.json)
+    predict_files(args.images, run=args.run, name=args.model,
+                  fmt="json" if args.json else "csv" if args.csv else "text")
 
 
 def cmd_bench(args):
@@ -137,10 +139,20 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--write-margins", action="store_true",
                    help="also write test_margins.npy (Fig. 10), checked against test_predictions.txt")
     s.set_defaults(fn=cmd_eval)
-    s = sub.add_parser("predict", help="class of your own digit image (PNG), with each class's RBF distance")
-    s.add_argument("image", help="PNG file: any size, dark on light or light on dark")
-    s.add_argument("--run", default="results/runs/lenet5_1998/seed0", help="run directory with model.pt")
-    s.add_argument("--json", action="store_true")
+
+    def with_model(s):
+        from .pretrained import REGISTRY
+
+        s.add_argument("--model", default=None, help=f"packaged pretrained weights: {' | '.join(REGISTRY)} (default lenet5_1998)")
+        s.add_argument("--run", default=None, help="a run directory with model.pt instead")
+
+    s = sub.add_parser("predict", help="class of your own digit images, with each class's RBF distance")
+    s.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="image files (PNG, JPEG, BMP, TIFF, GIF, WebP; any size, either polarity), directories, globs")
+    with_model(s)
+    fmt = s.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="a JSON list, one object per image")
+    fmt.add_argument("--csv", action="store_true")
     s.set_defaults(fn=cmd_predict)
     s = sub.add_parser("bench", help="reference vs fast per-sample SDLM step, minibatch epoch, eval speed")
     s.add_argument("--json", action="store_true")
