@@ -1,5 +1,5 @@
 """`paper-lenet` command line: info, download, show-distortions, show-preprocessing, train, eval, predict,
-bench.
+show-maps, bench.
 
 A UserError (bad config, damaged data file, existing run directory) is printed as one line and
 the command exits with code 2; anything else is a bug and keeps its traceback.
@@ -94,8 +94,14 @@ def cmd_eval(args):
 def cmd_predict(args):
     from .predict import predict_files
 
-    predict_files(args.images, run=args.run, name=args.model,
+    predict_files(args.images, run=args.run, name=args.model, show=args.show,
                   fmt="json" if args.json else "csv" if args.csv else "text")
+
+
+def cmd_show_maps(args):
+    from .maps import show_maps
+
+    print(f"wrote {show_maps(args.image, args.out, run=args.run, name=args.model)}")
 
 
 def cmd_bench(args):
@@ -153,7 +159,13 @@ def parser() -> argparse.ArgumentParser:
     fmt = s.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="a JSON list, one object per image")
     fmt.add_argument("--csv", action="store_true")
+    s.add_argument("--show", default=None, metavar="FILE.png", help="draw the centred 28x28 fields and the outputs")
     s.set_defaults(fn=cmd_predict)
+    s = sub.add_parser("show-maps", help="the input, every layer's feature maps and the outputs for one image (Fig. 2)")
+    s.add_argument("image")
+    s.add_argument("--out", default="maps.png")
+    with_model(s)
+    s.set_defaults(fn=cmd_show_maps)
     s = sub.add_parser("bench", help="reference vs fast per-sample SDLM step, minibatch epoch, eval speed")
     s.add_argument("--json", action="store_true")
     s.add_argument("--steps", type=int, default=2000)

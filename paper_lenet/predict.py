@@ -1,4 +1,4 @@
-"""`paper-lenet predict IMAGE... [--model NAME | --run DIR] [--json | --csv]`.
+"""`paper-lenet predict IMAGE... [--model NAME | --run DIR] [--json | --csv] [--show F.png]`.
 
 Files, directories (their image files) and glob patterns; the packaged weights by default
 (paper_lenet.pretrained), so it works from any directory. Every image goes through the model's
@@ -66,7 +66,7 @@ def load_model(run: str | None = None, name: str | None = None):
 
 @torch.no_grad()
 def predict_files(inputs, run: str | None = None, name: str | None = None, fmt: str = "text",
-                  out=None) -> list[dict]:
+                  show: str | None = None, out=None) -> list[dict]:
     """Class and the 10 outputs (RBF distances: the smallest wins; else scores: the largest) for
     each image; printed as text (one line per file), a JSON list or CSV."""
     out = out or sys.stdout
@@ -91,4 +91,9 @@ def predict_files(inputs, run: str | None = None, name: str | None = None, fmt: 
         for r in res:
             vals = " ".join(f"{d}:{v:.2f}" for d, v in enumerate(r["values"]))
             print(f"{r['image']}: {r['class']}  [{label}; {what}: {vals}]", file=out)
+    if show:
+        from .maps import draw_seen
+
+        draw_seen(fields.numpy(), res, show)
+        print(f"wrote {show}", file=sys.stderr)
     return res

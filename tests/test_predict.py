@@ -1,4 +1,4 @@
-"""`paper-lenet predict`, image reading through Pillow, MNIST-style centring, bad
+"""`paper-lenet predict` / `show-maps`, image reading through Pillow, MNIST-style centring, bad
 input, the packaged pretrained weights and the torch.hub entry points."""
 from __future__ import annotations
 
@@ -188,6 +188,7 @@ def test_bad_input_is_one_line_naming_the_file(tmp_path, capsys, kind):
     assert main(["predict", str(good), str(bad)]) == 2  # a good file first: nothing printed for it either
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and str(bad) in err and phrase in err, err
+    assert main(["show-maps", str(bad), "--out", str(tmp_path / "m.png")]) == 2 or kind in ("no-images-dir", "glob")
 
 
 def test_tampered_weights_fail_the_sha_check(tmp_path, monkeypatch, capsys):
@@ -253,6 +254,26 @@ def test_predict_equals_the_transform_and_a_run_directory(synthetic_root, tmp_pa
     assert main(["predict", str(path), "--run", str(tmp_path / "run"), "--model", "lenet5_lush"]) == 2
     assert main(["predict", str(path), "--model", "lenet6"]) == 2
     assert "lenet5_1998, lenet5_lush" in capsys.readouterr().err
+
+
+def test_show_maps_and_predict_show_write_sane_pngs(tmp_path, capsys):
+    path = _save(digit(), tmp_path / "d.png")
+    assert main(["show-maps", str(path), "--out", str(tmp_path / "maps.png")]) == 0
+    with Image.open(tmp_path / "maps.png") as im:
+        # 16 map columns (C3, S4) x 0.75 in, 7 rows (input, C1..F6) + the outputs: 1200 x 765 at 100 dpi;
+        # the range asks for a sane picture, not this exact layout
+        assert 1000 <= im.width <= 2000 and 500 <= im.height <= 1200, im.size
+        assert np.asarray(im.convert("L")).std() > 20  # drawn, not blank
+    assert main(["show-maps", str(path), "--out", str(tmp_path / "lush.png"), "--model", "lenet5_lush"]) == 0
+    assert main(["predict", str(path), str(path), "--show", str(tmp_path / "seen.png")]) == 0
+    with Image.open(tmp_path / "seen.png") as im:
+        assert 500 <= im.width <= 1000 and 150 <= im.height <= 400, im.size  # 700 x 220: one row, the file once
+    capsys.readouterr()
+    with pytest.MonkeyPatch.context() as mp:  # matplotlib not installed: one line, exit 2
+        mp.setitem(sys.modules, "matplotlib.figure", None)
+        assert main(["show-maps", str(path), "--out", str(tmp_path / "none.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "matplotlib" in err and not (tmp_path / "none.png").exists()
 
 
 # ---------------------------------------------------------------------------------------------
