@@ -170,6 +170,10 @@ def _bad(kind: str, tmp_path: Path) -> tuple[Path, str]:
     if kind in ("white", "black", "grey"):
         _save(Image.new("L", (40, 50), {"white": 255, "black": 0, "grey": 131}[kind]), p)
         return p, "no ink found"
+    if kind == "noisy-blank":  # sensor noise (sd 4 levels) on white paper, through JPEG: peaks at 15 < MIN_INK
+        noise = np.random.default_rng(0).normal(0, 4, (160, 120))
+        p = _save(Image.fromarray(np.clip(245 + noise, 0, 255).astype(np.uint8)), p.with_suffix(".jpg"), quality=75)
+        return p, "no ink found"
     if kind == "no-images-dir":
         p = tmp_path / "scans"
         p.mkdir()
@@ -181,7 +185,7 @@ def _bad(kind: str, tmp_path: Path) -> tuple[Path, str]:
 
 
 @pytest.mark.parametrize("kind", ["empty", "truncated", "not-an-image", "bomb", "bomb-warning",
-                                  "white", "black", "grey", "no-images-dir", "glob"])
+                                  "white", "black", "grey", "noisy-blank", "no-images-dir", "glob"])
 def test_bad_input_is_one_line_naming_the_file(tmp_path, capsys, kind):
     bad, phrase = _bad(kind, tmp_path)
     good = _save(digit(), tmp_path / "good.png")

@@ -197,7 +197,7 @@ def test_cli_show_preprocessing(tmp_path, synthetic_root):
     (w, h), n = png_size(tmp_path / "x.png")
     # 10 digits x 2 rows (raw, deslant), 30-pixel cells + 2, zoom 4
     assert (w, h) == ((10 * 30 + 2) * 4, (2 * 30 + 2) * 4) and n > 1000
-    # digits drawn, read back by our own PNG reader: dark ink on 5.1% of the pixels measured, 0 when
+    # digits drawn, read back through Pillow: dark ink on 5.1% of the pixels measured, 0 when
     # the grid is blank (a blank grid is also a valid 1.3 kB PNG, hence this check)
     assert (read_image(tmp_path / "x.png") < 128).mean() > 0.03
     r = cli(*src, "--out", str(tmp_path / "all.png"))  # none: raw | deslant | 16x16
