@@ -1,4 +1,5 @@
-"""`paper-lenet` command line: info, download, show-distortions, show-preprocessing, train, eval, predict, bench.
+"""`paper-lenet` command line: info, download, show-distortions, show-preprocessing, train, eval, predict,
+show-maps, bench.
 
 A UserError (bad config, damaged data file, existing run directory) is printed as one line and
 the command exits with code 2; anything else is a bug and keeps its traceback.
@@ -20,7 +21,9 @@ from .data.preprocess import save_preprocessing_grid
 from .errors import UserError
 from .evaluate import eval_run
 from .make import cost, run_from_cli
-from .predict import predict_image
+from .hub import REGISTRY
+from .maps import show_maps
+from .predict import predict_files
 from .registry import describe, method, paper_cost
 
 
@@ -77,7 +80,12 @@ def cmd_eval(args):
 
 
 def cmd_predict(args):
-    predict_image(args.image, args.run, as_json=args.json)
+    predict_files(args.images, run=args.run, name=args.model, show=args.show,
+                  fmt="json" if args.json else "csv" if args.csv else "text")
+
+
+def cmd_show_maps(args):
+    print(f"wrote {show_maps(args.image, args.out, run=args.run, name=args.model)}")
 
 
 def cmd_bench(args):
@@ -119,11 +127,25 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--write-margins", action="store_true",
                    help="also write test_margins.npy (Fig. 10), checked against test_predictions.txt")
     s.set_defaults(fn=cmd_eval)
-    s = sub.add_parser("predict", help="class of your own digit image (PNG), with each class's RBF distance")
-    s.add_argument("image", help="PNG file: any size, dark on light or light on dark")
-    s.add_argument("--run", default="results/runs/lenet5_1998/seed0", help="run directory with model.pt")
-    s.add_argument("--json", action="store_true")
+
+    def with_model(s):
+        s.add_argument("--model", default=None, help=f"packaged pretrained weights: {' | '.join(REGISTRY)} (default lenet5_1998)")
+        s.add_argument("--run", default=None, help="a run directory with model.pt instead")
+
+    s = sub.add_parser("predict", help="class of your own digit images, with each class's RBF distance")
+    s.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="image files (PNG, JPEG, BMP, TIFF, GIF, WebP; any size, either polarity), directories, globs")
+    with_model(s)
+    fmt = s.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="a JSON list, one object per image")
+    fmt.add_argument("--csv", action="store_true")
+    s.add_argument("--show", default=None, metavar="FILE.png", help="draw the centred 28x28 fields and the outputs")
     s.set_defaults(fn=cmd_predict)
+    s = sub.add_parser("show-maps", help="the input, every layer's feature maps and the outputs for one image (Fig. 2)")
+    s.add_argument("image")
+    s.add_argument("--out", default="maps.png")
+    with_model(s)
+    s.set_defaults(fn=cmd_show_maps)
     s = sub.add_parser("bench", help="reference vs fast per-sample SDLM step, minibatch epoch, eval speed")
     s.add_argument("--json", action="store_true")
     s.add_argument("--steps", type=int, default=2000)

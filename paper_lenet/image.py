@@ -1,109 +1,119 @@
-"""A user's own digit image -> a 28x28 MNIST-style field, for `paper-lenet predict`.
+"""A user's own digit image -> a 28x28 MNIST-style field -> the tensor a config's model takes.
+
+Files are read with Pillow: PNG of any mode and depth (palette, 1-bit, 16-bit grey, with alpha),
+JPEG, BMP, TIFF, GIF (first frame), WebP where Pillow has it. Every image becomes 8-bit-range grey:
+16-bit grey scaled to 0..255, alpha composited over white, colour by ITU-R 601 luma (Pillow's own
+'L'). Bad files (empty, truncated, not an image, a decompression bomb, a blank page) raise
+UserError naming the file.
 
 MNIST's digits were size-normalised to fit a 20x20 box (aspect ratio kept, anti-aliased) and then
 centred by their centre of mass in a 28x28 field, light ink on a dark background (0 = background).
-`to_mnist` does the same to any grey or colour image, either polarity. PNG is read with zlib and
-numpy only (8-bit grey, grey+alpha, RGB, RGBA; not interlaced), so no imaging library is needed.
+`to_mnist` does the same to any grey image, either polarity; transforms.Transform adds the
+config's own scaling and padding. `predict` and `pretrained().transforms` share it.
 """
 from __future__ import annotations
 
-import struct
+import warnings
 import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
 from scipy import ndimage
 
 from .errors import UserError
 from .rundir import atomic_write
 
-CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}  # PNG colour type -> channels
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm", ".pbm", ".pnm")
+LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601-2, as Pillow's convert("L")
+# Ink must differ from the background by this many grey levels (of 255): a blank page with sensor
+# noise of sd 2 / 4 / 6 levels, saved as JPEG at quality 75, peaks at 7 / 15 / 19 (measured); a
+# pencil stroke on a scan is several times 25.
+MIN_INK = 25.0
 
 
-def _unfilter(raw: bytes, h: int, w: int, ch: int) -> np.ndarray:
-    """Undo PNG's per-row filters (none, sub, up, average, Paeth), row by row."""
-    stride = w * ch
-    out = np.zeros((h, stride), np.uint8)
-    prev = np.zeros(stride, np.int64)
-    for y in range(h):
-        kind = raw[y * (stride + 1)]
-        line = np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1).astype(np.int64)
-        if kind in (0, 2):  # none, up: no dependence along the row
-            cur = (line + (prev if kind == 2 else 0)) & 255
-        elif kind == 1:  # sub: a running sum along each channel, modulo 256
-            cur = np.cumsum(line.reshape(w, ch), axis=0).reshape(-1) & 255
-        elif kind in (3, 4):  # average, Paeth: each byte depends on its left neighbour (plain ints: fast)
-            li, up, c = line.tolist(), prev.tolist(), [0] * stride
-            for i in range(stride):
-                left = c[i - ch] if i >= ch else 0
-                ul = up[i - ch] if i >= ch else 0
-                if kind == 3:
-                    pred = (left + up[i]) >> 1
-                else:
-                    p = left + up[i] - ul
-                    pa, pb, pc = abs(p - left), abs(p - up[i]), abs(p - ul)
-                    pred = left if pa <= pb and pa <= pc else (up[i] if pb <= pc else ul)
-                c[i] = (li[i] + pred) & 255
-            cur = np.array(c, np.int64)
-        else:
-            raise ValueError(f"bad PNG filter type {kind}")
-        out[y] = cur
-        prev = cur
-    return out.reshape(h, w, ch)
-
-
-def read_png(path) -> np.ndarray:
-    """An 8-bit PNG as a grey float array (H, W) in 0..255 (alpha composited on white)."""
-    data = Path(path).read_bytes()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise UserError(f"{path}: not a PNG file")
-    pos, idat, head = 8, [], None
-    while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        if kind == b"IHDR":
-            head = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat.append(body)
-        pos += 12 + n
-    if head is None:
-        raise UserError(f"{path}: PNG without a header")
-    w, h, depth, ctype, _, _, interlace = head
-    if depth != 8 or ctype not in CHANNELS or interlace:
-        raise UserError(f"{path}: only 8-bit, non-interlaced grey/RGB(A) PNG is read (depth {depth}, type {ctype})")
-    px = _unfilter(zlib.decompress(b"".join(idat)), h, w, CHANNELS[ctype]).astype(np.float64)
-    alpha = px[..., -1:] / 255 if ctype in (4, 6) else 1.0
-    rgb = px[..., :3] if ctype in (2, 6) else px[..., :1]
-    grey = rgb.mean(-1, keepdims=True) * alpha + 255 * (1 - alpha)
-    return grey[..., 0]
-
-
-def write_png(path, grey: np.ndarray) -> Path:
-    """An 8-bit greyscale PNG from a uint8 array (H, W), zlib only (no imaging library), written
-    through a temporary file (never half-written)."""
-    h, w = grey.shape
-    rows = np.hstack([np.zeros((h, 1), np.uint8), np.asarray(grey, np.uint8)])  # filter 0 per row
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 9)) + chunk(b"IEND", b""))
+def read_image(path) -> np.ndarray:
+    """An image file (first frame) as grey floats (H, W) in 0..255; UserError naming the file if it
+    cannot be read."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: f.write(data))
-    return path
+    if not path.is_file():
+        raise UserError(f"{path}: no such image file")
+    if path.stat().st_size == 0:
+        raise UserError(f"{path}: empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse, not warn
+            with Image.open(path) as img:
+                img.seek(0)  # GIF, TIFF: the first frame
+                img.load()
+                return to_grey(img)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise UserError(f"{path}: refused, a possible decompression bomb ({e})") from None
+    except UnidentifiedImageError:
+        raise UserError(f"{path}: not an image file (or a format Pillow cannot read)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, zlib.error) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UserError(f"{path}: damaged or truncated image ({why})") from None
 
 
-def to_mnist(grey: np.ndarray) -> np.ndarray:
-    """(H, W) grey 0..255, either polarity -> (28, 28) float 0..255, ink bright, as MNIST."""
+def to_grey(img) -> np.ndarray:
+    """A Pillow image of any mode -> (H, W) float 0..255."""
+    if img.mode.startswith("I;16") or img.mode in ("I", "F"):  # 16-bit grey (or 32-bit int/float)
+        px = np.asarray(img, np.float64)
+        return px / 257.0 if img.mode.startswith("I;16") or px.max() > 255 else px  # 65535 -> 255
+    if img.mode in ("1", "L", "LA") and "transparency" not in img.info:  # grey: the values as they are
+        return flatten(np.asarray(img.convert("L") if img.mode == "1" else img, np.float64))
+    if img.mode != "RGBA":  # palette (with transparency), colour, CMYK, ...: one path
+        img = img.convert("RGBA")
+    return flatten(np.asarray(img, np.float64))
+
+
+def flatten(px: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, C) with C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA in 0..255 -> (H, W) grey,
+    alpha composited over white."""
+    if px.ndim == 2:
+        return px
+    c = px.shape[-1]
+    alpha = px[..., -1] / 255.0 if c in (2, 4) else 1.0
+    lum = px[..., :3] @ LUMA if c >= 3 else px[..., 0]
+    return lum * alpha + 255.0 * (1 - alpha)
+
+
+def read_grey(image) -> np.ndarray:
+    """Any image -> (H, W) grey floats 0..255: a path, a Pillow image, a numpy array (H, W) or
+    (H, W, C), a torch tensor (H, W) or (C, H, W). Float arrays whose maximum is <= 1 are taken as
+    0..1 (torchvision's ToTensor), everything else as 0..255."""
+    if isinstance(image, (str, Path)):
+        return read_image(image)
+    if hasattr(image, "getbands"):  # a Pillow image
+        return to_grey(image)
+    if torch.is_tensor(image):
+        t = image.detach().cpu()
+        while t.ndim > 3 and t.shape[0] == 1:  # (1, 1, H, W): a batch of one
+            t = t[0]
+        image = t.permute(1, 2, 0) if t.ndim == 3 else t  # channels first -> last
+    arr = np.asarray(image)
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (1, 2, 3, 4)) or arr.size == 0:
+        raise UserError(f"expected an image (H, W) or (H, W, C<=4) (tensors (C, H, W)), got shape {arr.shape}")
+    px = arr.astype(np.float64)
+    if not np.issubdtype(arr.dtype, np.integer) and px.max() <= 1.0:
+        px = px * 255.0
+    return flatten(px)
+
+
+def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
+    """(H, W) grey 0..255, either polarity -> (28, 28) float 0..255, ink bright, as MNIST.
+    UserError "no ink found" for a blank or uniform image."""
     g = np.asarray(grey, np.float64)
     border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
     ink = 255 - g if border.mean() > 127 else g.copy()  # dark on light: invert
     ink = np.clip(ink - np.median(border if border.mean() <= 127 else 255 - border), 0, None)
-    ys, xs = np.nonzero(ink > 0.1 * ink.max()) if ink.max() > 0 else (np.array([0]), np.array([0]))
+    if not ink.max() >= MIN_INK:  # NaN included
+        raise UserError(f"{name}: no ink found (blank or uniform image: nothing differs from the "
+                        f"background by {MIN_INK:g} grey levels or more)")
+    ys, xs = np.nonzero(ink > 0.1 * ink.max())
     crop = ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
     scale = 20.0 / max(crop.shape)  # the longer side to 20 pixels, aspect kept
     size = (max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale)))
@@ -115,3 +125,13 @@ def to_mnist(grey: np.ndarray) -> np.ndarray:
     cy, cx = ndimage.center_of_mass(field)
     field = ndimage.shift(field, (13.5 - cy, 13.5 - cx), order=1, mode="constant")  # centre of mass to the middle
     return np.clip(field * 255.0 / max(field.max(), 1e-12), 0, 255)
+
+
+def write_png(path, grey: np.ndarray) -> Path:
+    """An 8-bit greyscale PNG from a uint8 array (H, W), written through a temporary file (never
+    half-written)."""
+    img = Image.fromarray(np.ascontiguousarray(grey, np.uint8))  # 2-D uint8: mode 'L'
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: img.save(f, format="PNG", optimize=True))
+    return path

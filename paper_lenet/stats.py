@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from scipy.stats import binom
+from scipy.stats import binom, t
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -38,3 +38,14 @@ def discordant(pred_a: str, pred_b: str, labels: str) -> tuple[int, int]:
     b = sum(1 for x, y, t in zip(pred_a, pred_b, labels) if x != t and y == t)
     c = sum(1 for x, y, t in zip(pred_a, pred_b, labels) if x == t and y != t)
     return b, c
+
+
+def t_interval(values: list[float], conf: float = 0.95) -> tuple[float, float]:
+    """Student-t interval of the mean over independent runs (seeds): mean -+ t(n-1) sd / sqrt(n);
+    (nan, nan) for fewer than two values."""
+    n = len(values)
+    if n < 2:
+        return float("nan"), float("nan")
+    m, sd = mean_std(values)
+    half = t.ppf(0.5 + conf / 2, n - 1) * sd / math.sqrt(n)
+    return m - half, m + half

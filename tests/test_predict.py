@@ -1,8 +1,12 @@
-"""`paper-lenet predict` (PNG reading, MNIST-style centring) and the torch.hub entry points."""
+"""`paper-lenet predict` / `show-maps`, image reading through Pillow, MNIST-style centring, bad
+input, the packaged pretrained weights and the torch.hub entry points."""
 from __future__ import annotations
 
-import hashlib
+import csv
+import io
 import json
+import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -12,51 +16,105 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image, ImageDraw, features
 from scipy import ndimage
 
-from paper_lenet import load_config
-from paper_lenet.image import read_png, to_mnist
-from paper_lenet.predict import predict_image
-from paper_lenet.train import train
+import paper_lenet
+from paper_lenet.cli import main
+from paper_lenet.errors import UserError
+from paper_lenet.image import read_image, to_mnist, write_png
+from paper_lenet.predict import predict_files
 
 ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "results" / "runs"
+from paper_lenet import hub as PRE  # the weights registry
 
 
-def write_png(path, img: np.ndarray, filt: int = 1) -> None:
-    """A minimal PNG writer (grey or RGB, 8 bit), every row with the same filter type (0-4)."""
-    img = np.asarray(img, np.uint8)
-    ch = 1 if img.ndim == 2 else img.shape[2]
-    rows = img.reshape(img.shape[0], -1).astype(np.int32)
-    raw, prev = b"", np.zeros(rows.shape[1], np.int32)
-    for r in rows:
-        left = np.concatenate([np.zeros(ch, np.int32), r[:-ch]])
-        ul = np.concatenate([np.zeros(ch, np.int32), prev[:-ch]])
-        if filt == 4:
-            p = left + prev - ul
-            pa, pb, pc = abs(p - left), abs(p - prev), abs(p - ul)
-            pred = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, prev, ul))
-        else:
-            pred = [0 * r, left, prev, (left + prev) // 2][filt]
-        raw += bytes([filt]) + ((r - pred) & 255).astype(np.uint8).tobytes()
-        prev = r
-
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    head = struct.pack(">IIBBBBB", img.shape[1], img.shape[0], 8, {1: 0, 3: 2}[ch], 0, 0, 0)
-    Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", head) + chunk(b"IDAT", zlib.compress(raw))
-                           + chunk(b"IEND", b""))
+def digit(two_level: bool = False) -> Image.Image:
+    """A hand-drawn-looking 7, dark on white, 120x160, anti-aliased (drawn 4x larger, then reduced)
+    unless two_level (black and white only, for the 1-bit and palette-transparency files)."""
+    big = Image.new("L", (480, 640), 255)
+    ImageDraw.Draw(big).line([(110, 130), (370, 120), (200, 560)], fill=0, width=48)
+    img = big.resize((120, 160), Image.Resampling.LANCZOS)
+    return img.point(lambda v: 0 if v < 128 else 255) if two_level else img
 
 
-@pytest.mark.parametrize("filt", [0, 1, 2, 3, 4])
-def test_png_round_trip_every_filter(tmp_path, filt):
-    rng = np.random.default_rng(filt)
-    img = rng.integers(0, 256, (9, 13)).astype(np.uint8)
-    write_png(tmp_path / "g.png", img, filt)
-    assert np.array_equal(read_png(tmp_path / "g.png"), img.astype(np.float64))
-    rgb = np.stack([img, img, img], -1)
-    write_png(tmp_path / "c.png", rgb, filt)
-    assert np.allclose(read_png(tmp_path / "c.png"), img)
+@pytest.fixture(scope="module")
+def model():
+    return paper_lenet.pretrained("lenet5_1998")
+
+
+def _save(img, path, **kw):
+    img.save(path, **kw)
+    return path
+
+
+def _rgba(grey: Image.Image) -> Image.Image:
+    """Black ink whose alpha is the ink's coverage, on a fully transparent background."""
+    a = 255 - np.asarray(grey)
+    return Image.fromarray(np.dstack([np.zeros_like(a)] * 3 + [a]))  # RGBA
+
+
+def _palette_transparent(grey: Image.Image) -> Image.Image:
+    p = Image.new("P", grey.size)
+    p.putpalette([255, 255, 255, 0, 0, 0])
+    p.putdata((np.asarray(grey) < 128).astype(np.uint8).ravel().tolist())
+    p.info["transparency"] = 0  # index 0 (white) transparent: over white it is white again
+    return p
+
+
+# (file name, writer, lossless): each writer gets the anti-aliased or the two-level digit
+WRITERS = {
+    "grey.png": (lambda g, p: _save(g, p), True),
+    "palette.png": (lambda g, p: _save(g.convert("RGB").quantize(256), p), True),
+    "rgb.png": (lambda g, p: _save(g.convert("RGB"), p), True),
+    "rgba.png": (lambda g, p: _save(_rgba(g), p), True),
+    "grey-alpha.png": (lambda g, p: _save(_rgba(g).convert("LA"), p), True),
+    "grey16.png": (lambda g, p: _save(Image.fromarray(np.asarray(g).astype(np.uint16) * 257), p), True),
+    "bit1.png": (lambda g, p: _save(g.convert("1", dither=Image.Dither.NONE), p), True),
+    "palette-trns.png": (lambda g, p: _save(_palette_transparent(g), p, transparency=0), True),
+    "grey.bmp": (lambda g, p: _save(g, p), True),
+    "rgb.tiff": (lambda g, p: _save(g.convert("RGB"), p, compression="tiff_deflate"), True),
+    "anim.gif": (lambda g, p: _save(g, p, save_all=True, append_images=[Image.new("L", g.size, 0)]), True),
+    "rgb.jpg": (lambda g, p: _save(g.convert("RGB"), p, quality=90), False),
+    "grey.webp": (lambda g, p: _save(g, p, lossless=True), True),
+}
+TWO_LEVEL = {"bit1.png", "palette-trns.png"}
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_every_mode_and_format_reads_as_its_grey_version(tmp_path, name, model):
+    if name.endswith(".webp") and not features.check("webp"):
+        pytest.skip("this Pillow has no WebP")
+    write, lossless = WRITERS[name]
+    grey = digit(two_level=name in TWO_LEVEL)
+    path = write(grey, tmp_path / name)
+    got, ref = read_image(path), np.asarray(grey, np.float64)
+    assert got.shape == ref.shape
+    if lossless:
+        # the same 8-bit values: exact up to float rounding (alpha over white, 16-bit / 257, RGB luma)
+        assert np.abs(got - ref).max() < 1e-6, name
+    else:
+        # JPEG at quality 90 moves a pixel by at most ~10 grey levels near the strokes' edges (measured
+        # 8 here), and the 28x28 field, an average over ~5x5 source pixels, by at most 2% of its range
+        assert np.abs(got - ref).max() < 16
+        assert np.abs(to_mnist(got) - to_mnist(ref)).max() < 0.02 * 255
+    assert model.predict(model.transforms(path)[None]).item() == model.predict(model.transforms(grey)[None]).item() == 7
+
+
+def test_transforms_take_any_image_kind(model):
+    """A path, a Pillow image, numpy arrays (uint8 or 0..1 floats, any size) and tensors give the same input."""
+    grey = digit()
+    ref = model.transforms(grey)
+    assert ref.shape == (1, 32, 32) and ref.dtype == torch.float32
+    a = np.array(grey)  # a writable copy (torch.from_numpy warns on Pillow's read-only view)
+    for other in (a, a / 255.0, torch.from_numpy(a)[None], torch.from_numpy(a / 255.0).float(),
+                  np.dstack([a, a, a])):
+        assert torch.allclose(model.transforms(other), ref, atol=1e-4)  # float32 round-off of 0..1 inputs
+    # an MNIST-sized 28x28 array (our own field) is centred again: its box is cut where the ink
+    # passes 10% of its peak, so the faint rim goes and the digit grows by a pixel or two; same class
+    field = model.transforms.field(grey).numpy()
+    assert model.predict(model.transforms(field)[None]).item() == 7
 
 
 def test_to_mnist_centres_and_sizes_either_polarity():
@@ -71,76 +129,205 @@ def test_to_mnist_centres_and_sizes_either_polarity():
         assert ys.max() - ys.min() + 1 <= 22 and 18 <= ys.max() - ys.min() + 1  # longer side ~20 px
 
 
-def predict(png, run, *extra):
-    return subprocess.run([sys.executable, "-m", "paper_lenet", "predict", str(png), "--run", str(run), *extra],
-                          capture_output=True, text=True, cwd=ROOT)
+def test_write_png_reads_back_exactly(tmp_path):
+    img = np.random.default_rng(0).integers(0, 256, (13, 21), dtype=np.uint8)
+    assert np.array_equal(read_image(write_png(tmp_path / "x.png", img)), img)  # lossless greyscale
 
 
-def test_predict_cli_output_and_errors(synthetic_root, tmp_path):
-    cfg = load_config(ROOT / "configs" / "lenet5_1998.yaml", [f"data.root={synthetic_root}", "data.download=false",
-                                                            "data.train_size=200", "train.epochs=1",
-                                                            "train.sdlm.hessian_samples=20"])
-    train(cfg, tmp_path / "run", log=lambda *_: None)
-    write_png(tmp_path / "d.png", 255 - np.kron(np.eye(28, dtype=np.uint8) * 255, np.ones((2, 2), np.uint8)))
-    r = predict(tmp_path / "d.png", tmp_path / "run", "--json")
+# ---------------------------------------------------------------------------------------------
+# bad input: one line naming the file, exit 2, never a traceback
+
+
+def _png_header_only(w: int, h: int) -> bytes:
+    """A valid PNG signature and IHDR claiming w x h 8-bit grey pixels, with a tiny IDAT."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b""))
+
+
+def _bad(kind: str, tmp_path: Path) -> tuple[Path, str]:
+    """(the bad input, a phrase its error must contain)."""
+    p = tmp_path / f"{kind}.png"
+    if kind == "empty":
+        p.write_bytes(b"")
+        return p, "empty file"
+    if kind == "truncated":
+        _save(digit(), p)
+        p.write_bytes(p.read_bytes()[:p.stat().st_size // 2])
+        return p, "truncated"
+    if kind == "not-an-image":
+        p.write_text("a digit, honestly\n")
+        return p, "not an image"
+    if kind == "bomb":  # 10^10 pixels: over twice Pillow's MAX_IMAGE_PIXELS, an error in Pillow itself
+        p.write_bytes(_png_header_only(100_000, 100_000))
+        return p, "decompression bomb"
+    if kind == "bomb-warning":  # between the limit and twice it: a warning in Pillow, which we refuse
+        side = int((1.5 * Image.MAX_IMAGE_PIXELS) ** 0.5)
+        p.write_bytes(_png_header_only(side, side))
+        return p, "decompression bomb"
+    if kind in ("white", "black", "grey"):
+        _save(Image.new("L", (40, 50), {"white": 255, "black": 0, "grey": 131}[kind]), p)
+        return p, "no ink found"
+    if kind == "noisy-blank":  # sensor noise (sd 4 levels) on white paper, through JPEG: peaks at 15 < MIN_INK
+        noise = np.random.default_rng(0).normal(0, 4, (160, 120))
+        p = _save(Image.fromarray(np.clip(245 + noise, 0, 255).astype(np.uint8)), p.with_suffix(".jpg"), quality=75)
+        return p, "no ink found"
+    if kind == "no-images-dir":
+        p = tmp_path / "scans"
+        p.mkdir()
+        (p / "notes.txt").write_text("nothing here")
+        return p, "no image files"
+    if kind == "glob":
+        return tmp_path / "nothing*.png", "no image files match"
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("kind", ["empty", "truncated", "not-an-image", "bomb", "bomb-warning",
+                                  "white", "black", "grey", "noisy-blank", "no-images-dir", "glob"])
+def test_bad_input_is_one_line_naming_the_file(tmp_path, capsys, kind):
+    bad, phrase = _bad(kind, tmp_path)
+    good = _save(digit(), tmp_path / "good.png")
+    assert main(["predict", str(good), str(bad)]) == 2  # a good file first: nothing printed for it either
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and str(bad) in err and phrase in err, err
+    assert main(["show-maps", str(bad), "--out", str(tmp_path / "m.png")]) == 2 or kind in ("no-images-dir", "glob")
+
+
+def test_tampered_weights_fail_the_sha_check(tmp_path, monkeypatch, capsys):
+    shutil.copytree(PRE.WEIGHTS_DIR, tmp_path / "w")
+    data = bytearray((tmp_path / "w" / "lenet5_1998.pt").read_bytes())
+    data[-100] ^= 1  # one bit of a weight
+    (tmp_path / "w" / "lenet5_1998.pt").write_bytes(bytes(data))
+    monkeypatch.setattr(PRE, "WEIGHTS_DIR", tmp_path / "w")
+    with pytest.raises(UserError, match="SHA-256 .* does not match the registered"):
+        paper_lenet.pretrained("lenet5_1998")
+    import hubconf
+
+    with pytest.raises(UserError, match="SHA-256"):
+        hubconf.lenet5_1998(pretrained=True)
+    assert main(["predict", str(_save(digit(), tmp_path / "d.png"))]) == 2
+    assert "SHA-256" in capsys.readouterr().err
+    paper_lenet.pretrained("lenet5_lush")  # the other file is untouched
+
+
+# ---------------------------------------------------------------------------------------------
+# the command line
+
+
+def test_predict_from_another_directory_with_packaged_weights(tmp_path, monkeypatch, capsys):
+    """Run from outside the checkout: files, a directory and a glob; text, --json and --csv parse."""
+    (tmp_path / "scans").mkdir()
+    _save(digit(), tmp_path / "scans" / "a.png")
+    _save(digit().convert("RGB"), tmp_path / "scans" / "b.jpg", quality=90)
+    _save(digit(), tmp_path / "c.bmp")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, "-m", "paper_lenet", "predict", "scans", "*.bmp", "--json"],
+                       capture_output=True, text=True, cwd=tmp_path, env=env)  # a fresh process, elsewhere
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
-    assert len(res["values"]) == 10 and res["output"] == "rbf_distance"
-    assert res["class"] == int(np.argmin(res["values"]))  # RBF: the nearest bitmap wins
-    r = predict(tmp_path / "none.png", tmp_path / "run")
-    assert r.returncode == 2 and "no such image" in r.stderr and r.stderr.count("\n") == 1
-    (tmp_path / "bad.png").write_bytes(b"GIF89a")
-    r = predict(tmp_path / "bad.png", tmp_path / "run")
-    assert r.returncode == 2 and "not a PNG" in r.stderr
+    assert [r["image"] for r in res] == ["scans/a.png", "scans/b.jpg", "c.bmp"]
+    assert [r["class"] for r in res] == [7, 7, 7] and all(r["model"] == "lenet5_1998 seed0" for r in res)
+    assert all(r["class"] == int(np.argmin(r["values"])) for r in res)  # RBF: the nearest bitmap wins
+    monkeypatch.chdir(tmp_path)  # the other formats in this process (a subprocess costs seconds)
+    assert main(["predict", "scans", "*.bmp"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split(":")[0] for ln in lines] == [r["image"] for r in res]  # one line per file
+    assert main(["predict", "scans", "*.bmp", "--csv", "--model", "lenet5_lush"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["image"] for r in rows] == [r["image"] for r in res] and {r["class"] for r in rows} == {"7"}
+    assert all(r["output"] == "score" for r in rows)  # the Lush net's squashed outputs
+
+
+def test_predict_equals_the_transform_and_a_run_directory(synthetic_root, tmp_path, capsys, model):
+    from paper_lenet import load_config
+    from paper_lenet.train import train
+
+    path = _save(digit(), tmp_path / "d.png")
+    assert main(["predict", str(path), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)[0]
+    with torch.no_grad():
+        direct = model(model.transforms(path)[None])[0]
+    assert np.allclose(res["values"], direct.numpy(), atol=1e-4)  # printed with 4 decimals
+    cfg = load_config("lenet5_1998", [f"data.root={synthetic_root}", "data.download=false", "data.train_size=200",
+                                      "train.epochs=1", "train.sdlm.hessian_samples=20"])
+    train(cfg, tmp_path / "run", log=lambda *_: None)
+    assert main(["predict", str(path), "--run", str(tmp_path / "run"), "--csv"]) == 0
+    assert f"({tmp_path / 'run'})" in capsys.readouterr().out
+    assert main(["predict", str(path), "--run", str(tmp_path / "run"), "--model", "lenet5_lush"]) == 2
+    assert main(["predict", str(path), "--model", "lenet6"]) == 2
+    assert "lenet5_1998, lenet5_lush" in capsys.readouterr().err
+
+
+def test_show_maps_and_predict_show_write_sane_pngs(tmp_path, capsys):
+    path = _save(digit(), tmp_path / "d.png")
+    assert main(["show-maps", str(path), "--out", str(tmp_path / "maps.png")]) == 0
+    with Image.open(tmp_path / "maps.png") as im:
+        # 16 map columns (C3, S4) x 0.75 in, 7 rows (input, C1..F6) + the outputs: 1200 x 765 at 100 dpi;
+        # the range asks for a sane picture, not this exact layout
+        assert 1000 <= im.width <= 2000 and 500 <= im.height <= 1200, im.size
+        assert np.asarray(im.convert("L")).std() > 20  # drawn, not blank
+    assert main(["show-maps", str(path), "--out", str(tmp_path / "lush.png"), "--model", "lenet5_lush"]) == 0
+    assert main(["predict", str(path), str(path), "--show", str(tmp_path / "seen.png")]) == 0
+    with Image.open(tmp_path / "seen.png") as im:
+        assert 500 <= im.width <= 1000 and 150 <= im.height <= 400, im.size  # 700 x 220: one row, the file once
+    capsys.readouterr()
+    with pytest.MonkeyPatch.context() as mp:  # matplotlib not installed: one line, exit 2
+        mp.setitem(sys.modules, "matplotlib.figure", None)
+        assert main(["show-maps", str(path), "--out", str(tmp_path / "none.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "matplotlib" in err and not (tmp_path / "none.png").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# pretrained weights and torch.hub
+
+
+@pytest.mark.parametrize("name", ["lenet5_1998", "lenet5_lush"])
+def test_pretrained_meta_equals_the_committed_runs(name):
+    from paper_lenet import rundir
+    from paper_lenet.config import to_dict
+
+    w = PRE.REGISTRY[name]
+    run = RUNS / name / f"seed{w.seed}"
+    if not (run / "model.pt").exists():
+        pytest.skip(f"{run} not committed")
+    assert PRE.build_meta(RUNS) == json.loads(PRE.META.read_text())  # `python -m experiments.package_weights` is current
+    assert w.path.read_bytes() == (run / "model.pt").read_bytes()
+    model = paper_lenet.pretrained(name)
+    assert not model.training
+    assert model.meta["config"] == to_dict(rundir.load_run_config(run))
+    assert model.meta["params"] == sum(p.numel() for p in model.parameters()) == (60000 if name == "lenet5_1998" else 60850)
+    lo, hi = model.meta["test_error_ci95"]
+    assert lo < model.meta["test_error_mean"] < hi and model.meta["seed"] == 0
+
+
+@pytest.mark.parametrize("name", ["lenet5_1998", "lenet5_lush"])
+def test_torch_hub_loads_the_packaged_weights(name):
+    model = torch.hub.load(str(ROOT), name, source="local", pretrained=True, trust_repo=True)
+    state = torch.load(PRE.REGISTRY[name].path, weights_only=True)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items()) and not model.training
+    fresh = torch.hub.load(str(ROOT), name, source="local", trust_repo=True)
+    assert not torch.equal(fresh.C1.weight, model.C1.weight)
 
 
 def test_predict_real_digits_drawn_large_and_inverted(tmp_path):
-    """MNIST test digits, drawn 3x larger and dark on light: the committed lenet5_lush run must give
+    """MNIST test digits, drawn 3x larger and dark on light: the packaged lenet5_lush must give
     the class it gives the original images, for nearly all (re-centring resamples a few pixels)."""
     from paper_lenet.data.download import resolve_root
     from paper_lenet.data.idx import find_file, load_split
-    from paper_lenet.evaluate import load_trained
+    from paper_lenet.data.mnist import preprocess
 
-    run = ROOT / "results" / "runs" / "lenet5_lush" / "seed0"
     root = resolve_root(None)
     if not find_file(root, "t10k-images-idx3-ubyte"):
         pytest.skip("real MNIST not downloaded (`paper-lenet download`)")
     imgs, _ = load_split(root, "test")
-    cfg, model = load_trained(run)
-    from paper_lenet.data.mnist import preprocess
-
-    direct = model.predict(preprocess(torch.from_numpy(imgs[:20].copy()), cfg.data, 32))
-    same = 0
+    model = paper_lenet.pretrained("lenet5_lush")
+    cfg = model.transforms
+    direct = model.predict(preprocess(torch.from_numpy(imgs[:20].copy()), cfg.data, cfg.input_size))
     for i in range(20):
-        write_png(tmp_path / f"{i}.png", 255 - np.kron(imgs[i], np.ones((3, 3), np.uint8)))
-        same += predict_image(str(tmp_path / f"{i}.png"), str(run), as_json=True)["class"] == int(direct[i])
+        write_png(tmp_path / f"{i:02d}.png", 255 - np.kron(imgs[i], np.ones((3, 3), np.uint8)))
+    res = predict_files([tmp_path], name="lenet5_lush", out=io.StringIO())
+    same = sum(r["class"] == int(d) for r, d in zip(res, direct))
     assert same >= 18  # 20 digits; MNIST's own centring differs from ours by a pixel or so at most
-
-
-@pytest.mark.parametrize("name", ["lenet5_1998", "lenet5_lush"])
-def test_torch_hub_loads_committed_weights(name):
-    weights = ROOT / "results" / "runs" / name / "seed0" / "model.pt"
-    if not weights.exists():
-        pytest.skip(f"{weights} not committed")
-    model = torch.hub.load(str(ROOT), name, source="local", pretrained=True, trust_repo=True)
-    state = torch.load(weights, weights_only=True)
-    assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
-    assert sum(p.numel() for p in model.parameters()) == (60000 if name == "lenet5_1998" else 60850)
-    import hubconf
-
-    assert hashlib.sha256(weights.read_bytes()).hexdigest() == hubconf.WEIGHTS[name][1]
-
-
-def test_torch_hub_refuses_altered_weights(tmp_path, monkeypatch):
-    import hubconf
-
-    monkeypatch.setitem(hubconf.WEIGHTS, "lenet5_1998", ("results/runs/lenet5_lush/seed0/model.pt", "0" * 64))
-    with pytest.raises(RuntimeError, match="SHA-256"):
-        hubconf.lenet5_1998(pretrained=True)
-
-
-def test_write_png_reads_back_exactly(tmp_path):
-    from paper_lenet.image import read_png, write_png
-
-    img = np.random.default_rng(0).integers(0, 256, (13, 21), dtype=np.uint8)
-    assert np.array_equal(read_png(write_png(tmp_path / "x.png", img)), img)  # lossless greyscale

@@ -45,7 +45,8 @@ def test_bench_runs_and_reports_every_figure(capsys):
 
 @pytest.mark.slow
 def test_wheel_outside_the_checkout_knows_configs_by_name(tmp_path):
-    """A wheel installed in a fresh venv (torch and co. from this environment) runs `info lenet5_1998` by name."""
+    """A wheel installed in a fresh venv (torch and co. from this environment) runs `info lenet5_1998` by
+    name, and `predict` with the weights packaged in it."""
     import os
     import subprocess
     import sys
@@ -68,3 +69,11 @@ def test_wheel_outside_the_checkout_knows_configs_by_name(tmp_path):
     r = subprocess.run([str(venv / "bin" / "python"), "-c", "import paper_lenet, sys; print(paper_lenet.__file__)"],
                        capture_output=True, text=True, cwd=away, env=env)
     assert str(venv) in r.stdout  # the wheel's copy, not the checkout's
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (60, 80), 255)
+    ImageDraw.Draw(img).line([(15, 15), (45, 15), (25, 70)], fill=0, width=6)  # a 7
+    img.save(away / "seven.png")
+    r = subprocess.run([str(exe), "predict", "seven.png", "--json"], capture_output=True, text=True, cwd=away, env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)[0]["model"] == "lenet5_1998 seed0"
