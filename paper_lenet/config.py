@@ -18,7 +18,7 @@ from typing import Literal, Optional
 import yaml
 
 from .config_methods import (METHOD_SECTIONS, OPTIONAL_SECTIONS, BoostConfig, KNNConfig, LinearConfig,
-                             PCAQuadraticConfig, RBFLinearConfig)
+                             PairwiseConfig, PCAQuadraticConfig, RBFLinearConfig)
 from .errors import ConfigError
 from .paper import AUTHORS_ETA, MU
 from .yamlconf import apply_override, build, read_yaml
@@ -114,7 +114,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     # a fitted method's section (the one named by model.arch), or boosting's; None elsewhere
     linear: Optional[LinearConfig] = None
-    pairwise: Optional[LinearConfig] = None
+    pairwise: Optional[PairwiseConfig] = None
     knn: Optional[KNNConfig] = None
     pca_quadratic: Optional[PCAQuadraticConfig] = None
     rbf_linear: Optional[RBFLinearConfig] = None

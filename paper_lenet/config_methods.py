@@ -4,13 +4,20 @@ loads them; a run of another method carries none of them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Literal, Optional
 
 
 @dataclass
 class LinearConfig:
-    """linear, pairwise: least squares onto +-1 (comparison/least_squares.py)."""
+    """linear: least squares onto +-1 (comparison/least_squares.py)."""
     ridge: float = 1e-3  # pseudo-inverse regulariser
+
+
+@dataclass
+class PairwiseConfig:
+    """pairwise: 45 least-squares units, one per pair of classes (comparison/least_squares.py)."""
+    ridge: float = 1e-3
+    rule: Literal["votes", "sum"] = "votes"  # how the 45 outputs make class scores (pairwise_scores)
 
 
 @dataclass
@@ -29,6 +36,7 @@ class PCAQuadraticConfig:
 class RBFLinearConfig:
     centers: int = 1000  # Gaussian units (centers/10 per class, k-means)
     ridge: float = 1e-3
+    width_scale: float = 1.0  # sigma_j = width_scale x the RMS distance of centre j's members to it
 
 
 @dataclass
@@ -41,6 +49,6 @@ class BoostConfig:
     exit_sample: int = 20000  # this share of decisions equal to all three nets', on these distorted training patterns
 
 
-METHOD_SECTIONS = {"linear": LinearConfig, "pairwise": LinearConfig, "knn": KNNConfig,
+METHOD_SECTIONS = {"linear": LinearConfig, "pairwise": PairwiseConfig, "knn": KNNConfig,
                    "pca_quadratic": PCAQuadraticConfig, "rbf_linear": RBFLinearConfig}
 OPTIONAL_SECTIONS = (*METHOD_SECTIONS, "boost")

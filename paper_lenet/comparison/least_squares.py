@@ -8,14 +8,13 @@
                    from class j" by the same least squares on the samples of classes i and j only
                    (+1 for i, -1 for j). The paper gives no combination rule; ours (pairwise_scores):
                    each unit votes for the class its output's sign points to, class = most votes,
-                   ties to the larger sum of the units' outputs clipped to [-1, 1]. Chosen on the
-                   validation split (fit on the first 50,000, scored on the last 10,000): votes 6.78%,
-                   the plain sum of signed outputs s_i = sum_j o_ij 15.37% (a unit's output on the
-                   classes it never saw is unbounded and swamps the sum); PAIRWISE_RULE = "sum" is that.
+                   ties to the larger sum of the units' outputs clipped to [-1, 1] (pairwise.rule: votes);
+                   or the plain sum of signed outputs s_i = sum_j o_ij (pairwise.rule: sum). Chosen
+                   on the validation split (experiments/configs/validation/fig9/val-pairwise-*).
     pca_quadratic  "40 PCA + quadratic": centred PCA (eigenvectors of the training covariance) to
-                   model.components, features [1, z_i, z_i z_j (i <= j)] (861 for 40), the same
+                   pca_quadratic.components, features [1, z_i, z_i z_j (i <= j)] (861 for 40), the same
                    least squares onto +-1.
-    rbf_linear     "1000 RBF + linear": model.centers / 10 Gaussian units per class, centres by
+    rbf_linear     "1000 RBF + linear": rbf_linear.centers / 10 Gaussian units per class, centres by
                    k-means on that class's training images (Lloyd's algorithm from a seeded k-means++
                    start, rbf.KMEANS_ITERS iterations; the paper's "adaptive K-means" is not specified),
                    width sigma_j = the RMS distance of centre j's members to it, output
@@ -27,6 +26,8 @@ the validation split); the normal equations are accumulated over chunks in float
 run; `fit(cfg, x, y, log)` below is what the registry calls for these four methods.
 """
 from __future__ import annotations
+
+import functools
 
 import torch
 
@@ -88,19 +89,18 @@ def fit_ridge(phi, x, y, ridge: float) -> Machine:
     return Machine(phi, ridge_solve(g.sum(0), rhs, float(n.sum()), ridge))
 
 
-def fit_pairwise(x, y, ridge: float) -> Machine:
+def fit_pairwise(x, y, ridge: float, rule: str = "votes") -> Machine:
     """45 units on the pixels; unit (i, j) sees classes i (+1) and j (-1) only: (G_i + G_j, s_i - s_j)."""
     g, s, n = class_moments(identity, x, y)
     w = torch.stack([ridge_solve(g[i] + g[j], s[i] - s[j], float(n[i] + n[j]), ridge)
                      for i, j in PAIRS.tolist()], 1)
-    return Machine(identity, w, pairwise_scores)
+    return Machine(identity, w, functools.partial(pairwise_scores, rule=rule))
 
 
 PAIRS = torch.tensor([(i, j) for i in range(CLASSES) for j in range(i + 1, CLASSES)])  # unit u: (i, j)
-PAIRWISE_RULE = "votes"  # or "sum" (module docstring)
 
 
-def pairwise_scores(o: torch.Tensor) -> torch.Tensor:
+def pairwise_scores(o: torch.Tensor, rule: str = "votes") -> torch.Tensor:
     """(N, 10) class scores from the 45 unit outputs o (N, 45), unit (i, j) positive for i.
     votes: s_i = wins_i + (sum_j clip(o_ij, -1, 1)) / 20; the second term is within +-0.45, so argmax
     is the most-voted class (ties to the larger clipped sum) and the top-two difference ranks by the
@@ -108,7 +108,7 @@ def pairwise_scores(o: torch.Tensor) -> torch.Tensor:
     signed = torch.cat([o, -o], 1)  # toward i, then toward j
     owner = torch.cat([PAIRS[:, 0], PAIRS[:, 1]])
     zeros = torch.zeros(len(o), CLASSES, dtype=o.dtype)
-    if PAIRWISE_RULE == "sum":
+    if rule == "sum":
         return zeros.index_add_(1, owner, signed)
     wins = zeros.index_add(1, owner, (signed > 0).to(o.dtype))
     return wins + zeros.index_add_(1, owner, signed.clamp(-1, 1)) / (2 * (CLASSES - 1) + 2)
@@ -146,7 +146,7 @@ def fit_linear(cfg, x, y, log=print) -> Machine:
 
 
 def fit_pairwise_units(cfg, x, y, log=print) -> Machine:
-    return fit_pairwise(x, y, cfg.pairwise.ridge)
+    return fit_pairwise(x, y, cfg.pairwise.ridge, cfg.pairwise.rule)
 
 
 def fit_pca_quadratic(cfg, x, y, log=print) -> Machine:
@@ -156,4 +156,4 @@ def fit_pca_quadratic(cfg, x, y, log=print) -> Machine:
 
 def fit_rbf_linear(cfg, x, y, log=print) -> Machine:
     sec = cfg.rbf_linear
-    return fit_ridge(rbf_units(x, y, sec.centers, cfg.seed, log), x, y, sec.ridge)
+    return fit_ridge(rbf_units(x, y, sec.centers, cfg.seed, log, sec.width_scale), x, y, sec.ridge)

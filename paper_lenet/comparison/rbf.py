@@ -67,9 +67,9 @@ class GaussianRBF:
         return torch.exp(-knn.sq_distances(x, self.c, self.c_sq) * self.inv)
 
 
-def rbf_units(x, y, centers: int, seed: int, log=print) -> GaussianRBF:
-    """centers // 10 centres per class by k-means on that class's images; sigma_j = RMS member distance
-    (a centre with a single member, sigma 0, takes the median width of its class)."""
+def rbf_units(x, y, centers: int, seed: int, log=print, width_scale: float = 1.0) -> GaussianRBF:
+    """centers // 10 centres per class by k-means on that class's images; sigma_j = width_scale x the RMS
+    member distance (a centre with a single member, sigma 0, takes the median width of its class)."""
     per = max(1, centers // CLASSES)
     cs, ss = [], []
     for cls in range(CLASSES):
@@ -82,4 +82,4 @@ def rbf_units(x, y, centers: int, seed: int, log=print) -> GaussianRBF:
         sigma[~ok] = sigma[ok].median() if ok.any() else 1.0
         cs.append(c), ss.append(sigma)
         log(f"  class {cls}: {len(c)} centres on {len(xc)} images, sigma median {float(sigma.median()):.3f}")
-    return GaussianRBF(torch.cat(cs), torch.cat(ss))
+    return GaussianRBF(torch.cat(cs), width_scale * torch.cat(ss))
