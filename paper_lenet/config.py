@@ -228,7 +228,12 @@ def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     base = raw.pop("base", None)
     if base is None:
         return raw
-    return _merge(_read_yaml(path.parent / str(base), chain + (path,)), raw)
+    near = path.parent / str(base)  # a path beside this file, else a shipped config's name
+    try:
+        near = near if near.is_file() else resolve_config(str(base))
+    except ConfigError as e:
+        raise ConfigError(f"{path}: base: {e}") from None
+    return _merge(_read_yaml(near, chain + (path,)), raw)
 
 
 def _apply_override(raw: dict, item: str) -> None:
