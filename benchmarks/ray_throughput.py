@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "experiments"))
-import cluster  # noqa: E402
+from paper_lenet import cluster  # noqa: E402
 import runner  # noqa: E402
 
 WORKLOAD = ("train.threads=1", "data.train_size=5000", "train.epochs=1")

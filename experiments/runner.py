@@ -47,7 +47,7 @@ def run_set(configs, seeds, jobs: int = 2, runs: Path = RUNS, extra=THREADS) -> 
     """Every (config, seed) pair, `jobs` at a time (or as Ray tasks); returns the number of failed runs."""
     pairs = [(ROOT / c, s) for s in seeds for c in configs]  # seed-major: every config gets a first seed early
     if BACKEND["name"] == "ray":
-        from cluster import run_set_ray  # Ray only when asked for: pip install -e '.[cluster]'
+        from paper_lenet.cluster import run_set_ray  # Ray only when asked for: pip install -e '.[cluster]'
 
         return run_set_ray(pairs, runs, extra, address=BACKEND["address"])
     failed = 0

@@ -1,4 +1,5 @@
-"""`paper-lenet` command line: info, download, show-distortions, show-preprocessing, train, eval, predict, bench.
+"""`paper-lenet` command line: info, download, show-distortions, show-preprocessing, train, eval, predict, bench,
+sweep, compare, cite.
 
 A UserError (bad config, damaged data file, existing run directory) is printed as one line and
 the command exits with code 2; anything else is a bug and keeps its traceback.
@@ -96,6 +97,18 @@ def cmd_predict(args):
     predict_image(args.image, args.run, as_json=args.json)
 
 
+def cmd_sweep(args):
+    from .sweep import sweep
+
+    configs = [c for c in args.items if "=" not in c]
+    overrides = [c for c in args.items if "=" in c]
+    failed = sweep(configs, overrides, args.seeds, args.out, jobs=args.jobs, backend=args.backend,
+                   address=args.address)
+    if failed:
+        print(f"paper-lenet: {failed} run(s) failed; their logs are in {args.out}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def cmd_bench(args):
     from .bench import run_bench
 
@@ -146,17 +159,26 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.add_argument("--steps", type=int, default=2000)
     s.set_defaults(fn=cmd_bench)
+    s = sub.add_parser("sweep", help="train every config x seed into OUT/<config name>/seed<k>/ (skips finished, resumes killed)")
+    s.add_argument("items", nargs="+", metavar="CONFIG|section.key=value",
+                   help="config files or shipped names, then overrides applied to every config")
+    s.add_argument("--seeds", required=True, help="5 (seeds 0..4), 0-4 or 0,3,7")
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("--jobs", type=int, default=2, help="runs side by side (one thread each)")
+    s.add_argument("--backend", choices=("process", "ray"), default="process")
+    s.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT)")
+    s.set_defaults(fn=cmd_sweep)
     return p
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
-        args.fn(args)
+        rc = args.fn(args)
     except UserError as e:
         print(f"paper-lenet: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("paper-lenet: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return rc or 0
