@@ -109,6 +109,21 @@ def cmd_sweep(args):
     return 1 if failed else 0
 
 
+def cmd_compare(args):
+    from .compare import compare
+
+    text = compare(args.dirs, baseline=args.baseline, fmt=args.format, plot=args.plot, root=args.root)
+    print(text, end="")
+    if args.plot:
+        print(f"wrote {args.plot}", file=sys.stderr)
+
+
+def cmd_cite(args):
+    from .cite import cite
+
+    print(cite(args.format), end="")
+
+
 def cmd_bench(args):
     from .bench import run_bench
 
@@ -168,6 +183,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--backend", choices=("process", "ray"), default="process")
     s.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT)")
     s.set_defaults(fn=cmd_sweep)
+    s = sub.add_parser("compare", help="test error over seeds per config, and each config against a baseline")
+    s.add_argument("dirs", nargs="+", metavar="DIR", help="a folder of seed*/ run directories (one config)")
+    s.add_argument("--baseline", default=None, help="the config the others are compared with (default: the first DIR)")
+    s.add_argument("--format", default="md", help="md (default), latex, csv or json")
+    s.add_argument("--plot", default=None, metavar="FILE.png", help="also draw each config's error and interval")
+    s.add_argument("--root", default=None, help="MNIST folder with the test labels (default: the download chain)")
+    s.set_defaults(fn=cmd_compare)
+    s = sub.add_parser("cite", help="how to cite this package and the paper")
+    s.add_argument("--format", default="bibtex", help="bibtex (default) or text")
+    s.set_defaults(fn=cmd_cite)
     return p
 
 
