@@ -174,7 +174,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.add_argument("--steps", type=int, default=2000)
     s.set_defaults(fn=cmd_bench)
-    s = sub.add_parser("sweep", help="train every config x seed into OUT/<config name>/seed<k>/ (skips finished, resumes killed)")
+    s = sub.add_parser("sweep", help="train every config x seed into OUT/<config name>/seed<k>/ "
+                                     "(skips finished runs, resumes killed ones)")
     s.add_argument("items", nargs="+", metavar="CONFIG|section.key=value",
                    help="config files or shipped names, then overrides applied to every config")
     s.add_argument("--seeds", required=True, help="5 (seeds 0..4), 0-4 or 0,3,7")
