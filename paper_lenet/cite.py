@@ -53,7 +53,8 @@ def bibtex(sw: dict) -> str:
     fields += [("note", f"git commit {sw['commit']}")] if sw["commit"] else []
     p = PAPER
     paper = [("author", " and ".join(f"{_tex(f)}, {_tex(g)}" for f, g in p["authors"])),
-             ("title", "{" + p["title"] + "}"), ("journal", p["journal"]), ("volume", p["volume"]), ("number", p["issue"]),
+             ("title", "{" + p["title"] + "}"), ("journal", p["journal"]), ("volume", p["volume"]),
+             ("number", p["issue"]),
              ("pages", f"{p['start']}--{p['end']}"), ("year", p["year"]), ("doi", p["doi"])]
     return _entry("software", "paper_lenet", fields) + "\n" + _entry("article", "lecun1998gradient", paper)
 
@@ -64,10 +65,11 @@ def _entry(kind: str, key: str, fields) -> str:
 
 
 def text(sw: dict) -> str:
-    extra = "".join([f", git commit {sw['commit']}" if sw["commit"] else "", f". {sw['url']}" if sw["url"] else ""])
+    commit = f", git commit {sw['commit']}" if sw["commit"] else ""
+    url = f" {sw['url']}" if sw["url"] else ""
     p = PAPER
     names = [f"{g[0]}. {f}" for f, g in p["authors"]]
-    return (f"{', '.join(sw['authors'])}. {sw['title']}. Version {sw['version']} ({sw['date-released']}{extra}).\n"
+    return (f"{', '.join(sw['authors'])}. {sw['title']}. Version {sw['version']} ({sw['date-released']}{commit}).{url}\n"
             f"{', '.join(names[:-1])} and {names[-1]}. {p['title']}. {p['journal']}, {p['volume']}({p['issue']}):"
             f"{p['start']}-{p['end']}, {p['year']}. doi:{p['doi']}\n")
 

@@ -131,7 +131,7 @@ def cmd_bench(args):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="paper-lenet", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="paper-lenet", description=__doc__.split("\n\n")[0].replace("\n", " "))
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_config(name, help_):

@@ -59,7 +59,8 @@ def markdown(result: dict) -> str:
         lines.append(f"| {c['name']} | {c['n']} | {seeds} | {c['mean']:.2f} ± {c['std']:.2f} | {_ci(c['ci95'])} "
                      f"| {c['test_se']:.2f} |")
     if result["comparisons"]:
-        lines += ["", "| config | baseline | difference (points) | 95% bootstrap interval | P(better) | McNemar p per seed |",
+        lines += ["", "| config | baseline | difference (points) | 95% bootstrap interval | P(better) "
+                  "| McNemar p per seed |",
                   "|---|---|---:|---|---:|---|"]
         for m in result["comparisons"]:
             lines.append(f"| {m['name']} | {m['baseline']} | {m['diff']:+.2f} | {_ci(m['ci95'])} "
