@@ -50,12 +50,12 @@ def test_cli_bad_input_exit_2_and_nothing_written(tmp_path, capsys):
 
 def test_overrides_reach_every_run_and_finished_runs_are_skipped(synthetic_root, tmp_path, capsys):
     out = tmp_path / "sweep"
-    assert S.sweep(["lenet5_1998", "modern"], tiny(synthetic_root, epochs=1), "0,3", out, jobs=2) == 0
+    assert S.sweep(["lenet5_1998", "modern"], tiny(synthetic_root, epochs=1), "3-3", out, jobs=2) == 0
     text = capsys.readouterr().out
-    assert "runs: 4/4 done, 0 running, 0 waiting" in text
+    assert "runs: 2/2 done, 0 running, 0 waiting" in text
     stamps = {}
     for name in ("lenet5_1998", "modern"):
-        for seed in (0, 3):
+        for seed in (3,):
             run = out / name / f"seed{seed}"
             cfg = yaml.safe_load((run / "config.yaml").read_text())
             assert (cfg["seed"], cfg["name"]) == (seed, name)
@@ -63,9 +63,9 @@ def test_overrides_reach_every_run_and_finished_runs_are_skipped(synthetic_root,
             assert json.loads((run / "summary.json").read_text())["epochs"] == 1
             assert "pass  1/1" in (out / name / f"seed{seed}.log").read_text()
             stamps[run] = (run / "summary.json").stat().st_mtime_ns
-    assert S.sweep(["lenet5_1998", "modern"], tiny(synthetic_root, epochs=1), "0,3", out) == 0
+    assert S.sweep(["lenet5_1998", "modern"], tiny(synthetic_root, epochs=1), "3-3", out) == 0
     text = capsys.readouterr().out
-    assert text.count("finished already") == 4 and "runs: 4/4 done" in text
+    assert text.count("finished already") == 2 and "runs: 2/2 done" in text
     assert all((run / "summary.json").stat().st_mtime_ns == t for run, t in stamps.items())  # untouched
 
 
@@ -85,7 +85,7 @@ def test_killed_run_is_resumed_and_equals_an_uninterrupted_one(synthetic_root, t
 
 
 def test_ctrl_c_stops_every_training_process_and_leaves_resumable_runs(synthetic_root, tmp_path, monkeypatch):
-    extra = tiny(synthetic_root, epochs=20)
+    extra = tiny(synthetic_root, epochs=8)  # long enough that both runs checkpoint before either ends
     out = tmp_path / "sweep"
     seen = []
     real_wait = S._wait_any
