@@ -30,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from .config import load_config, to_dict
+from .rundir import finished
 
 RUN_FILES = ("config.yaml", "env.json", "metrics.jsonl", "summary.json", "model.pt", "test_predictions.txt",
              "test_margins.npy", "val_margins.npy",
@@ -132,7 +133,7 @@ def run_set_ray(pairs, runs: Path, extra=(), address: str | None = None, env: di
     for config, seed in pairs:
         cfg = load_config(config, [f"seed={seed}", *extra])
         out = Path(runs) / cfg.name / f"seed{seed}"
-        if (out / "summary.json").exists():
+        if finished(cfg, out):
             log(f"{cfg.name} seed {seed}: finished already")
             continue
         resume = _read(out, RESUME_FILES) if (out / "checkpoint.pt").is_file() else {}  # a killed local run

@@ -2,7 +2,8 @@
 
 Each run is its own one-thread `python -m paper_lenet train` process (OMP_NUM_THREADS=1), logged to
 DIR/<name>/seed<k>.log, so a crash or a kill affects one run only. Finished runs (summary.json
-present) are skipped; killed ones are resumed (--resume). A run directory is only ever resumable or
+present) are skipped, unless they hold another config (a one-line error); killed ones are resumed
+(--resume, which refuses another config). A run directory is only ever resumable or
 finished (the trainer writes every file atomically, summary.json last); Ctrl-C interrupts every
 training process, waits for it to exit, and leaves it resumable. With `backend="ray"` the same runs
 are Ray tasks (paper_lenet.cluster), on this machine or on a cluster at `address`.
@@ -22,6 +23,7 @@ from pathlib import Path
 from .cluster import Progress
 from .config import load_config, resolve_config
 from .errors import UserError
+from .rundir import finished
 
 THREADS = ("train.threads=1",)  # two one-thread processes use two cores; two-thread ones fight over them
 STOP_WAIT_S = 60  # after Ctrl-C: how long a run may take to exit on SIGINT before it is SIGKILLed
@@ -99,7 +101,7 @@ def _command(path: Path, seed: int, extra, run: Path) -> list[str]:
 def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict) -> int:
     waiting = []
     for path, name, seed in runs:
-        if (out / name / f"seed{seed}" / "summary.json").exists():
+        if finished(load_config(path, [f"seed={seed}", *extra]), out / name / f"seed{seed}"):
             log(f"{name} seed {seed}: finished already")
         else:
             waiting.append((path, name, seed))

@@ -67,6 +67,10 @@ def test_overrides_reach_every_run_and_finished_runs_are_skipped(synthetic_root,
     text = capsys.readouterr().out
     assert text.count("finished already") == 2 and "runs: 2/2 done" in text
     assert all((run / "summary.json").stat().st_mtime_ns == t for run, t in stamps.items())  # untouched
+    # other overrides into the same folder: the finished runs are not this config's, nothing runs
+    with pytest.raises(UserError, match=r"lenet5_1998/seed3: finished with another config"):
+        S.sweep(["lenet5_1998", "modern"], tiny(synthetic_root, epochs=2), "3-3", out)
+    assert all((run / "summary.json").stat().st_mtime_ns == t for run, t in stamps.items())
 
 
 def test_killed_run_is_resumed_and_equals_an_uninterrupted_one(synthetic_root, tmp_path, capsys):
