@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "experiments"))
-import cluster  # noqa: E402
-import runner  # noqa: E402
+from paper_lenet import cluster
+from paper_lenet.sweep import sweep
 
-WORKLOAD = ("train.threads=1", "data.train_size=5000", "train.epochs=1")
+ROOT = Path(__file__).resolve().parents[1]
+WORKLOAD = ("data.train_size=5000", "train.epochs=1")  # sweep and run_set_ray add train.threads=1
 
 
 def timed(fn) -> float:
@@ -42,15 +40,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for jobs in (1, 2):
-            res[f"process_{jobs}_s"] = timed(lambda: runner.run_set([str(config.relative_to(ROOT))], range(a.runs),
-                                                                    jobs, tmp / f"p{jobs}", WORKLOAD))
+            res[f"process_{jobs}_s"] = timed(lambda: sweep([str(config)], WORKLOAD, list(range(a.runs)),
+                                                           tmp / f"p{jobs}", jobs=jobs, log=lambda *_: None))
         for workers in (1, 2):
             import ray
 
             real_init = ray.init
             ray.init = lambda *x, **k: real_init(*x, **dict(k, num_cpus=workers))  # workers = CPUs Ray may use
             try:
-                res[f"ray_{workers}_s"] = timed(lambda: cluster.run_set_ray(pairs, tmp / f"r{workers}", WORKLOAD,
+                res[f"ray_{workers}_s"] = timed(lambda: cluster.run_set_ray(pairs, tmp / f"r{workers}",
+                                                                            ("train.threads=1", *WORKLOAD),
                                                                             log=lambda *_: None))
             finally:
                 ray.init = real_init

@@ -1,6 +1,6 @@
 """Why SDLM's steps grow after pass 1: saturation and h_kk per layer, at init and after pass 1.
 
-Command: python experiments/curvature_diagnosis.py [CONFIG] [overrides...]
+Command: python -m experiments.curvature_diagnosis [CONFIG] [overrides...]
   (default configs/lenet5_1998.yaml; trains one pass into a temporary directory, ~10 s)
 Prints, for 500 training images drawn as the trainer draws them for pass 2: per layer the
 fraction of units with |a| > 2 (deep in the squashing function's flat part) and the weights' rms,

@@ -11,7 +11,7 @@ from paper_lenet import paper
 from .plots import pyplot
 from .rejection import is_network, margins_of, rejection_curve, run_config
 from .study import FIG9_ROWS
-from .tables import pooled
+from .tables import over_seeds
 
 
 def fig9_chart(groups, path: Path) -> bool:
@@ -19,7 +19,7 @@ def fig9_chart(groups, path: Path) -> bool:
     plt = pyplot()
     if plt is None:
         return False
-    rows = [(label, paper.FIG9.get(label), pooled(groups[name]) if name in groups else None)
+    rows = [(label, paper.FIG9.get(label), over_seeds(groups[name]) if name in groups else None)
             for label, name in FIG9_ROWS]
     y = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(rows) + 1.2))

@@ -9,8 +9,8 @@ from paper_lenet.data.download import resolve_root
 from paper_lenet.data.idx import load_split
 from paper_lenet.stats import mean_std
 
-from .study import baseline_of
-from .tables import PAPER_HEADLINE, pooled
+from .study import PAPER_CONFIG, baseline_of
+from .tables import PAPER_HEADLINE, over_seeds
 
 
 def pyplot():
@@ -73,7 +73,7 @@ def fig6(groups, path: Path) -> bool:
 
 def ablations(panels, path: Path, clip: float = 6.0) -> None:
     """panels: [(title, paper_value or None, rows)], rows [(label, mean, lo, hi)] baseline first, with
-    the pooled 95% Wilson interval. The axis stops at `clip`%: runs beyond it (diverged) are drawn as
+    the 95% t-interval over seeds (lo = hi = mean for one seed). The axis stops at `clip`%: runs beyond it (diverged) are drawn as
     a triangle at the edge with their value written beside it, so ~1% differences stay visible."""
     plt = _plt()
     n = sum(len(r) for _, _, r in panels)
@@ -97,7 +97,7 @@ def ablations(panels, path: Path, clip: float = 6.0) -> None:
         ax.set_ylim(len(rows) - 0.4, -0.6)  # first row on top, room for the edge labels
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7, loc="best")
-    axes[-1, 0].set(xlabel="test error (%): mean over seeds, 95% Wilson interval of the pooled error")
+    axes[-1, 0].set(xlabel="test error (%): mean over seeds, 95% t-interval over seeds")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -131,11 +131,11 @@ def gallery(run, labels: str, path: Path, limit: int = 180) -> bool:
 def write_plots(groups, out: Path, labels) -> list[str]:
     """All figures that the available runs support; returns their file names."""
     made = []
-    if "lenet5_1998" in groups:
-        fig5(groups["lenet5_1998"], out / "fig5_error_per_pass.png")
+    if PAPER_CONFIG in groups:
+        fig5(groups[PAPER_CONFIG], out / "fig5_error_per_pass.png")
         made.append("fig5_error_per_pass.png")
-        if labels is not None and groups["lenet5_1998"][0]["pred"]:
-            if gallery(groups["lenet5_1998"][0], labels, out / "fig8_misclassified.png"):
+        if labels is not None and groups[PAPER_CONFIG][0]["pred"]:
+            if gallery(groups[PAPER_CONFIG][0], labels, out / "fig8_misclassified.png"):
                 made.append("fig8_misclassified.png")
     if fig6(groups, out / "fig6_training_size.png"):
         made.append("fig6_training_size.png")
@@ -145,8 +145,9 @@ def write_plots(groups, out: Path, labels) -> list[str]:
         if base in groups and names:
             rows = []
             for name in [base] + names:
-                s = pooled(groups[name])
-                rows.append((f"{name} (n={s['n']})", s["mean"], s["lo"], s["hi"]))
+                s = over_seeds(groups[name])
+                lo, hi = (s["lo"], s["hi"]) if s["lo"] is not None else (s["mean"], s["mean"])
+                rows.append((f"{name} (n={s['n']})", s["mean"], lo, hi))
             panels.append((f"one change to `{base}`", paper, rows))
     if panels:
         ablations(panels, out / "ablations.png")

@@ -1,8 +1,11 @@
 """The paper's experiments as function calls. Each docstring: command, expected result (with n), time.
 
 Times are for a 2-core laptop-class CPU with the fast per-sample path, two runs side by side.
-Run from the repository root; results land in results/runs/, then `paper-lenet report results/runs
---out results` regenerates results/RESULTS.md and the README table.
+Run from the repository root (`python -m experiments.reproduce NAME`); each experiment is a list of
+configs handed to the library's `paper_lenet.sweep.sweep` (the same code as `paper-lenet sweep`:
+finished runs skipped, killed ones resumed, `--backend ray` for a cluster). Results land in
+results/runs/; `python -m experiments.report results/runs --out results` then regenerates
+results/RESULTS.md and the README tables.
 """
 from __future__ import annotations
 
@@ -10,15 +13,15 @@ import argparse
 from pathlib import Path
 
 from paper_lenet import load_config, make  # noqa: F401  (make registers every model.arch)
+from paper_lenet.config import CONFIGS
 from paper_lenet.registry import method
-from .runner import BACKEND, ROOT, RUNS, run_set
+from paper_lenet.sweep import sweep
 
 from .study import EXPERIMENTS  # which configs each experiment runs (the report's rerun-time table too)
 
-ABLATIONS = sorted(str(p.relative_to(Path(__file__).resolve().parents[1]))
-                   for p in (Path(__file__).resolve().parents[1] / "configs" / "ablations").glob("*.yaml"))
-
-
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "results" / "runs"
+ABLATIONS = sorted(str(p) for p in (CONFIGS / "ablations").glob("*.yaml"))
 STUDY_CONFIGS = Path(__file__).resolve().parent / "configs"  # the study's own: validation, explore, previous
 VALIDATION = sorted(str(p.relative_to(ROOT)) for p in (STUDY_CONFIGS / "validation").rglob("val-*.yaml"))
 EXPLORE = sorted(str(p.relative_to(ROOT)) for p in (STUDY_CONFIGS / "explore").glob("*.yaml"))
@@ -26,112 +29,117 @@ EXPLORE = sorted(str(p.relative_to(ROOT)) for p in (STUDY_CONFIGS / "explore").g
 
 def configs(experiment: str) -> list[str]:
     names = EXPERIMENTS[experiment]
-    return ABLATIONS if names is None else [f"configs/{n}.yaml" for n in names]
+    return ABLATIONS if names is None else [str(CONFIGS / f"{n}.yaml") for n in names]
 
 
-def headline(seeds=range(5), jobs=2):
+def run_set(files, seeds, jobs: int = 2, runs: Path = RUNS, backend: str = "process", address=None) -> int:
+    """Every (config, seed) run into runs/<name>/seed<k>/ through paper_lenet.sweep; the failed count."""
+    return sweep([str(f) for f in files], (), list(seeds), runs, jobs=jobs, backend=backend, address=address)
+
+
+def headline(seeds=range(5), **run):
     """LeNet-5: the paper's model (RBF + MSE, S2/S4 sum), per-sample SDLM, 30 passes in the authors'
     three eta blocks (chosen on the validation split).
 
-    Command: python experiments/reproduce.py headline
+    Command: python -m experiments.reproduce headline
     Expected: test error 0.95 +- 0.1% (paper, Fig. 9); n = 5 seeds.
     Measured (results/RESULTS.md): 1.01 +- 0.16% (n=5), within that target.
     Time (measured, two runs side by side on 2 cores): ~2.9 min per run, 5 seeds ~7 min.
     """
-    return run_set(configs("headline"), seeds, jobs)
+    return run_set(configs("headline"), seeds, **run)
 
 
-def distortions(seeds=range(3), jobs=2):
+def distortions(seeds=range(3), **run):
     """LeNet-5 trained on distorted patterns (Sec. III-C).
 
-    Command: python experiments/reproduce.py distortions
+    Command: python -m experiments.reproduce distortions
     Expected: test error 0.8% (paper); target <= 0.85% mean over n = 3 seeds.
     Time: ~3.1 min per run (distorting a pass takes ~0.6 s); 3 seeds ~5 min on 2 cores.
     """
-    return run_set(configs("distortions"), seeds, jobs)
+    return run_set(configs("distortions"), seeds, **run)
 
 
-def training_size(seeds=range(3), jobs=2):
+def training_size(seeds=range(3), **run):
     """Fig. 6: 15,000 and 30,000 training samples (60,000 is the headline).
 
-    Command: python experiments/reproduce.py training_size
+    Command: python -m experiments.reproduce training_size
     Expected: test 1.68% (15k) and 1.14% (30k) in the paper; n = 3 seeds each.
     Time: ~1.4 min per run on average; 6 runs ~4 min on 2 cores.
     """
-    return run_set(configs("training_size"), seeds, jobs)
+    return run_set(configs("training_size"), seeds, **run)
 
 
-def modern(seeds=range(3), jobs=2):
+def modern(seeds=range(3), **run):
     """The tutorial-style modern LeNet-5 (ReLU, max-pool, dense C3, linear + CE, Adam batch 128).
 
-    Command: python experiments/reproduce.py modern
+    Command: python -m experiments.reproduce modern
     Expected: about 1.0-1.3% (tutorial reports); n = 3 seeds.
     Time: ~1.7 min per run (10 epochs of ~9 s, compiled gradients, two runs side by side); 3 seeds ~3 min.
     """
-    return run_set(configs("modern"), seeds, jobs)
+    return run_set(configs("modern"), seeds, **run)
 
 
-def ablations(seeds=range(3), jobs=2):
+def ablations(seeds=range(3), **run):
     """Every config in configs/ablations/: one factor at a time, paper -> modern and modern -> paper.
 
-    Command: python experiments/reproduce.py ablations
+    Command: python -m experiments.reproduce ablations
     Expected: each row vs its baseline with a McNemar p-value in results/RESULTS.md; n = 3 seeds.
     Time: 21 configs x 3 seeds, ~2.1 min a run on average; ~66 min on 2 cores.
     """
-    return run_set(configs("ablations"), seeds, jobs)
+    return run_set(configs("ablations"), seeds, **run)
 
 
-def lush(seeds=range(3), jobs=2):
+def lush(seeds=range(3), **run):
     """The authors' own protocol (Lush gblearn2 as QMNIST retrained it): no RBF, 30 passes.
 
-    Command: python experiments/reproduce.py lush
+    Command: python -m experiments.reproduce lush
     Expected: test error 0.82 +- 0.2% (QMNIST, Yadav & Bottou 2019); target 0.82 +- 0.15, n = 3 seeds.
     Time: ~2.2 min per run (30 passes of ~4 s); 3 seeds ~3 min on 2 cores.
     """
-    return run_set(configs("lush"), seeds, jobs)
+    return run_set(configs("lush"), seeds, **run)
 
 
-def literal(seeds=range(3), jobs=2):
+def literal(seeds=range(3), **run):
     """Every setting as the paper's text states it (+-2.4/F init, S2/S4 sum, per-pass h_kk): as measured.
 
-    Command: python experiments/reproduce.py literal
+    Command: python -m experiments.reproduce literal
     Expected: no target; the report shows what it gives; n = 3 seeds.
     Time: ~2.5 min per run; 3 seeds ~4 min on 2 cores.
     """
-    return run_set(configs("literal"), seeds, jobs)
+    return run_set(configs("literal"), seeds, **run)
 
 
-def validation(seeds=(0, 1), jobs=2):
+def validation(seeds=(0, 1), **run):
     """The choices of lenet5_1998, on a validation split: configs/validation/val-*.yaml, trained on
     the first 50,000 training images, scored on the last 10,000 (the test set is never scored);
     and configs/validation/fig9/: fig9-lenet1's schedule (2 candidates, ~2 min a run) and the
     classical methods' ridge (24 fits of seconds each).
 
-    Command: python experiments/reproduce.py validation   (runs go to results/validation/)
+    Command: python -m experiments.reproduce validation   (runs go to results/validation/)
     Expected: the chosen candidate has the lowest mean val_error (RESULTS.md, "How each setting
     was chosen"); n = 2 seeds each.
     Time: 8 candidates x 2 seeds, ~1.2-1.8 min a run; ~12 min on 2 cores.
     """
-    return run_set(VALIDATION, seeds, jobs, runs=RUNS.parent / "validation")
+    return run_set(VALIDATION, seeds, runs=RUNS.parent / "validation", **run)
 
 
-def explore(seeds=(0,), jobs=2):
+def explore(seeds=(0,), **run):
     """The exploratory single changes to the previous paper config (configs/explore/*.yaml), which
     looked at test error and so chose nothing; their committed runs are under results/explore/.
 
-    Command: python experiments/reproduce.py explore --seeds 0 1 2   (finished runs are skipped)
+    Command: python -m experiments.reproduce explore --seeds 0 1 2   (finished runs are skipped)
     Expected: each variant's test error as committed (RESULTS.md, "Exploratory runs"); n = 1-5 seeds.
     Time: ~1.5 min per run on one core.
     """
-    return run_set(EXPLORE, seeds, jobs, runs=RUNS.parent / "explore")
+    return run_set(EXPLORE, seeds, runs=RUNS.parent / "explore", **run)
 
 
-def fig9(seeds=range(3), jobs=2):
+def fig9(seeds=range(3), **run):
     """Sec. III-C's comparison (Figs. 9-12): every configs/fig9/*.yaml. Networks (LeNet-1, LeNet-4, the
     fully connected nets) over `seeds`, the deterministic classical methods once (seed 0); then the
     two that build on LeNet-4's runs: LeNet-4 / K-NN and [dist] boosted LeNet-4 (nets 2 and 3).
 
-    Command: python experiments/reproduce.py fig9
+    Command: python -m experiments.reproduce fig9
     Expected: Fig. 9's values (paper_lenet/paper.py FIG9) for each row, networks within max(0.3
     points, 15%) or explained in results/RESULTS.md; n = 3 seeds per network, 1 per classical method.
     Time: RESULTS.md "Rerun times", fig9 row (sum of the committed runs' wall clocks / 2). Those runs
@@ -144,17 +152,17 @@ def fig9(seeds=range(3), jobs=2):
     first = [f for f in files if f not in later]
     classical = [f for f in first if method(load_config(f).model.arch).kind == "fitted"]
     nets = [f for f in first if f not in classical]
-    failed = run_set(nets, seeds, jobs) + run_set(classical, [0], jobs)
-    return failed + run_set(later, seeds, jobs)
+    failed = run_set(nets, seeds, **run) + run_set(classical, [0], **run)
+    return failed + run_set(later, seeds, **run)
 
 
-def everything(jobs=2):
+def everything(**run):
     """All of the above in order of importance (headline first).
 
-    Command: python experiments/reproduce.py everything
+    Command: python -m experiments.reproduce everything
     Time: about 90 minutes on 2 cores with the fast path (results/RESULTS.md, "Rerun times").
     """
-    return sum(f(jobs=jobs) for f in (headline, lush, modern, distortions, training_size, literal, ablations, fig9))
+    return sum(f(**run) for f in (headline, lush, modern, distortions, training_size, literal, ablations, fig9))
 
 
 if __name__ == "__main__":
@@ -168,8 +176,6 @@ if __name__ == "__main__":
                    help="process: local one-thread processes; ray: one Ray task per run")
     p.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT)")
     a = p.parse_args()
-    if a.address and a.backend != "ray":
-        p.error("--address needs --backend ray")
-    BACKEND.update(name=a.backend, address=a.address)
-    kwargs = {"jobs": a.jobs} | ({"seeds": a.seeds} if a.seeds and a.experiment != "everything" else {})
-    raise SystemExit(1 if choices[a.experiment](**kwargs) else 0)
+    run = {"jobs": a.jobs, "backend": a.backend, "address": a.address}
+    seeds = {"seeds": a.seeds} if a.seeds and a.experiment != "everything" else {}
+    raise SystemExit(1 if choices[a.experiment](**seeds, **run) else 0)

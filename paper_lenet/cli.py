@@ -1,5 +1,5 @@
 """`paper-lenet` command line: info, download, show-distortions, show-preprocessing, train, eval, predict,
-show-maps, bench.
+show-maps, bench, sweep, compare, cite.
 
 A UserError (bad config, damaged data file, existing run directory) is printed as one line and
 the command exits with code 2; anything else is a bug and keeps its traceback.
@@ -13,6 +13,8 @@ import sys
 
 from .accounting import fmt_count, format_table
 from .bench import run_bench
+from .cite import cite
+from .compare import compare
 from .config import load_config
 from .data.distort import save_distortion_grid
 from .data.download import ensure_mnist
@@ -25,6 +27,7 @@ from .hub import REGISTRY
 from .maps import show_maps
 from .predict import predict_files
 from .registry import describe, method, paper_cost
+from .sweep import sweep
 
 
 def cmd_info(args):
@@ -88,12 +91,33 @@ def cmd_show_maps(args):
     print(f"wrote {show_maps(args.image, args.out, run=args.run, name=args.model)}")
 
 
+def cmd_sweep(args):
+    configs = [c for c in args.items if "=" not in c]
+    overrides = [c for c in args.items if "=" in c]
+    failed = sweep(configs, overrides, args.seeds, args.out, jobs=args.jobs, backend=args.backend,
+                   address=args.address)
+    if failed:
+        print(f"paper-lenet: {failed} run(s) failed; their logs are in {args.out}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_compare(args):
+    text = compare(args.dirs, baseline=args.baseline, fmt=args.format, plot=args.plot, root=args.root)
+    print(text, end="")
+    if args.plot:
+        print(f"wrote {args.plot}", file=sys.stderr)
+
+
+def cmd_cite(args):
+    print(cite(args.format), end="")
+
+
 def cmd_bench(args):
     run_bench(as_json=args.json, steps=args.steps)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="paper-lenet", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="paper-lenet", description=__doc__.split("\n\n")[0].replace("\n", " "))
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_config(name, help_):
@@ -150,17 +174,37 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.add_argument("--steps", type=int, default=2000)
     s.set_defaults(fn=cmd_bench)
+    s = sub.add_parser("sweep", help="train every config x seed into OUT/<config name>/seed<k>/ "
+                                     "(skips finished runs, resumes killed ones)")
+    s.add_argument("items", nargs="+", metavar="CONFIG|section.key=value",
+                   help="config files or shipped names, then overrides applied to every config")
+    s.add_argument("--seeds", required=True, help="5 (seeds 0..4), 0-4 or 0,3,7")
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("--jobs", type=int, default=2, help="runs side by side (one thread each)")
+    s.add_argument("--backend", choices=("process", "ray"), default="process")
+    s.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT)")
+    s.set_defaults(fn=cmd_sweep)
+    s = sub.add_parser("compare", help="test error over seeds per config, and each config against a baseline")
+    s.add_argument("dirs", nargs="+", metavar="DIR", help="a folder of seed*/ run directories (one config)")
+    s.add_argument("--baseline", default=None, help="the config the others are compared with (default: the first DIR)")
+    s.add_argument("--format", default="md", help="md (default), latex, csv or json")
+    s.add_argument("--plot", default=None, metavar="FILE.png", help="also draw each config's error and interval")
+    s.add_argument("--root", default=None, help="MNIST folder with the test labels (default: the download chain)")
+    s.set_defaults(fn=cmd_compare)
+    s = sub.add_parser("cite", help="how to cite this package and the paper")
+    s.add_argument("--format", default="bibtex", help="bibtex (default) or text")
+    s.set_defaults(fn=cmd_cite)
     return p
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
-        args.fn(args)
+        rc = args.fn(args)
     except UserError as e:
         print(f"paper-lenet: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("paper-lenet: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return rc or 0

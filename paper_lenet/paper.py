@@ -5,6 +5,11 @@ The paper: doi:10.1109/5.726791 (sections and figures are named beside each valu
 """
 import torch
 
+# ---- the paper itself (paper-lenet cite; CITATION.cff's reference, which a test checks equal) ---------
+CITATION = {"authors": (("LeCun", "Yann"), ("Bottou", "Léon"), ("Bengio", "Yoshua"), ("Haffner", "Patrick")),
+            "title": "Gradient-Based Learning Applied to Document Recognition", "journal": "Proceedings of the IEEE",
+            "volume": 86, "issue": 11, "start": 2278, "end": 2324, "year": 1998, "doi": "10.1109/5.726791"}
+
 # ---- units, input, architecture (Sec. II-B, App. A) ---------------------------------
 A, S = 1.7159, 2.0 / 3.0  # f(a) = A tanh(S a): f(1) = 1, f(-1) = -1 (App. A)
 INIT_RANGE = 2.4  # weights uniform in +-2.4/F, F the fan-in (App. A)

@@ -138,6 +138,18 @@ def write_metrics(run: Path, rows: list[dict]) -> None:
     write_text(Path(run) / "metrics.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 
 
+def finished(cfg: Config, out: Path) -> bool:
+    """True when `out` holds a finished run (summary.json) of cfg; a UserError when it holds one of
+    another config (a sweep must not count it as this one's)."""
+    out = Path(out)
+    if not (out / "summary.json").is_file():
+        return False
+    if (out / "config.yaml").is_file() and load_run_config(out) != portable(cfg):
+        raise UserError(f"{out}: finished with another config than {cfg.name} with these overrides; "
+                        "remove it or choose another --out")
+    return True
+
+
 def load_run_config(run: Path) -> Config:
     p = Path(run) / "config.yaml"
     if not p.is_file():

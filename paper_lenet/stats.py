@@ -1,9 +1,13 @@
-"""The statistics the results tables report: mean +- std over seeds, Wilson intervals, McNemar."""
+"""The statistics the results tables report: mean +- std over seeds, McNemar per seed, and
+for configs trained with several seeds on one shared test set (paper-lenet compare): a t-interval over
+seeds, the test-sample standard error, and a paired two-level bootstrap of a difference of mean errors.
+"""
 from __future__ import annotations
 
 import math
 
-from scipy.stats import binom, t
+import numpy as np
+from scipy.stats import binom, t as student_t
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -14,17 +18,6 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return m, sd
 
 
-def wilson(errors: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """95% Wilson score interval of a binomial proportion errors/n."""
-    if n == 0:
-        return float("nan"), float("nan")
-    p = errors / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def mcnemar_exact(b: int, c: int) -> float:
     """Two-sided exact McNemar p-value from the discordant counts b (only A wrong) and c (only B wrong)."""
     n = b + c
@@ -33,19 +26,59 @@ def mcnemar_exact(b: int, c: int) -> float:
     return min(1.0, 2 * binom.cdf(min(b, c), n, 0.5))
 
 
-def discordant(pred_a: str, pred_b: str, labels: str) -> tuple[int, int]:
-    """(b, c): test images A gets wrong and B right, and the reverse."""
-    b = sum(1 for x, y, t in zip(pred_a, pred_b, labels) if x != t and y == t)
-    c = sum(1 for x, y, t in zip(pred_a, pred_b, labels) if x == t and y != t)
-    return b, c
-
-
-def t_interval(values: list[float], conf: float = 0.95) -> tuple[float, float]:
-    """Student-t interval of the mean over independent runs (seeds): mean -+ t(n-1) sd / sqrt(n);
-    (nan, nan) for fewer than two values."""
+def t_interval(values, level: float = 0.95) -> tuple[float, float] | None:
+    """Student-t interval of the mean over seeds (training variance); None for fewer than 2 values."""
     n = len(values)
     if n < 2:
-        return float("nan"), float("nan")
-    m, sd = mean_std(values)
-    half = t.ppf(0.5 + conf / 2, n - 1) * sd / math.sqrt(n)
+        return None
+    m, sd = mean_std(list(values))
+    half = student_t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
     return m - half, m + half
+
+
+def test_se(p: float, n_test: int) -> float:
+    """Binomial standard error sqrt(p (1 - p) / N) of an error rate p measured on n_test images: the
+    test-sample part of the uncertainty, which a t-interval over seeds on one test set does not hold."""
+    return math.sqrt(p * (1 - p) / n_test)
+
+
+def paired_bootstrap(wrong_a, wrong_b, reps: int = 10000, seed: int = 0, chunk: int = 200) -> dict:
+    """Two-level paired bootstrap of mean error(A) - mean error(B), as fractions.
+
+    wrong_a (seeds_a, N), wrong_b (seeds_b, N): True where a run misses a test image; the N images
+    are the same for both. Each replicate resamples A's seeds and B's seeds (training variance) and
+    one set of N test indices used for both (test-sample variance, paired). Returns the observed
+    difference, the 95% percentile interval, and P(A better) = the share of replicates with A's error
+    below B's (ties count half). Images no run misses add nothing to any replicate: only the others'
+    draw counts are drawn (_kept_counts), `chunk` replicates at a time."""
+    a, b = np.asarray(wrong_a, bool), np.asarray(wrong_b, bool)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or not len(a) or not len(b):
+        raise ValueError(f"expected (seeds, N) arrays with the same N, got {a.shape} and {b.shape}")
+    n = a.shape[1]
+    keep = a.any(0) | b.any(0)
+    a, b = a[:, keep].astype(np.float64), b[:, keep].astype(np.float64)
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(reps)
+    for lo in range(0, reps, chunk):
+        r = min(chunk, reps - lo)
+        wa, wb = _counts(rng, r, len(a)) / len(a), _counts(rng, r, len(b)) / len(b)  # seed weights
+        w = _kept_counts(rng, r, n, a.shape[1])  # draws of each kept test image, the same for A and B
+        diffs[lo:lo + r] = ((wa @ a - wb @ b) * w).sum(1) / n
+    low, high = np.quantile(diffs, [0.025, 0.975])
+    observed = (a.sum() / len(a) - b.sum() / len(b)) / n
+    return {"diff": float(observed), "ci95": (float(low), float(high)),
+            "p_better": float(np.mean(diffs < 0) + 0.5 * np.mean(diffs == 0)), "replicates": diffs}
+
+
+def _counts(rng, reps: int, n: int) -> np.ndarray:
+    """(reps, n): how many times each of n items is drawn in n draws with replacement, per replicate."""
+    return _kept_counts(rng, reps, n, n)
+
+
+def _kept_counts(rng, reps: int, n: int, k: int) -> np.ndarray:
+    """(reps, k): in n draws with replacement from n items, how many times each of the first k is
+    drawn. Exact and in O(reps k): the draws that land among the k are Binomial(n, k/n) in number,
+    each uniform over the k."""
+    m = rng.binomial(n, k / n, size=reps)
+    rows = np.repeat(np.arange(reps), m)
+    return np.bincount(rows * k + rng.integers(0, k, m.sum()), minlength=reps * k).reshape(reps, k)

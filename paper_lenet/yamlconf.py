@@ -122,7 +122,13 @@ def read_yaml(path: Path, find: Callable[[str], Path], chain: tuple[Path, ...] =
     if base is None:
         return raw
     near = path.parent / str(base)
-    return merge(read_yaml(near if near.is_file() else find(str(base)), find, chain + (path,)), raw)
+    if near.is_file():
+        return merge(read_yaml(near, find, chain + (path,)), raw)
+    try:
+        found = find(str(base))
+    except ConfigError as e:  # name the file whose base it is
+        raise ConfigError(f"{path}: base: {e}") from None
+    return merge(read_yaml(found, find, chain + (path,)), raw)
 
 
 def apply_override(raw: dict, item: str) -> None:

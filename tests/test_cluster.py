@@ -1,31 +1,33 @@
-"""experiments/reproduce.py --backend ray: the same runs as the process backend, resumed after a kill.
-
-Skipped when ray is not installed (`pip install -e '.[cluster]'`; .ci/run installs it)."""
+"""paper-lenet sweep --backend ray (paper_lenet.cluster): the same runs as the process backend,
+resumed after a kill. Skipped when ray is not installed (`pip install -e '.[cluster]'`; .ci/run installs it)."""
 from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
-from experiments import cluster, runner
+from paper_lenet import cluster
+from paper_lenet.sweep import sweep
 from paper_lenet.train import KILL_AFTER_CHECKPOINT
 
-ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ["lenet5_1998", "modern"]  # shipped names
 
 
 def tiny(root):
-    return ("train.threads=1", f"data.root={root}", "data.download=false", "data.train_size=200", "train.epochs=2",
+    return (f"data.root={root}", "data.download=false", "data.train_size=200", "train.epochs=2",
             "train.sdlm.hessian_samples=20", "train.checkpoint_every=50")
 
 
 def test_progress_line_and_atomic_run_writes(tmp_path):
-    p = cluster.Progress(5, stream=io.StringIO())
-    assert p.line(2) == "runs: 0 done, 2 running, 3 waiting"
-    p.done = 2
-    assert p.line(2).startswith("runs: 2 done, 2 running, 1 waiting, about ")
+    p = cluster.Progress(5, jobs=2, stream=io.StringIO())
+    assert p.line(2) == "runs: 0/5 done, 2 running, 3 waiting"
+    p.finished(60)
+    p.finished(180)
+    p.finished()  # a failed run: done, but its time says nothing about the others'
+    # 2 runs left, 2 side by side, mean finished run (60 + 180) / 2 = 120 s: 120 s = 2.0 min to go
+    assert p.line(2) == "runs: 3/5 done, 2 running, 0 waiting, about 2.0 min to go"
     out = tmp_path / "name" / "seed0"
     out.mkdir(parents=True)
     (out / "checkpoint.pt").write_bytes(b"a killed local run")
@@ -36,18 +38,15 @@ def test_progress_line_and_atomic_run_writes(tmp_path):
 
 def test_ray_backend_equals_process_backend_and_resumes_killed_tasks(synthetic_root, tmp_path, capsys):
     pytest.importorskip("ray")
-    configs = [ROOT / "configs" / "lenet5_1998.yaml", ROOT / "configs" / "modern.yaml"]
     extra = tiny(synthetic_root)
-    for c in configs:  # the process backend, as reproduce.py runs it
-        assert runner.run_one(c, 0, tmp_path / "process", extra)[1] == 0
+    assert sweep(CONFIGS, extra, "1", tmp_path / "process", jobs=2) == 0
     # every Ray task's run is SIGKILLed after its 2nd checkpoint (mid pass 1), then retried from the
     # checkpoint it sent back: the result must still equal the uninterrupted process runs
-    failed = cluster.run_set_ray([(c, 0) for c in configs], tmp_path / "ray", extra,
-                                 env={KILL_AFTER_CHECKPOINT: "2"}, log=print)
+    failed = sweep(CONFIGS, extra, "1", tmp_path / "ray", jobs=2, backend="ray", env={KILL_AFTER_CHECKPOINT: "2"})
     assert failed == 0
     text = capsys.readouterr().out
-    assert "retry 1 from its last checkpoint" in text and "runs: 2 done, 0 running, 0 waiting" in text
-    for name in ("lenet5_1998", "modern"):
+    assert "retry 1 from its last checkpoint" in text and "runs: 2/2 done, 0 running, 0 waiting" in text
+    for name in CONFIGS:
         a, b = tmp_path / "process" / name / "seed0", tmp_path / "ray" / name / "seed0"
         strip = lambda p: [{k: v for k, v in json.loads(l).items() if k != "seconds"}
                            for l in (p / "metrics.jsonl").read_text().splitlines()]
@@ -57,7 +56,7 @@ def test_ray_backend_equals_process_backend_and_resumes_killed_tasks(synthetic_r
         assert all(torch.equal(wa[k], wb[k]) for k in wa), name
         assert not (b / "checkpoint.pt").exists()
     # finished runs are skipped before anything is submitted (no Ray start at all)
-    assert cluster.run_set_ray([(c, 0) for c in configs], tmp_path / "ray", extra, log=print) == 0
+    assert sweep(CONFIGS, extra, "1", tmp_path / "ray", backend="ray") == 0
     assert capsys.readouterr().out.count("finished already") == 2
 
 
@@ -76,8 +75,7 @@ def test_ctrl_c_cancels_every_task_and_writes_nothing(synthetic_root, tmp_path, 
 
     monkeypatch.setattr(ray, "wait", interrupt)
     monkeypatch.setattr(ray, "cancel", cancel)
-    configs = [ROOT / "configs" / "lenet5_1998.yaml", ROOT / "configs" / "modern.yaml"]
     with pytest.raises(KeyboardInterrupt):
-        cluster.run_set_ray([(c, 0) for c in configs], tmp_path / "ray", tiny(synthetic_root), log=print)
+        sweep(CONFIGS, tiny(synthetic_root), "1", tmp_path / "ray", jobs=2, backend="ray")
     assert len(cancelled) == 2 and not (tmp_path / "ray").exists()
     assert not ray.is_initialized()  # and Ray was shut down

@@ -61,6 +61,16 @@ def test_inheritance_deep_merge_and_relative_base(tmp_path):
     assert cfg.train.sdlm.mu == 0.5 and cfg.name == "child"
 
 
+def test_base_may_name_a_shipped_config(tmp_path):
+    child = write(tmp_path / "child.yaml", "base: lenet5_1998\nname: child\nmodel: {pooling: max}\n")
+    cfg, shipped = load_config(child), load_config("lenet5_1998")
+    assert cfg.model.pooling == "max" and cfg.name == "child"
+    assert cfg.train == shipped.train and cfg.data == shipped.data  # everything else is the shipped config's
+    write(tmp_path / "typo.yaml", "base: lenet5_19988\n")
+    with pytest.raises(ConfigError, match=r"typo.yaml: base: lenet5_19988: .*did you mean lenet5_1998\?"):
+        load_config(tmp_path / "typo.yaml")
+
+
 def test_base_cycle_detected(tmp_path):
     write(tmp_path / "a.yaml", "base: b.yaml\n")
     write(tmp_path / "b.yaml", "base: a.yaml\n")

@@ -91,7 +91,7 @@ def runs(tmp_path):
     write_run(r, "fig9-mlp-300", 0, "fig9/mlp-300.yaml", 54)  # 5.4% vs the paper's 4.7: within 0.705
     write_run(r, "fig9-mlp-1000", 0, "fig9/mlp-1000.yaml", 53)  # 5.3% vs 4.5: outside 0.675
     write_run(r, "fig9-knn", 0, "fig9/knn.yaml", 10, margins="flat")  # every margin tied: 0.5% never reached
-    write_run(r, "lenet5_1998", 0, "lenet5_1998.yaml", 9, margins=False, drop_arch=True)
+    write_run(r, "lenet5_1998_text", 0, "lenet5_1998_text.yaml", 9, margins=False, drop_arch=True)
     write_run(r, "fig9-boosted-lenet4", 0, "fig9/lenet4.yaml", 7, extra={"avg_macs": 460_000, "memory": 51_000})
     return r
 
@@ -104,11 +104,14 @@ def test_fig9_table(runs):
     groups = collect(runs)
     t = fig9_table(groups, LABELS)
     r = row(t, "LeNet-4")
-    # pooled 30 of 2000 = 1.5%: Wilson 95% by hand [1.053, 2.133]; the table prints 2 decimals
-    assert r[3] == "1.50 +- 0.71 (n=2)" and r[4] == "[1.05, 2.13]"
+    # seeds 1.0% and 2.0%: mean 1.5, sd 0.7071; t(0.975, 1 df) = 12.7062 by table, half-width
+    # 12.7062 x 0.7071 / sqrt(2) = 6.353: [-4.85, 7.85] (two seeds say little); the table prints 2 decimals
+    assert r[3] == "1.50 +- 0.71 (n=2)" and r[4] == "[-4.85, 7.85]"
+    assert row(t, "Linear")[4] == "- (one seed)"  # one run: no interval over seeds
     assert r[5] == "outside"  # |1.5 - 1.1| = 0.4 > max(0.3, 0.165)
     assert row(t, "28x28-300-10")[5] == "within" and row(t, "28x28-1000-10")[5] == "outside"
     assert row(t, "Linear")[5] == "-"  # classical: no verdict
+    assert row(t, "LeNet-5")[1] == "`lenet5_1998_text`"  # the paper config (study.PAPER_CONFIG)
     assert row(t, "LeNet-5")[5] == "within"  # arch missing from an old run's config: LeNet-5 by default
     assert row(t, "Pairwise")[3] == "not run"
     assert "not reproduced: optional in the issue; not implemented (no SVM solver" in row(t, "SVM poly 4")[3]
@@ -122,7 +125,7 @@ def test_fig10_and_cost_tables(runs):
     assert row(t, "LeNet-4")[3] == "1.50 +- 0.71 (n=2)" and row(t, "[dist] Boosted LeNet-4")[2:4] == ["0.5", "0.70 (n=1)"]
     assert row(t, "K-NN Euclidean")[3] == "not reached short of rejecting all (n=1)"
     assert "`fig9-linear`" in t.split("without")[1] and "| Linear |" not in t  # no margins: listed, not scored
-    assert "| LeNet-5 |" not in t and "`lenet5_1998`" in t
+    assert "| LeNet-5 |" not in t and "`lenet5_1998_text`" in t
     c = fig11_12_table(groups)
     assert row(c, "[dist] Boosted LeNet-4")[2:5] == ["460.0", "460", "51.0"]  # the run's own keys
     assert row(c, "Linear")[2] == "7.8" and row(c, "Linear")[6] == "parameters"

@@ -8,15 +8,9 @@ import pytest
 from experiments.report import write_report
 from paper_lenet import load_config
 from paper_lenet.make import make_run
-from paper_lenet.stats import discordant, mcnemar_exact, mean_std, wilson
+from paper_lenet.stats import mcnemar_exact, mean_std
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def test_wilson_interval_known_values():
-    lo, hi = wilson(95, 10000)  # 0.95%: the paper's headline
-    assert lo == pytest.approx(0.007779, abs=2e-6) and hi == pytest.approx(0.011597, abs=2e-6)
-    assert wilson(0, 100)[0] == pytest.approx(0.0, abs=1e-12) and wilson(0, 100)[1] == pytest.approx(0.0370, abs=1e-4)
 
 
 def test_mcnemar_exact():
@@ -24,7 +18,6 @@ def test_mcnemar_exact():
     assert mcnemar_exact(10, 10) == 1.0
     assert mcnemar_exact(0, 10) == pytest.approx(2 * 0.5 ** 10)
     assert mcnemar_exact(3, 12) == pytest.approx(0.03515625)
-    assert discordant("0123", "0113", "0123") == (0, 1) and discordant("1111", "0123", "0123") == (3, 0)
 
 
 def test_mean_std():
@@ -38,6 +31,7 @@ def test_report_from_runs_is_reproducible(synthetic_root, tmp_path, monkeypatch)
     common = [f"data.root={synthetic_root}", "data.download=false", "data.train_size=600", "train.epochs=2",
               "train.sdlm.hessian_samples=50", "train.fast=off"]
     for cfg_path, name in ((ROOT / "configs/lenet5_1998.yaml", "lenet5_1998"),
+                           (ROOT / "configs/lenet5_1998_text.yaml", "lenet5_1998_text"),
                            (ROOT / "configs/ablations/paper-relu.yaml", "ablation-paper-relu")):
         for seed in (0, 1):
             cfg = load_config(cfg_path, common + [f"seed={seed}"])
@@ -67,9 +61,13 @@ def test_report_from_runs_is_reproducible(synthetic_root, tmp_path, monkeypatch)
     assert readme.read_text().startswith("intro\n") and readme.read_text().endswith("rest\n")
     assert "stale" not in readme.read_text() and "\nmid\n" in readme.read_text()
     # rerun times from the runs' own wall clocks: two runs per experiment here
-    assert "| `python experiments/reproduce.py headline` | 2 |" in readme.read_text()
-    assert "| `python experiments/reproduce.py ablations` | 2 |" in text
-    assert "reproduce.py modern" not in text  # no modern runs, no row
+    assert "| `python -m experiments.reproduce headline` | 2 |" in readme.read_text()
+    assert "| `python -m experiments.reproduce ablations` | 2 |" in text
+    assert "reproduce modern" not in text  # no modern runs, no row
+    # intervals over seeds, never a pooled binomial; the ablation row carries compare's paired bootstrap
+    assert "95% t-interval over seeds" in text and "Wilson" not in text
+    row = next(l for l in text.splitlines() if l.startswith("| `ablation-paper-relu`"))
+    assert row.count("[") == 2 and "no paired predictions" not in row  # its t-interval and the bootstrap's
     # the headline misses 0.95 on synthetic data, so RESULTS says why, with figures from the runs
     assert "Why the headline target is missed" in text and "final on-the-fly training error" in text
     assert "## Exploratory runs" in text

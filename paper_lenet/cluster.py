@@ -5,16 +5,20 @@ the package's own verified download chain, cached per machine) and returns the r
 driver writes them atomically into results/runs/<name>/seed<k>/. While a run trains, its task copies
 every new checkpoint to a small actor on the driver's node, so a task that dies (worker lost,
 SIGKILL) is retried from its last checkpoint, else from the start. Ctrl-C cancels every task and
-leaves no half-written run directory. Finished runs are skipped before submission.
+leaves no half-written run directory. Finished runs are skipped before submission; a run killed
+in a local process run is sent with its checkpoint and continues from it.
 
 Ray starts its workers at niceness 15: on a machine that also runs other jobs its tasks yield to
 them (and run slowly); on dedicated nodes this costs nothing.
 
-    python experiments/reproduce.py ablations --backend ray                      # local Ray, all cores
-    python experiments/reproduce.py ablations --backend ray --address HOST:6379  # an existing cluster
+    paper-lenet sweep lenet5_1998 --seeds 5 --out runs --backend ray                      # local Ray
+    paper-lenet sweep lenet5_1998 --seeds 5 --out runs --backend ray --address HOST:6379  # a cluster
+
+Ray is imported only here, and only when this backend is asked for (`pip install 'paper-lenet[cluster]'`).
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -25,13 +29,14 @@ from pathlib import Path
 
 import yaml
 
-from paper_lenet import load_config
-from paper_lenet.config import to_dict
+from .config import load_config, to_dict
+from .rundir import finished
 
 RUN_FILES = ("config.yaml", "env.json", "metrics.jsonl", "summary.json", "model.pt", "test_predictions.txt",
              "test_margins.npy", "val_margins.npy",
              "val_predictions.txt")
 RESUME_FILES = ("config.yaml", "env.json", "metrics.jsonl", "checkpoint.pt")
+LOCAL_IP = "127.0.0.1"  # where a Ray started by this package (no --address) binds
 RETRIES = 3  # attempts after the first, each from the last checkpoint that came back
 
 
@@ -90,17 +95,27 @@ def write_run(out: Path, files: dict[str, bytes]) -> None:
 
 
 class Progress:
-    """Runs done / running / left and the time to go: one line updated in place on a terminal."""
+    """Runs done of all, running, waiting, and the time to go (the finished runs' mean duration x
+    the runs left / the runs that go side by side): one line, updated in place on a terminal."""
 
-    def __init__(self, total: int, stream=None):
-        self.total, self.stream, self.t0, self.done = total, stream or sys.stdout, time.time(), 0
+    def __init__(self, total: int, jobs: int = 1, done: int = 0, stream=None):
+        self.total, self.jobs, self.done, self.seconds = total, max(1, jobs), done, []
+        self.stream = stream or sys.stdout
         self.tty = self.stream.isatty()
+
+    def finished(self, seconds: float | None = None) -> None:
+        """One more run over (done, failed); `seconds`: how long it took, when it ran here."""
+        self.done += 1
+        if seconds is not None:
+            self.seconds.append(seconds)
 
     def line(self, running: int) -> str:
         left = self.total - self.done
-        per_run = (time.time() - self.t0) / self.done if self.done else None  # wall s per finished run, so far
-        eta = f", about {per_run * left / 60:.1f} min to go" if per_run and left else ""
-        return f"runs: {self.done} done, {running} running, {left - running} waiting{eta}"
+        eta = ""
+        if self.seconds and left:
+            per_run = sum(self.seconds) / len(self.seconds)
+            eta = f", about {per_run * left / min(self.jobs, left) / 60:.1f} min to go"
+        return f"runs: {self.done}/{self.total} done, {running} running, {left - running} waiting{eta}"
 
     def show(self, running: int, note: str = "") -> None:
         if note:
@@ -110,50 +125,53 @@ class Progress:
 
 
 def run_set_ray(pairs, runs: Path, extra=(), address: str | None = None, env: dict | None = None,
-                retries: int = RETRIES, log=print) -> int:
-    """Every (config path, seed) pair as a Ray task; returns the number of runs that failed."""
+                retries: int = RETRIES, log=print, jobs: int | None = None) -> int:
+    """Every (config, seed) pair as a Ray task; returns the number of runs that failed.
+    jobs: the CPUs of a local Ray (default: all of this machine's); with `address`, the cluster's."""
     import ray
 
     todo = []
     for config, seed in pairs:
         cfg = load_config(config, [f"seed={seed}", *extra])
-        out = runs / cfg.name / f"seed{seed}"
-        if (out / "summary.json").exists():
+        out = Path(runs) / cfg.name / f"seed{seed}"
+        if finished(cfg, out):
             log(f"{cfg.name} seed {seed}: finished already")
             continue
-        todo.append((f"{cfg.name}/seed{seed}", to_dict(cfg), out))
+        resume = _read(out, RESUME_FILES) if (out / "checkpoint.pt").is_file() else {}  # a killed local run
+        todo.append((f"{cfg.name}/seed{seed}", to_dict(cfg), out, resume))
     if not todo:
         return 0
-    ray.init(address=address, num_cpus=None if address else os.cpu_count(), log_to_driver=False,
-             include_dashboard=False)
-    # this file is the study's, not an installed module: its task and actor travel by value; the
-    # workers need paper_lenet itself installed (README: the same `pip install` on every node)
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    cpus = None if address else (jobs or os.cpu_count())
+    # a local Ray listens on the loopback address only (Ray has no authentication: README, "Security")
+    local = {} if address else {"_node_ip_address": LOCAL_IP}
+    ray.init(address=address, num_cpus=cpus, log_to_driver=False, include_dashboard=False, **local)
     store = ray.remote(_Store).options(num_cpus=0).remote()
     task = ray.remote(num_cpus=1, max_retries=0)(train_files)  # retries are ours: from the last checkpoint
     env = dict(env or {})
     refs, attempts, failed = {}, {}, 0
-    progress = Progress(len(todo))
+    width = int(ray.cluster_resources().get("CPU", 1))
+    progress = Progress(len(pairs), jobs=width, done=len(pairs) - len(todo))
 
     def submit(key, cfg, out, resume):
         refs[task.remote(cfg, resume, store, key, env if attempts.get(key, 0) == 0 else {})] = (key, cfg, out)
 
     try:
-        for key, cfg, out in todo:
-            submit(key, cfg, out, {})
+        for key, cfg, out, resume in todo:
+            submit(key, cfg, out, resume)
         progress.show(len(refs))
         while refs:
             ready, _ = ray.wait(list(refs), num_returns=1)
             key, cfg, out = refs.pop(ready[0])
             try:
-                write_run(out, ray.get(ready[0]))
-                progress.done += 1
+                files = ray.get(ready[0])
+                write_run(out, files)
+                progress.finished(json.loads(files["summary.json"]).get("wall_seconds"))
                 progress.show(len(refs), f"{key}: done")
             except Exception as e:  # the task died or the run failed: again, from its last checkpoint
                 attempts[key] = attempts.get(key, 0) + 1
                 if attempts[key] > retries:
                     failed += 1
-                    progress.done += 1
+                    progress.finished()
                     progress.show(len(refs), f"{key}: failed after {attempts[key]} attempts ({str(e)[:200]})")
                     continue
                 resume = ray.get(store.get.remote(key))

@@ -1,0 +1,162 @@
+"""`paper-lenet sweep`: every config x seed into DIR/<config name>/seed<k>/, `jobs` at a time.
+
+Each run is its own one-thread `python -m paper_lenet train` process (OMP_NUM_THREADS=1), logged to
+DIR/<name>/seed<k>.log, so a crash or a kill affects one run only. Finished runs (summary.json
+present) are skipped, unless they hold another config (a one-line error); killed ones are resumed
+(--resume, which refuses another config). A run directory is only ever resumable or
+finished (the trainer writes every file atomically, summary.json last); Ctrl-C interrupts every
+training process, waits for it to exit, and leaves it resumable. With `backend="ray"` the same runs
+are Ray tasks (paper_lenet.cluster), on this machine or on a cluster at `address`.
+
+    sweep(["ablations/paper-maxpool", "lenet5_1998"], ["data.train_size=5000"], "0-4", "runs", jobs=2)
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .cluster import Progress, run_set_ray
+from .config import load_config, resolve_config
+from .errors import UserError
+from .rundir import finished
+
+THREADS = ("train.threads=1",)  # two one-thread processes use two cores; two-thread ones fight over them
+STOP_WAIT_S = 60  # after Ctrl-C: how long a run may take to exit on SIGINT before it is SIGKILLed
+
+
+def parse_seeds(spec) -> list[int]:
+    """`5`: seeds 0..4; `0-4`: 0..4; `0,3,7`: those. Anything else is a one-line UserError."""
+    s = str(spec).strip()
+    if re.fullmatch(r"\d+", s) and int(s) >= 1:
+        return list(range(int(s)))
+    m = re.fullmatch(r"(\d+)-(\d+)", s)
+    if m:
+        a, b = int(m[1]), int(m[2])
+        if a > b:
+            raise UserError(f"--seeds {s}: the range ends before it starts (write {b}-{a})")
+        return list(range(a, b + 1))
+    if re.fullmatch(r"\d+(,\d+)+", s):
+        seeds = [int(x) for x in s.split(",")]
+        if len(set(seeds)) != len(seeds):
+            raise UserError(f"--seeds {s}: a seed is listed twice")
+        return seeds
+    raise UserError(f"--seeds {s!r}: expected N >= 1 (seeds 0..N-1), a range A-B or a list like 0,3,7")
+
+
+def plan(configs, overrides=(), seeds=(0,)) -> list[tuple[Path, str, int]]:
+    """(config file, config name, seed) for every run, seed-major (every config gets a first seed
+    early); every config is loaded with its overrides first, so a bad one stops the sweep before any run."""
+    if not configs:
+        raise UserError("sweep: no config given")
+    if any(o.split("=", 1)[0].strip() == "seed" for o in overrides):
+        raise UserError("sweep: seed= is not an override here; give the seeds with --seeds")
+    files, names = [], {}
+    for c in configs:
+        path = resolve_config(c).resolve()
+        name = load_config(path, [*THREADS, *overrides]).name
+        if name in names:
+            raise UserError(f"sweep: {c} and {names[name]} are both named {name!r}; they would share a directory")
+        names[name] = c
+        files.append((path, name))
+    return [(path, name, seed) for seed in seeds for path, name in files]
+
+
+def sweep(configs, overrides=(), seeds="5", out="runs", jobs: int = 2, backend: str = "process",
+          address: str | None = None, log=print, env: dict | None = None) -> int:
+    """Run every config x seed into out/<name>/seed<k>/; returns the number of runs that failed.
+    configs: files or shipped names; seeds: a spec (parse_seeds) or a list of ints; env: extra
+    environment of the training processes."""
+    seeds = parse_seeds(seeds) if isinstance(seeds, (str, int)) else list(seeds)
+    if backend not in ("process", "ray"):
+        raise UserError(f"--backend {backend}: expected process or ray")
+    if jobs < 1:
+        raise UserError(f"--jobs {jobs}: expected at least 1")
+    if address is not None and backend != "ray":
+        raise UserError(f"--address {address}: only with --backend ray")
+    runs = plan(configs, overrides, seeds)
+    out = Path(out).resolve()
+    extra = (*THREADS, *overrides)
+    if backend == "ray":
+        try:
+            import ray  # noqa: F401  (only to say clearly when it is missing)
+        except ImportError:
+            raise UserError("--backend ray needs ray: pip install 'paper-lenet[cluster]'") from None
+        return run_set_ray([(p, s) for p, _, s in runs], out, extra, address=address, env=env, log=log,
+                           jobs=None if address else jobs)
+    return _run_processes(runs, out, extra, jobs, log, dict(os.environ, OMP_NUM_THREADS="1", **(env or {})))
+
+
+def _command(path: Path, seed: int, extra, run: Path) -> list[str]:
+    cmd = [sys.executable, "-m", "paper_lenet", "train", str(path), f"seed={seed}", *extra, "--out", str(run)]
+    return cmd + ["--resume"] if run.exists() else cmd
+
+
+def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict) -> int:
+    waiting = []
+    for path, name, seed in runs:
+        if finished(load_config(path, [f"seed={seed}", *extra]), out / name / f"seed{seed}"):
+            log(f"{name} seed {seed}: finished already")
+        else:
+            waiting.append((path, name, seed))
+    progress = Progress(len(runs), jobs=jobs, done=len(runs) - len(waiting))
+    running: dict = {}  # Popen -> (key, start time, log path, log file)
+    failed, note = 0, ""
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                path, name, seed = waiting.pop(0)
+                run, logpath = out / name / f"seed{seed}", out / name / f"seed{seed}.log"
+                logpath.parent.mkdir(parents=True, exist_ok=True)
+                f = open(logpath, "a")
+                # its own session: Ctrl-C reaches it only through _stop, which waits for it to exit
+                proc = subprocess.Popen(_command(path, seed, extra, run), stdout=f, stderr=subprocess.STDOUT,
+                                        env=env, start_new_session=True)
+                running[proc] = (f"{name}/seed{seed}", time.time(), logpath, f)
+            progress.show(len(running), note)
+            done = _wait_any(running)
+            key, t0, logpath, f = running.pop(done)
+            f.close()
+            failed += done.returncode != 0
+            progress.finished(time.time() - t0 if done.returncode == 0 else None)
+            note = (f"{key}: done in {time.time() - t0:.0f}s" if done.returncode == 0
+                    else f"{key}: failed (exit {done.returncode}; see {logpath})")
+        progress.show(0, note)
+    except KeyboardInterrupt:
+        _stop(running)
+        print(f"\ninterrupted: {len(running)} run(s) stopped, each resumable; the same command continues",
+              file=sys.stderr)
+        raise
+    finally:
+        if progress.tty:
+            print(file=progress.stream)
+    return failed
+
+
+def _wait_any(running: dict, poll_s: float = 0.2):
+    """The first process of `running` to exit (a poll loop: a process that exits between polls is
+    found at the next one)."""
+    while True:
+        for proc in running:
+            if proc.poll() is not None:
+                return proc
+        time.sleep(poll_s)
+
+
+def _stop(running: dict) -> None:
+    """SIGINT to every training process (it exits through its KeyboardInterrupt, files intact), then
+    wait for each; one that has not exited after STOP_WAIT_S is SIGKILLed (its files are atomic)."""
+    for proc in running:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+    for proc, (_, _, _, f) in running.items():
+        try:
+            proc.wait(timeout=STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        f.close()
