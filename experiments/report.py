@@ -22,7 +22,8 @@ from paper_lenet.rundir import write_text
 from paper_lenet.stats import mean_std
 from .tables import (ablation_table, explore_table, fig5_late_why, fig5_table, headline_table, targets_table,
                     times_table, validation_section, why_missed)
-from .fig9 import fig9_section, fig9_table, fig9_validation
+from .fig9 import fig9_section, fig9_table
+from .fig9_validation import fig9_validation
 from .plots import write_plots
 from .study import FIG9_VALIDATION, PREVIOUS
 
