@@ -147,58 +147,6 @@ def fig9_section(groups, labels, out_dir) -> tuple[str, list[str]]:
     return "\n".join(parts), figures
 
 
-def ridge_table(val: dict, groups: dict) -> str:
-    """The classical methods' model.ridge on the validation split: every value tried, the rule's pick
-    (lowest val_error; a tie, within 0.005 points, goes to the larger ridge) and what the config uses."""
-    by_method: dict[str, list] = {}
-    for name, g in val.items():
-        method = name[len("val-"):name.rindex("-ridge")]
-        arch = g[0]["config"]["model"]["arch"]
-        by_method.setdefault(method, []).append((g[0]["config"][arch]["ridge"], 100 * g[0]["summary"]["val_error"]))
-    rows = ["### The classical methods' settings, chosen on the validation split\n",
-            "`model.ridge` of each least-squares fit: fitted on the first 50,000 training images, scored on the "
-            "last 10,000 (`configs/validation/fig9/val-<method>-ridge<value>.yaml`; the test set is never "
-            "scored). Rule: the lowest val_error; a tie (within 0.005 points) goes to the larger ridge. "
-            "k-NN's k is chosen the same way inside its run (`fig9-knn`'s metrics.jsonl).\n",
-            "| method | val error % by ridge | rule's pick | config's ridge |", "|---|---|---|---|"]
-    for method in sorted(by_method):
-        tried = sorted(by_method[method], reverse=True)
-        best = min(e for _, e in tried)
-        pick = max(r for r, e in tried if e <= best + 0.005)
-        run = groups.get(f"fig9-{method}")
-        used = f"{run[0]['config'][run[0]['config']['model']['arch']]['ridge']:g}" if run else "-"
-        rows.append(f"| `fig9-{method}` | " + ", ".join(f"{r:g}: {e:.2f}" for r, e in tried) + f" | {pick:g} | {used} |")
-    return "\n".join(rows) + "\n"
-
-
-def fig9_validation(val: dict, groups: dict | None = None) -> str:
-    """configs/validation/fig9/: LeNet-1's schedule (ranked by mean val_error) and the classical ridge."""
-    ridge = {n: g for n, g in val.items() if "-ridge" in n}
-    val = {n: g for n, g in val.items() if n not in ridge}
-    out = ridge_table(ridge, groups or {}) if ridge else ""
-    if not val:
-        return out
-    base = val.get("val-lenet1-block30")
-    train = mean_std([100 * r["metrics"][-1]["train_error"] for r in base])[0] if base and base[0]["metrics"] else None
-    rows = ["### LeNet-1's schedule, chosen on the validation split\n",
-            "Under `lenet5_1998`'s training LeNet-1 under-fits"
-            + (f" (final training error on the fly in `val-lenet1-block30`: {train:.2f}%)" if train is not None else "")
-            + "; we looked because its first test runs (not kept) missed the paper's 1.7%. One candidate "
-            "change, the paper's text schedule, was compared on the first 50,000 "
-            "training images against the last 10,000 (the test set is never scored), by the rule fixed in "
-            "`configs/validation/fig9/val-lenet1-block30.yaml` (lower mean wins; within 0.05 points keeps "
-            "`lenet5_1998`'s training).\n",
-            "| candidate | passes | val error % by seed | mean +- std (n) |", "|---|---|---|---|"]
-    for name in sorted(val, key=lambda n: (mean_std([r["summary"]["val_error"] for r in val[n]])[0], n)):
-        g = val[name]
-        errs = [100 * r["summary"]["val_error"] for r in g]
-        m, sd = mean_std(errs)
-        rows.append(f"| `{name}` | {g[0]['summary']['epochs']} | "
-                    + " / ".join(f"s{r['summary']['seed']}: {e:.2f}" for r, e in zip(g, errs))
-                    + f" | {mean_pm(m, sd, len(g))} |")
-    return "\n".join(rows) + "\n\n" + out
-
-
 def _pass_below(group: list[dict], ref: float):
     """The first pass after which every seed's test error is <= ref %, or None (from metrics.jsonl)."""
     curves = [[100 * m["test_error"] for m in r["metrics"] if "test_error" in m] for r in group]

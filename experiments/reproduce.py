@@ -112,8 +112,9 @@ def literal(seeds=range(3), **run):
 def validation(seeds=(0, 1), **run):
     """The choices of lenet5_1998, on a validation split: configs/validation/val-*.yaml, trained on
     the first 50,000 training images, scored on the last 10,000 (the test set is never scored);
-    and configs/validation/fig9/: fig9-lenet1's schedule (2 candidates, ~2 min a run) and the
-    classical methods' ridge (24 fits of seconds each).
+    and configs/validation/fig9/: fig9-lenet1's schedule (2 candidates, ~2 min a run), the
+    classical methods' ridge (34 fits of seconds each) and the [deslant] variant (3 k-NN fits of
+    1-3 min; its linear fits are among the ridge's).
 
     Command: python -m experiments.reproduce validation   (runs go to results/validation/)
     Expected: the chosen candidate has the lowest mean val_error (RESULTS.md, "How each setting

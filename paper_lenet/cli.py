@@ -70,8 +70,10 @@ def cmd_show_preprocessing(args):
     picks = [int((labels == c).nonzero()[0][0]) for c in range(10) if (labels == c).any()]
     mode = cfg.data.preprocess
     modes = ["none", "deslant", "16x16"] if mode == "none" else ["none", mode]
-    save_preprocessing_grid(data.train_raw[picks], modes, args.out)
-    print(f"wrote {args.out} (rows: {', '.join('raw' if m == 'none' else m for m in modes)})")
+    d = cfg.data
+    save_preprocessing_grid(data.train_raw[picks], modes, args.out, variant=d.deslant, threshold=d.deslant_threshold)
+    names = {"none": "raw", "deslant": f"deslant ({d.deslant}" + (f", >= {d.deslant_threshold})" if d.deslant == "text" else ")")}
+    print(f"wrote {args.out} (rows: {', '.join(names.get(m, m) for m in modes)})")
 
 
 def cmd_train(args):

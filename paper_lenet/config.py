@@ -65,6 +65,11 @@ class DataConfig:
     pad: bool = True  # 28x28 -> 32x32 with background
     scaling: Literal["lecun98", "lush", "unit", "standardize"] = "lecun98"  # lush: pixel x 0.01
     preprocess: Literal["none", "deslant", "16x16"] = "none"  # Fig. 9's [deslant] (20x20) and [16x16] (in 28x28)
+    # preprocess deslant (data/deslant.py): text = moments of pixels counted 1/0, shear, size-normalised
+    # into 20x20 as MNIST was made; grey_crop = grey-weighted moments, shear, 20x20 window on the ink box
+    # (runs saved before this key existed: migrate). Chosen on validation (docs/deviations.md).
+    deslant: Literal["text", "grey_crop"] = "text"
+    deslant_threshold: int = 128  # text: a pixel counts 1 when its grey level (0..255) is at least this
     validation: int = 0  # hold the last N of the 60,000 training images out; log val_error, no test
     distortions: DistortConfig = field(default_factory=DistortConfig)
 
@@ -157,9 +162,15 @@ _LEGACY_MODEL_KEYS = {"k": ("knn",), "features": ("knn",), "components": ("pca_q
                       "centers": ("rbf_linear",), "ridge": ("linear", "pairwise", "pca_quadratic", "rbf_linear")}
 
 
+# a run's saved config.yaml lists every data key (rundir.prepare dumps the whole Config; every run
+# saved since the first has these); a config file lists only what it changes
+_SAVED_DATA_KEYS = {"root", "download", "train_size", "subset", "pad", "scaling", "validation", "distortions"}
+
+
 def migrate(raw: dict) -> dict:
     """An old run's config in today's layout: model.k/features/components/centers/ridge move to the
-    section of model.arch (dropped where that method has no such key), `boost:` without net1 goes.
+    section of model.arch (dropped where that method has no such key), `boost:` without net1 goes,
+    a saved deslanted run without data.deslant gets grey_crop.
     Returns a new mapping; `raw` is left as it was."""
     raw = copy.deepcopy(raw)
     model = raw.get("model")
@@ -172,6 +183,10 @@ def migrate(raw: dict) -> dict:
                     raw.setdefault(arch, {}).setdefault(key, value)
     if isinstance(raw.get("boost"), dict) and not raw["boost"].get("net1"):
         raw.pop("boost")
+    data = raw.get("data")
+    if isinstance(data, dict) and data.get("preprocess") == "deslant" and "deslant" not in data \
+            and _SAVED_DATA_KEYS <= set(data):
+        data["deslant"] = "grey_crop"  # a run saved before data.deslant: the only deslant there was
     return raw
 
 
@@ -217,6 +232,8 @@ def validate(cfg: Config, path=None) -> None:
         raise ConfigError(f"{where}train.loss=cross_entropy needs model.head=linear (got {m.head})")
     if (t.loss == "edist") != (m.head == "squashed"):
         raise ConfigError(f"{where}train.loss=edist and model.head=squashed go together (got {t.loss}, {m.head})")
+    if not 1 <= cfg.data.deslant_threshold <= 255:
+        raise ConfigError(f"{where}data.deslant_threshold must be a grey level 1..255 (got {cfg.data.deslant_threshold})")
     b = cfg.boost
     if b is not None and (m.arch in METHOD_SECTIONS or not b.net1 or b.size < 2 or b.max_draws < b.size
                           or not 0 < b.exit_agree <= 1 or b.exit_sample < 1):

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from experiments.fig9 import fig9_section, fig9_table, fig9_why, fig10_table, fig11_12_table, verdict
+from experiments.fig9_validation import fig9_validation
 from experiments.rejection import rejection, rejection_curve
 from experiments.report import collect
-from paper_lenet.config import dump_config, load_config
+from paper_lenet.config import dump_config, load_config, to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -166,3 +167,32 @@ def test_why_accounts_for_rows_outside_the_window():
     assert "worse than the paper's 1.7%" in text and "under-fits" in text
     assert "LeNet-4**" not in text
     assert fig9_why({"fig9-lenet4": groups["fig9-lenet4"]}) == ""  # nothing outside: no section
+
+
+def _val_group(name, val_error, **over):
+    cfg = to_dict(load_config(name if "/" in name else f"fig9/{name}", [f"{k}={v}" for k, v in over.items()]))
+    return [{"config": cfg, "summary": {"val_error": val_error, "seed": 0, "epochs": 1}, "metrics": []}]
+
+
+def test_deslant_table_follows_its_rule():
+    """The [deslant] rule (configs/validation/fig9/val-knn-deslant-*.yaml) on hand-made val errors:
+    lowest sum of linear (at its ridge pick) + k-NN; within 0.1 points text before grey_crop, 128 before 1."""
+    text = {"data.deslant": "text"}
+    ridge = {"val-linear-deslant-ridge0.01": _val_group("linear-deslant", 0.1100, **{"data.deslant": "grey_crop"}),
+             "val-linear-deslant-text-t1-ridge0.01": _val_group("linear-deslant", 0.1030, **text, **{"data.deslant_threshold": 1}),
+             "val-linear-deslant-text-t1-ridge0.1": _val_group("linear-deslant", 0.1050, **text, **{
+                 "data.deslant_threshold": 1, "linear.ridge": 0.1}),
+             "val-linear-deslant-text-t128-ridge0.01": _val_group("linear-deslant", 0.1040, **text)}
+    knn = {"val-knn-deslant-grey_crop": _val_group("knn-deslant", 0.0200, **{"data.deslant": "grey_crop"}),
+           "val-knn-deslant-text-t1": _val_group("knn-deslant", 0.0200, **text, **{"data.deslant_threshold": 1}),
+           "val-knn-deslant-text-t128": _val_group("knn-deslant", 0.0205, **text)}
+    def picks(out):  # {candidate: (sum, rule's pick)} from the table's rows
+        rows = [[c.strip() for c in line.strip("|").split("|")] for line in out.splitlines()]
+        return {r[0]: (r[3], r[4]) for r in rows if r[0] in ("text, >= 1", "text, >= 128", "grey_crop")}
+
+    out = fig9_validation({**ridge, **knn}, {})
+    # t1: 10.30 + 2.00 = 12.30, the lowest; t128: 10.40 + 2.05 = 12.45, 0.15 above: no tie, t1 wins
+    assert picks(out) == {"text, >= 1": ("12.30", "yes"), "text, >= 128": ("12.45", ""), "grey_crop": ("13.00", "")}
+    knn["val-knn-deslant-text-t128"] = _val_group("knn-deslant", 0.0195, **text)  # 12.35: a tie goes to 128
+    assert picks(fig9_validation({**ridge, **knn}, {}))["text, >= 128"] == ("12.35", "yes")
+    assert "`fig9-linear-deslant` (text, >= 1) | 0.1: 10.50, 0.01: 10.30 | 0.01 | - |" in out  # ridge rows per deslant

@@ -89,7 +89,7 @@ def preprocess(raw, data_cfg: DataConfig, input_size: int = 32) -> torch.Tensor:
         raise ValueError(f"expected images [N,{IMAGE_SIDE},{IMAGE_SIDE}], got {tuple(x.shape)}")
     side = check_input_size(data_cfg, input_size)
     if data_cfg.preprocess != "none":
-        x = apply(x, data_cfg.preprocess)
+        x = apply(x, data_cfg.preprocess, data_cfg.deslant, data_cfg.deslant_threshold)
     x = x.to(torch.float32).unsqueeze(1)  # [N,1,P,P], 0..255
     if input_size != side:
         if data_cfg.pad:

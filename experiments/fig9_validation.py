@@ -1,0 +1,117 @@
+"""RESULTS.md's choices for Fig. 9 made on the validation split (configs/validation/fig9/): the
+classical methods' ridge, the [deslant] variant and LeNet-1's schedule. `val`: report.collect's
+groups of results/validation/, `groups`: those of results/runs/.
+"""
+from __future__ import annotations
+
+from paper_lenet.stats import mean_std
+
+from .tables import mean_pm
+
+
+def _deslant(cfg: dict) -> str:
+    """' (text, >= 128)' / ' (grey_crop)' for a deslanted run's config, '' otherwise."""
+    d = cfg["data"]
+    if d.get("preprocess") != "deslant":
+        return ""
+    return f" ({d['deslant']}, >= {d['deslant_threshold']})" if d["deslant"] == "text" else f" ({d['deslant']})"
+
+
+def _ridge_picks(val: dict) -> dict:
+    """{method: (config's name, deslant label, [(ridge, val %)], rule's pick, its val %)} of the val-*-ridge* runs."""
+    by_method: dict[str, list] = {}
+    for name, g in val.items():
+        method = name[len("val-"):name.rindex("-ridge")]
+        cfg = g[0]["config"]
+        by_method.setdefault(method, []).append((cfg[cfg["model"]["arch"]]["ridge"], 100 * g[0]["summary"]["val_error"], cfg))
+    out = {}
+    for method, runs in by_method.items():
+        tried = sorted(((r, e) for r, e, _ in runs), reverse=True)
+        best = min(e for _, e in tried)
+        pick = max(r for r, e in tried if e <= best + 0.005)
+        cfg = runs[0][2]
+        fig9 = "fig9-" + method.split("-text-")[0]  # val-linear-deslant-text-t128-ridge*: fig9-linear-deslant's
+        out[method] = (fig9, _deslant(cfg), tried, pick, dict(tried)[pick])
+    return out
+
+
+def ridge_table(val: dict, groups: dict) -> str:
+    """The classical methods' model.ridge on the validation split: every value tried, the rule's pick
+    (lowest val_error; a tie, within 0.005 points, goes to the larger ridge) and what the config uses
+    (for a deslanted candidate, only when the config's run uses that deslant)."""
+    rows = ["### The classical methods' settings, chosen on the validation split\n",
+            "`model.ridge` of each least-squares fit: fitted on the first 50,000 training images, scored on the "
+            "last 10,000 (`configs/validation/fig9/val-<method>-ridge<value>.yaml`; the test set is never "
+            "scored). Rule: the lowest val_error; a tie (within 0.005 points) goes to the larger ridge. "
+            "k-NN's k is chosen the same way inside its run (`fig9-knn`'s metrics.jsonl).\n",
+            "| method | val error % by ridge | rule's pick | config's ridge |", "|---|---|---|---|"]
+    for method, (fig9, label, tried, pick, _) in sorted(_ridge_picks(val).items()):
+        run = groups.get(fig9)
+        used = "-"
+        if run and _deslant(run[0]["config"]) == label:
+            used = f"{run[0]['config'][run[0]['config']['model']['arch']]['ridge']:g}"
+        rows.append(f"| `{fig9}`{label} | " + ", ".join(f"{r:g}: {e:.2f}" for r, e in tried) + f" | {pick:g} | {used} |")
+    return "\n".join(rows) + "\n"
+
+
+def deslant_table(knn: dict, ridge: dict, groups: dict) -> str:
+    """The [deslant] variant on the validation split (rule: configs/validation/fig9/val-knn-deslant-*.yaml):
+    the linear classifier's val error at its own ridge pick plus the k-NN's (k = 3); the lowest sum
+    wins, within 0.1 points the text's version before grey_crop and threshold 128 before 1."""
+    linear = {label: (e, r) for fig9, label, _, r, e in _ridge_picks(ridge).values() if fig9 == "fig9-linear-deslant"}
+    cands = []
+    for name, g in knn.items():
+        label = _deslant(g[0]["config"])
+        if label in linear:
+            e_knn = 100 * g[0]["summary"]["val_error"]
+            cands.append((linear[label][0] + e_knn, label, linear[label], e_knn))
+    if not cands:
+        return ""
+    low = min(c[0] for c in cands)
+    order = {" (text, >= 128)": 0, " (text, >= 1)": 1}  # the rule's tie order; grey_crop and others after
+    pick = min((c for c in cands if c[0] <= low + 0.1 + 1e-9), key=lambda c: (order.get(c[1], 2), c[0]))[1]
+    run = groups.get("fig9-knn-deslant")
+    used = _deslant(run[0]["config"]) if run else ""
+    rows = ["### The [deslant] variant, chosen on the validation split\n",
+            "Fitted on the first 50,000 training images, scored on the last 10,000 (the test set is never scored); "
+            "the rule, written before the runs, is in `configs/validation/fig9/val-knn-deslant-grey_crop.yaml`: "
+            "the lowest sum of the linear classifier's val error (at its own ridge pick) and the k-NN's (k = 3); "
+            "within 0.1 points the text's version goes first, threshold 128 before 1.\n",
+            "| data.deslant | linear val % (ridge) | k-NN val % | sum | rule's pick | the [deslant] runs' |",
+            "|---|---|---|---|---|---|"]
+    for total, label, (e_lin, r), e_knn in sorted(cands):
+        rows.append(f"| {label.strip(' ()')} | {e_lin:.2f} ({r:g}) | {e_knn:.2f} | {total:.2f} | "
+                    f"{'yes' if label == pick else ''} | {'yes' if label == used else ''} |")
+    return "\n".join(rows) + "\n"
+
+
+def fig9_validation(val: dict, groups: dict | None = None) -> str:
+    """configs/validation/fig9/: LeNet-1's schedule (ranked by mean val_error), the classical ridge and
+    the [deslant] variant."""
+    ridge = {n: g for n, g in val.items() if "-ridge" in n}
+    knn = {n: g for n, g in val.items() if n.startswith("val-knn-deslant")}
+    val = {n: g for n, g in val.items() if n not in ridge and n not in knn}
+    out = ridge_table(ridge, groups or {}) if ridge else ""
+    if knn:
+        out += "\n" + deslant_table(knn, ridge, groups or {})
+    if not val:
+        return out
+    base = val.get("val-lenet1-block30")
+    train = mean_std([100 * r["metrics"][-1]["train_error"] for r in base])[0] if base and base[0]["metrics"] else None
+    rows = ["### LeNet-1's schedule, chosen on the validation split\n",
+            "Under `lenet5_1998`'s training LeNet-1 under-fits"
+            + (f" (final training error on the fly in `val-lenet1-block30`: {train:.2f}%)" if train is not None else "")
+            + "; we looked because its first test runs (not kept) missed the paper's 1.7%. One candidate "
+            "change, the paper's text schedule, was compared on the first 50,000 "
+            "training images against the last 10,000 (the test set is never scored), by the rule fixed in "
+            "`configs/validation/fig9/val-lenet1-block30.yaml` (lower mean wins; within 0.05 points keeps "
+            "`lenet5_1998`'s training).\n",
+            "| candidate | passes | val error % by seed | mean +- std (n) |", "|---|---|---|---|"]
+    for name in sorted(val, key=lambda n: (mean_std([r["summary"]["val_error"] for r in val[n]])[0], n)):
+        g = val[name]
+        errs = [100 * r["summary"]["val_error"] for r in g]
+        m, sd = mean_std(errs)
+        rows.append(f"| `{name}` | {g[0]['summary']['epochs']} | "
+                    + " / ".join(f"s{r['summary']['seed']}: {e:.2f}" for r, e in zip(g, errs))
+                    + f" | {mean_pm(m, sd, len(g))} |")
+    return "\n".join(rows) + "\n\n" + out
