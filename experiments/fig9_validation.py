@@ -1,4 +1,4 @@
-"""RESULTS.md's choices for Fig. 9 made on the validation split (configs/validation/fig9/): the
+"""RESULTS.md's choices for Fig. 9 made on the validation split (experiments/configs/validation/fig9/): the
 classical methods' ridge, the [deslant] variant and LeNet-1's schedule. `val`: report.collect's
 groups of results/validation/, `groups`: those of results/runs/.
 """
@@ -41,7 +41,7 @@ def ridge_table(val: dict, groups: dict) -> str:
     (for a deslanted candidate, only when the config's run uses that deslant)."""
     rows = ["### The classical methods' settings, chosen on the validation split\n",
             "`model.ridge` of each least-squares fit: fitted on the first 50,000 training images, scored on the "
-            "last 10,000 (`configs/validation/fig9/val-<method>-ridge<value>.yaml`; the test set is never "
+            "last 10,000 (`experiments/configs/validation/fig9/val-<method>-ridge<value>.yaml`; the test set is never "
             "scored). Rule: the lowest val_error; a tie (within 0.005 points) goes to the larger ridge. "
             "k-NN's k is chosen the same way inside its run (`fig9-knn`'s metrics.jsonl).\n",
             "| method | val error % by ridge | rule's pick | config's ridge |", "|---|---|---|---|"]
@@ -55,7 +55,7 @@ def ridge_table(val: dict, groups: dict) -> str:
 
 
 def deslant_table(knn: dict, ridge: dict, groups: dict) -> str:
-    """The [deslant] variant on the validation split (rule: configs/validation/fig9/val-knn-deslant-*.yaml):
+    """The [deslant] variant on the validation split (rule: experiments/configs/validation/fig9/val-knn-deslant-*.yaml):
     the linear classifier's val error at its own ridge pick plus the k-NN's (k = 3); the lowest sum
     wins, within 0.1 points the text's version before grey_crop and threshold 128 before 1."""
     linear = {label: (e, r) for fig9, label, _, r, e in _ridge_picks(ridge).values() if fig9 == "fig9-linear-deslant"}
@@ -74,7 +74,7 @@ def deslant_table(knn: dict, ridge: dict, groups: dict) -> str:
     used = _deslant(run[0]["config"]) if run else ""
     rows = ["### The [deslant] variant, chosen on the validation split\n",
             "Fitted on the first 50,000 training images, scored on the last 10,000 (the test set is never scored); "
-            "the rule, written before the runs, is in `configs/validation/fig9/val-knn-deslant-grey_crop.yaml`: "
+            "the rule, written before the runs, is in `experiments/configs/validation/fig9/val-knn-deslant-grey_crop.yaml`: "
             "the lowest sum of the linear classifier's val error (at its own ridge pick) and the k-NN's (k = 3); "
             "within 0.1 points the text's version goes first, threshold 128 before 1.\n",
             "| data.deslant | linear val % (ridge) | k-NN val % | sum | rule's pick | the [deslant] runs' |",
@@ -86,7 +86,7 @@ def deslant_table(knn: dict, ridge: dict, groups: dict) -> str:
 
 
 def fig9_validation(val: dict, groups: dict | None = None) -> str:
-    """configs/validation/fig9/: LeNet-1's schedule (ranked by mean val_error), the classical ridge and
+    """experiments/configs/validation/fig9/: LeNet-1's schedule (ranked by mean val_error), the classical ridge and
     the [deslant] variant."""
     ridge = {n: g for n, g in val.items() if "-ridge" in n}
     knn = {n: g for n, g in val.items() if n.startswith("val-knn-deslant")}
@@ -104,7 +104,7 @@ def fig9_validation(val: dict, groups: dict | None = None) -> str:
             + "; we looked because its first test runs (not kept) missed the paper's 1.7%. One candidate "
             "change, the paper's text schedule, was compared on the first 50,000 "
             "training images against the last 10,000 (the test set is never scored), by the rule fixed in "
-            "`configs/validation/fig9/val-lenet1-block30.yaml` (lower mean wins; within 0.05 points keeps "
+            "`experiments/configs/validation/fig9/val-lenet1-block30.yaml` (lower mean wins; within 0.05 points keeps "
             "`lenet5_1998`'s training).\n",
             "| candidate | passes | val error % by seed | mean +- std (n) |", "|---|---|---|---|"]
     for name in sorted(val, key=lambda n: (mean_std([r["summary"]["val_error"] for r in val[n]])[0], n)):

@@ -129,7 +129,7 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
                   f"Before the authors' code and the validation split were brought in, the paper config averaged "
                   f"its S2/S4 inputs and started from +-2.4/sqrt(F) (`{PREVIOUS}`; its own five runs are "
                   f"`previous-lenet5_1998`). These single changes to it (`{explore_dir}/<variant>/seed<k>/`, each from "
-                  "`configs/explore/<variant>.yaml`, rerun by `python -m experiments.reproduce explore --seeds ...`) "
+                  "`experiments/configs/explore/<variant>.yaml`, rerun by `python -m experiments.reproduce explore --seeds ...`) "
                   "looked at test error, so none of them chose anything; they are the record of what was tried.\n",
                   explore_table(explore) + "\n"]
     times = times_table(groups)

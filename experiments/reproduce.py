@@ -110,9 +110,9 @@ def literal(seeds=range(3), **run):
 
 
 def validation(seeds=(0, 1), **run):
-    """The choices of lenet5_1998, on a validation split: configs/validation/val-*.yaml, trained on
+    """The choices of lenet5_1998, on a validation split: experiments/configs/validation/val-*.yaml, trained on
     the first 50,000 training images, scored on the last 10,000 (the test set is never scored);
-    and configs/validation/fig9/: fig9-lenet1's schedule (2 candidates, ~2 min a run), the
+    and experiments/configs/validation/fig9/: fig9-lenet1's schedule (2 candidates, ~2 min a run), the
     classical methods' ridge (34 fits of seconds each) and the [deslant] variant (3 k-NN fits of
     1-3 min; its linear fits are among the ridge's).
 
@@ -125,7 +125,7 @@ def validation(seeds=(0, 1), **run):
 
 
 def explore(seeds=(0,), **run):
-    """The exploratory single changes to the previous paper config (configs/explore/*.yaml), which
+    """The exploratory single changes to the previous paper config (experiments/configs/explore/*.yaml), which
     looked at test error and so chose nothing; their committed runs are under results/explore/.
 
     Command: python -m experiments.reproduce explore --seeds 0 1 2   (finished runs are skipped)

@@ -41,8 +41,8 @@ TARGETS = {"lenet5_1998": "within 0.95 +- 0.1 (aim <= 0.90), n >= 5",
            "lenet5_1998_text": "within 0.95 +- 0.1 (aim <= 0.90), n >= 5", "lenet5_lush": "within 0.82 +- 0.15, n >= 3",
            "lenet5_1998_distort": "<= 0.85, n >= 3", "lenet5_1998_30k": "within 1.14 +- 0.15, n >= 3"}
 EPS_WINDOW = (5e-5, 0.02)  # first-pass eps_k: the target window around the paper's 7e-5 .. 0.016
-VALIDATION_BASE = "val-block30"  # configs/validation/_base.yaml: the candidates' common point
-TIE = 0.05  # points of mean val_error within which candidates tie (the rule in configs/validation/_base.yaml)
+VALIDATION_BASE = "val-block30"  # experiments/configs/validation/_base.yaml: the candidates' common point
+TIE = 0.05  # points of mean val_error within which candidates tie (the rule in experiments/configs/validation/_base.yaml)
 PREVIOUS = "experiments/configs/previous/lenet5_1998_average.yaml"  # what results/explore/ varies, one change at a time
 # where each open setting of lenet5_1998 comes from (its value is read from the runs' config)
 SOURCES = [
@@ -93,6 +93,6 @@ NOT_REPRODUCED = {
     "LeNet-4 / Local": "optional in the issue (\"if it fits\"); not implemented",
 }
 FIG9_NETWORK_TOLERANCE = (0.3, 0.15)  # a network row is "within" the paper: max(0.3 points, 15% relative)
-# configs/validation/fig9/: LeNet-1's schedule, the classical methods' ridge and the [deslant] variant,
+# experiments/configs/validation/fig9/: LeNet-1's schedule, the classical methods' ridge and the [deslant] variant,
 # on the validation split
 FIG9_VALIDATION = ("val-lenet1", "val-linear", "val-pairwise", "val-pca-quadratic", "val-rbf-linear", "val-knn-deslant")

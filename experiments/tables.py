@@ -167,9 +167,9 @@ def validation_section(val: dict, groups: dict) -> str:
     ties = [n for n in ranked if val_stats(val[n])[0] - val_stats(val[ranked[0]])[0] < TIE - 1e-9]
     lines = ["## How each setting was chosen\n",
              "Open settings of `lenet5_1998` (the paper's text does not give them, or what it gives does not "
-             "train) were chosen on a validation split: each candidate in `configs/validation/` trains on the "
+             "train) were chosen on a validation split: each candidate in `experiments/configs/validation/` trains on the "
              "first 50,000 training images and is scored on the last 10,000 (`data.validation: 10000`); the "
-             "test set is never scored in these runs. Rule, fixed before the runs (`configs/validation/_base.yaml`): "
+             "test set is never scored in these runs. Rule, fixed before the runs (`experiments/configs/validation/_base.yaml`): "
              "the lowest mean val_error wins; a tie (< 0.05 points) goes to the setting the text states. "
              "Command: `python -m experiments.reproduce validation` (runs under `results/validation/`).\n",
              "\n".join(rows) + "\n",
