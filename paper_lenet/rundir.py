@@ -9,10 +9,12 @@
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import platform
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -24,9 +26,29 @@ from .config import Config, dump_config, load_config, to_dict
 from .errors import UserError
 
 
+@contextlib.contextmanager
+def _deferred_interrupts():
+    """SIGINT/SIGTERM held back while a file is written (delivered right after): a Ctrl-C never leaves a
+    temporary file behind. Only where the platform can block signals (POSIX)."""
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None:
+        yield
+        return
+    old = block(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        block(signal.SIG_SETMASK, old)
+
+
 def atomic_write(path: Path, write) -> None:
     """Write through a temporary file in the same folder, then rename: never a half-written file."""
     path = Path(path)
+    with _deferred_interrupts():
+        _atomic_write(path, write)
+
+
+def _atomic_write(path: Path, write) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -181,6 +181,7 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print, data=None) ->
     """Run (or continue) one network's training into `out`; returns the summary. data: see Trainer.
     (make.make_run decides which kind of run a config is; this is the network kind.)"""
     out = Path(out)
+    set_threads(cfg)  # before env.json records them
     done = rundir.open_run(cfg, out, resume, log)
     if done is not None:
         return done

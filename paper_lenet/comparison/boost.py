@@ -114,11 +114,11 @@ def _net_cfg(cfg, net: str, n: int):
 def train_boosted(cfg, out: Path, resume: bool = False, log=print) -> dict:
     """Nets 2 and 3 (sub-runs in out/net2, out/net3), the early-exit threshold, then the vote on the test set."""
     out = Path(out)
+    set_threads(cfg)  # before env.json records them
     done = rundir.open_run(cfg, out, resume, log)
     if done is not None:
         return done
     t0 = time.time()
-    set_threads(cfg)
     net1_dir = Path(cfg.boost.net1.format(seed=cfg.seed))
     try:
         net1_cfg, net1 = load_trained(net1_dir)

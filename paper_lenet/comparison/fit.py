@@ -67,11 +67,11 @@ def fit_run(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
     """Fit the config's method into the run directory `out`; returns the summary (train.py's keys)."""
     out, m = Path(out), method(cfg.model.arch)
     run = features_run(cfg)  # a bad features key never creates a run directory
+    set_threads(cfg)  # before env.json records them
     done = rundir.open_run(cfg, out, resume, log)
     if done is not None:
         return done
     started = time.time()
-    set_threads(cfg)
     x, y, ex, ey, split = load_inputs(cfg, run, log)
     log(f"{cfg.name}: {m.name} on {len(x)} training images of {x.shape[1]} inputs")
     t0 = time.time()
