@@ -95,4 +95,5 @@ NOT_REPRODUCED = {
 FIG9_NETWORK_TOLERANCE = (0.3, 0.15)  # a network row is "within" the paper: max(0.3 points, 15% relative)
 # experiments/configs/validation/fig9/: LeNet-1's schedule, the classical methods' ridge and the [deslant] variant,
 # on the validation split
-FIG9_VALIDATION = ("val-lenet1", "val-linear", "val-pairwise", "val-pca-quadratic", "val-rbf-linear", "val-knn-deslant")
+FIG9_VALIDATION = ("val-lenet1", "val-mlp", "val-linear", "val-pairwise", "val-pca-quadratic", "val-rbf-linear",
+                   "val-knn-deslant")
