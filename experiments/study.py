@@ -12,7 +12,7 @@ from paper_lenet.config import CONFIGS, load_config
 from paper_lenet.registry import method
 
 # reproduce.py's functions and the configs each runs (ablations: every file in configs/ablations/)
-EXPERIMENTS = {"headline": ["lenet5_1998"], "lush": ["lenet5_lush"], "distortions": ["lenet5_1998_distort"],
+EXPERIMENTS = {"headline": ["lenet5_1998", "lenet5_1998_text"], "lush": ["lenet5_lush"], "distortions": ["lenet5_1998_distort"],
                "training_size": ["lenet5_1998_15k", "lenet5_1998_30k"], "modern": ["modern"],
                "literal": ["lenet5_1998_literal"], "ablations": None,
                "fig9": sorted(f"fig9-{p.stem}" for p in (CONFIGS / "fig9").glob("*.yaml"))}
