@@ -18,7 +18,7 @@ from paper_lenet.data import distort as D
 from paper_lenet.data.mnist import preprocess
 from paper_lenet.layers import Activation
 from paper_lenet.schedule import hessian_due, pass_order
-from paper_lenet.sdlm import eta_for_epoch, sdlm_rates
+from paper_lenet.sdlm import eta_for_epoch, sdlm_rates, sdlm_update
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = yaml.safe_load((ROOT / "tests" / "data" / "paper_facts.yaml").read_text())
@@ -79,6 +79,9 @@ def test_sdlm_constants_and_rates():
     hess = {n: torch.full_like(p, 0.18) for n, p in model.named_parameters()}
     rates = sdlm_rates(model, hess, eta=5e-4, mu=REF["mu"])
     assert all(torch.allclose(r, torch.full_like(r, 5e-4 / (0.02 + 0.18))) for r in rates.values())
+    w = torch.tensor([1.0, -2.0])  # w_k <- w_k - eps_k dE/dw_k, by hand: 1 - 0.1 * 0.5, -2 - 0.2 * 0.25
+    sdlm_update([w], [torch.tensor([0.5, 0.25])], [torch.tensor([0.1, 0.2])])
+    assert torch.allclose(w, torch.tensor([0.95, -2.05]), rtol=0, atol=1e-7)  # float32 rounding
     # h_kk "re-estimated ... before each pass": per_pass says yes to every pass
     cfg = load_config(LITERAL)
     assert all(hessian_due(cfg, e) for e in range(1, REF["passes"] + 1))
@@ -233,6 +236,45 @@ def test_scale_range_measured_on_images():
     assert s.min() < 1 - 0.8 * w and s.max() > 1 + 0.8 * w
 
 
+def test_squeeze_range_measured_on_images():
+    """Squeeze only: x stretched by 1 + q and y by 1 / (1 + q), q in [-w, w]: area kept."""
+    w, n = RANGES["squeeze"], 400
+    cfg = DistortConfig(enabled=True, prob=1.0, translate=0, scale=0, squeeze=w, shear=0)
+    x = blob_images(n, var=6.0).float()  # 1.25 x 3.5 sd still fits the field
+    y = D.distort_batch(x, cfg, torch.Generator().manual_seed(13))
+    r = torch.arange(28.0) - 13.5
+
+    def spread(img, axis):  # sd of the ink along x (axis 1: sum over rows) or y (axis 2)
+        m = img.sum(axis)
+        return ((m * r * r).sum(1) / m.sum(1)).sqrt()
+
+    sx, sy = spread(y, 1) / spread(x, 1), spread(y, 2) / spread(x, 2)
+    # resampling blur widens both axes of this narrower blob: the product measured up to 1.034; 0.06
+    # allows that, while a swapped or doubled squeeze makes it (1 + q)^-2 or (1 + q)^2 (0.64 to 1.8)
+    assert (sx * sy - 1).abs().max() < 0.06
+    assert sx.min() >= 1 - w - 0.03 and sx.max() <= 1 + w + 0.03
+    assert sx.min() < 1 - 0.8 * w and sx.max() > 1 + 0.8 * w
+
+
+def test_distortion_map_is_the_documented_affine_map():
+    """_theta is the inverse of A p + t, A = s [[1+q, 0], [0, 1/(1+q)]] [[1, h], [0, 1]] (pixels,
+    from the centre), in grid_sample's [-1, 1] frame: written out here from the docstring."""
+    g = torch.Generator().manual_seed(3)
+    n, side = 50, 28
+    p = {k: (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * r
+         for k, r in (("tx", 3.0), ("ty", 3.0), ("q", 0.3), ("h", 0.4))}
+    p["s"] = 1 + (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * 0.3
+    theta = D._theta(p, side).double()
+    for i in range(n):
+        s, q, h = p["s"][i].item(), p["q"][i].item(), p["h"][i].item()
+        a = s * torch.tensor([[1 + q, 0.0], [0.0, 1 / (1 + q)]], dtype=torch.float64) @ torch.tensor(
+            [[1.0, h], [0.0, 1.0]], dtype=torch.float64)
+        t = torch.tensor([p["tx"][i].item(), p["ty"][i].item()], dtype=torch.float64) * 2 / side
+        # theta is returned in float32: 1e-6 covers its rounding
+        assert torch.allclose(theta[i, :, :2] @ a, torch.eye(2, dtype=torch.float64), atol=1e-6)
+        assert torch.allclose(theta[i, :, :2] @ t + theta[i, :, 2], torch.zeros(2, dtype=torch.float64), atol=1e-6)
+
+
 def test_distortion_mix_is_the_papers_pool():
     """Sec. III-C: 540,000 distorted copies in a pool of 600,000: prob = 0.9."""
     pool = REF["distort_pool"]
@@ -262,3 +304,4 @@ def test_reported_results():
     assert paper.LENET1 == REF["lenet1"] and paper.LENET4 == REF["lenet4"]
     assert paper.BOOSTED_COST == REF["boosted_cost"] and paper.LINEAR_PARAMS == REF["linear_params"]
     assert paper.FIRST_PASS_EPS == tuple(REF["first_pass_eps"])
+    assert paper.QMNIST_TEST_ERROR == REF["qmnist_lush_test_error"]
