@@ -99,7 +99,8 @@ def cmd_sweep(args):
     failed = sweep(configs, overrides, args.seeds, args.out, jobs=args.jobs, backend=args.backend,
                    address=args.address)
     if failed:
-        print(f"paper-lenet: {failed} run(s) failed; their logs are in {args.out}", file=sys.stderr)
+        print(f"paper-lenet: {failed} run(s) failed or skipped (in use by another process); "
+              f"see above and the logs in {args.out}", file=sys.stderr)
     return 1 if failed else 0
 
 

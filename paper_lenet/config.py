@@ -226,6 +226,8 @@ def validate(cfg: Config, path=None) -> None:
     """Cross-field checks: combinations that have no meaning."""
     where = f"{path}: " if path is not None else ""
     t, m = cfg.train, cfg.model
+    if not 0 <= cfg.seed < 2 ** 32:  # torch.manual_seed and numpy's SeedSequence take it; 2^32 seeds are plenty
+        raise ConfigError(f"{where}seed must be in 0..{2 ** 32 - 1} (got {cfg.seed})")
     if t.loss in ("mse", "map") and m.head != "rbf":
         raise ConfigError(f"{where}train.loss={t.loss} needs model.head=rbf (got {m.head})")
     if t.loss == "cross_entropy" and m.head != "linear":
