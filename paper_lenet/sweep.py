@@ -28,20 +28,29 @@ from .rundir import finished
 from .runlock import holder
 
 THREADS = ("train.threads=1",)  # two one-thread processes use two cores; two-thread ones fight over them
+MAX_SEEDS = 1000  # runs per config in one sweep: far past any study here, and a typo's 10^20 is refused
 STOP_WAIT_S = 60  # after Ctrl-C: how long a run may take to exit on SIGINT before it is SIGKILLed
 
 
 def parse_seeds(spec) -> list[int]:
     """`5`: seeds 0..4; `0-4`: 0..4; `0,3,7`: those. Anything else is a one-line UserError."""
     s = str(spec).strip()
+    seeds = _seeds(s)
+    n = seeds.stop - seeds.start if isinstance(seeds, range) else len(seeds)  # len() overflows past 2^63
+    if n > MAX_SEEDS:
+        raise UserError(f"--seeds {s}: {n} seeds; at most {MAX_SEEDS} per config")
+    return list(seeds)
+
+
+def _seeds(s: str) -> range | list[int]:
     if re.fullmatch(r"\d+", s) and int(s) >= 1:
-        return list(range(int(s)))
+        return range(int(s))
     m = re.fullmatch(r"(\d+)-(\d+)", s)
     if m:
         a, b = int(m[1]), int(m[2])
         if a > b:
             raise UserError(f"--seeds {s}: the range ends before it starts (write {b}-{a})")
-        return list(range(a, b + 1))
+        return range(a, b + 1)
     if re.fullmatch(r"\d+(,\d+)+", s):
         seeds = [int(x) for x in s.split(",")]
         if len(set(seeds)) != len(seeds):
