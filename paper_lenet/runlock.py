@@ -1,8 +1,9 @@
 """One writer per run directory: an exclusive fcntl.flock on <run>/.lock, held by the process that
-writes the run. The kernel drops it when that process ends or is killed; the empty file stays.
+writes the run. The kernel drops it when that process ends or is killed; the file (the last pid) stays.
 
     lock(out)     take it, or a one-line UserError `out: in use by pid N`
-    unlock(out)   release it (re-entrant: boosting's sub-runs take their own directories' locks)
+    unlock(out)   release it (both re-entrant within a process; a boosted run's net2/ and net3/ are
+                  directories of their own, each with its own lock, so nesting never waits)
     holder(out)   the pid of another process that holds it, else None (sweep, the Ray backend)
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from .errors import UserError
 
 LOCK = ".lock"
-_held: dict[str, tuple[int, int]] = {}  # resolved run directory -> (lock fd, open_run depth) of this process
+_held: dict[str, tuple[int, int]] = {}  # resolved run directory -> (lock fd, times taken) in this process
 
 
 def holder(out: Path) -> int | None:
@@ -42,7 +43,8 @@ def _lock_pid(fd: int) -> int | str:
 
 
 def lock(out: Path) -> None:
-    """Take the exclusive lock of `out` for this process (re-entrant: boosting's sub-runs, a retry)."""
+    """Take the exclusive lock of `out` for this process (re-entrant: a process that holds it may open
+    the run again; flock itself would refuse a second descriptor of the same process)."""
     key = str(Path(out).resolve())
     if key in _held:
         fd, depth = _held[key]
