@@ -99,7 +99,8 @@ def cmd_sweep(args):
     failed = sweep(configs, overrides, args.seeds, args.out, jobs=args.jobs, backend=args.backend,
                    address=args.address)
     if failed:
-        print(f"paper-lenet: {failed} run(s) failed; their logs are in {args.out}", file=sys.stderr)
+        print(f"paper-lenet: {failed} run(s) failed or skipped (in use by another process); "
+              f"see above and the logs in {args.out}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -118,8 +119,15 @@ def cmd_bench(args):
     run_bench(as_json=args.json, steps=args.steps)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with its usage errors as one line (exit 2), as every other error of the command."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="paper-lenet", description=__doc__.split("\n\n")[0].replace("\n", " "))
+    p = Parser(prog="paper-lenet", description=__doc__.split("\n\n")[0].replace("\n", " "))
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_config(name, help_):
@@ -204,7 +212,7 @@ def main(argv=None) -> int:
     try:
         rc = args.fn(args)
     except UserError as e:
-        print(f"paper-lenet: error: {e}", file=sys.stderr)
+        print(f"paper-lenet: error: {' '.join(str(e).split())}", file=sys.stderr)  # one line, always
         return 2
     except KeyboardInterrupt:
         print("paper-lenet: interrupted", file=sys.stderr)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,9 @@ from pathlib import Path
 import yaml
 
 from .config import load_config, to_dict
-from .rundir import finished
+from .errors import UserError
+from .rundir import atomic_write, claim, finished, rmdirs
+from .runlock import LOCK, unlock
 
 RUN_FILES = ("config.yaml", "env.json", "metrics.jsonl", "summary.json", "model.pt", "test_predictions.txt",
              "test_margins.npy", "val_margins.npy",
@@ -80,18 +81,13 @@ def train_files(cfg: dict, resume: dict[str, bytes], store, key: str, env: dict,
 
 
 def write_run(out: Path, files: dict[str, bytes]) -> None:
-    """All of a run's files at once: a sibling temporary folder renamed into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        for name, data in files.items():
-            (tmp / name).write_bytes(data)
-        if out.exists():  # e.g. a killed local run: the finished one replaces it
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    """A finished run's files into its directory (which the driver holds locked), each atomically,
+    summary.json last since it marks the run finished; then a killed local run's checkpoint goes.
+    Stopped at any point, the directory is resumable or finished."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in sorted(files, key=lambda n: n == "summary.json"):
+        atomic_write(out / name, lambda f, data=files[name]: f.write(data))
+    (out / "checkpoint.pt").unlink(missing_ok=True)
 
 
 class Progress:
@@ -126,21 +122,40 @@ class Progress:
 
 def run_set_ray(pairs, runs: Path, extra=(), address: str | None = None, env: dict | None = None,
                 retries: int = RETRIES, log=print, jobs: int | None = None) -> int:
-    """Every (config, seed) pair as a Ray task; returns the number of runs that failed.
+    """Every (config, seed) pair as a Ray task; returns the number of runs that failed or were skipped
+    (another process writes them: runlock.py).
     jobs: the CPUs of a local Ray (default: all of this machine's); with `address`, the cluster's."""
     import ray
 
-    todo = []
-    for config, seed in pairs:
-        cfg = load_config(config, [f"seed={seed}", *extra])
-        out = Path(runs) / cfg.name / f"seed{seed}"
-        if finished(cfg, out):
-            log(f"{cfg.name} seed {seed}: finished already")
-            continue
-        resume = _read(out, RESUME_FILES) if (out / "checkpoint.pt").is_file() else {}  # a killed local run
-        todo.append((f"{cfg.name}/seed{seed}", to_dict(cfg), out, resume))
-    if not todo:
-        return 0
+    todo, claimed, skipped = [], [], 0
+    try:
+        for config, seed in pairs:
+            cfg = load_config(config, [f"seed={seed}", *extra])
+            out = Path(runs) / cfg.name / f"seed{seed}"
+            try:  # the driver writes this run's directory: held for the whole set, as train holds its own
+                claimed.append((out, claim(out)))
+            except UserError as e:  # another sweep or a hand-run --resume is writing it
+                skipped += 1
+                log(f"{cfg.name} seed {seed}: skipped, {e}")
+                continue
+            if finished(cfg, out):
+                log(f"{cfg.name} seed {seed}: finished already")
+                continue
+            resume = _read(out, RESUME_FILES) if (out / "checkpoint.pt").is_file() else {}  # a killed local run
+            todo.append((f"{cfg.name}/seed{seed}", to_dict(cfg), out, resume))
+        return skipped + (_run_tasks(ray, todo, len(pairs), address, env, retries, jobs) if todo else 0)
+    finally:
+        for out, created in reversed(claimed):
+            if created is not None and [p.name for p in out.iterdir()] == [LOCK]:
+                (out / LOCK).unlink()  # a run that never came back: no empty folder (unlinked while held)
+                unlock(out)
+                rmdirs(out, created)
+            else:
+                unlock(out)
+
+
+def _run_tasks(ray, todo, total: int, address, env, retries: int, jobs) -> int:
+    """The runs of `todo` as Ray tasks, each retried from its last checkpoint; the number that failed."""
     cpus = None if address else (jobs or os.cpu_count())
     # a local Ray listens on the loopback address only (Ray has no authentication: README, "Security")
     local = {} if address else {"_node_ip_address": LOCAL_IP}
@@ -150,7 +165,7 @@ def run_set_ray(pairs, runs: Path, extra=(), address: str | None = None, env: di
     env = dict(env or {})
     refs, attempts, failed = {}, {}, 0
     width = int(ray.cluster_resources().get("CPU", 1))
-    progress = Progress(len(pairs), jobs=width, done=len(pairs) - len(todo))
+    progress = Progress(total, jobs=width, done=total - len(todo))
 
     def submit(key, cfg, out, resume):
         refs[task.remote(cfg, resume, store, key, env if attempts.get(key, 0) == 0 else {})] = (key, cfg, out)

@@ -19,7 +19,7 @@ from .compare_format import need_matplotlib, render, write_plot
 from .data.download import resolve_root
 from .data.idx import LABELS_MAGIC, SPLIT_FILES, find_file, read_idx
 from .errors import UserError
-from .rundir import read_json
+from .rundir import read_json, read_text
 
 FORMATS = ("md", "latex", "csv", "json")
 REPLICATES = 10000
@@ -53,7 +53,7 @@ def load_config_runs(folder, labels: np.ndarray) -> dict:
             other = " (only val_predictions.txt: scored on a validation split)" if (
                 run / "val_predictions.txt").is_file() else ""
             raise UserError(f"{run}: no test_predictions.txt{other}; runs on different test sets cannot be compared")
-        text = pred_file.read_text().strip()
+        text = read_text(pred_file).strip()
         n_test = summary.get("n_test")
         if len(text) != len(labels) or n_test != len(labels):
             raise UserError(f"{run}: {len(text)} test predictions (summary n_test={n_test}) but the MNIST test set "

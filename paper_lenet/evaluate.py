@@ -41,7 +41,11 @@ def load_trained(run: Path):
     if not weights.is_file():
         raise UserError(f"{run}: no model.pt (the run has not finished; resume it with --resume)")
     model = build_model(cfg.model)
-    model.load_state_dict(rundir.load_torch(weights))
+    state = rundir.load_torch(weights)
+    try:
+        model.load_state_dict(state)
+    except (AttributeError, TypeError, ValueError, RuntimeError) as e:
+        raise UserError(f"{weights}: damaged or not the weights of {run}'s model ({type(e).__name__})") from None
     return cfg, model
 
 
@@ -56,7 +60,7 @@ def eval_run(run: str, as_json: bool = False, root: str | None = None, write_mar
     if write_margins:
         saved = Path(run) / "test_predictions.txt"
         pred = "".join(map(str, res["predictions"].tolist()))
-        if not saved.is_file() or saved.read_text().strip() != pred:
+        if not saved.is_file() or rundir.read_text(saved).strip() != pred:
             raise UserError(f"{saved}: missing or not what model.pt predicts; margins not written")
         rundir.write_predictions(Path(run), "test", res["predictions"], res["margins"])
     res.pop("predictions"), res.pop("margins")

@@ -6,6 +6,12 @@
     summary.json   final figures
     checkpoint.pt  latest training state (mid-pass included), for --resume
     model.pt       final weights (state_dict), loadable with torch.load(weights_only=True)
+    .lock          one writer at a time: an exclusive flock held by the process writing the run
+                   (released when it ends or dies; the empty file stays, git ignores it)
+
+A run directory is only ever finished (summary.json), resumable (config.yaml; checkpoint.pt once
+training has begun), or absent: a run that fails before its first checkpoint removes what it created.
+A damaged run file is a one-line UserError naming it (load_torch, read_json).
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import dataclasses
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -22,8 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from ._version import __version__
-from .config import Config, dump_config, load_config, to_dict
+from .config import Config, config_dict, config_from_dict, dump_config, to_dict
 from .errors import UserError
+from .runlock import lock, unlock
 
 
 @contextlib.contextmanager
@@ -59,9 +67,11 @@ def _atomic_write(path: Path, write) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a run's files are ordinary files
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError):  # a full disk, a read-only folder: the previous file is intact
+            raise UserError(f"{path}: cannot write ({e.strerror or e}); the previous version is kept") from None
         raise
 
 
@@ -78,7 +88,18 @@ def save_torch(path: Path, obj) -> None:
 
 
 def load_torch(path: Path):
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """A .pt file of this package (weights_only); a damaged one is a one-line UserError naming it."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as e:
+        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
+    except Exception as e:  # noqa: BLE001  decoding damaged bytes raises anything (zip, pickle, struct, ...)
+        raise UserError(f"{path}: damaged ({type(e).__name__}: {_first_line(e)})") from None
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0][:200] if lines else "no detail"
 
 
 def git_commit() -> str | None:
@@ -106,32 +127,103 @@ def portable(cfg: Config) -> Config:
     return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, root=None))
 
 
+PROGRESS = ("checkpoint.pt", "summary.json", "model.pt", "net2", "net3")  # a run that has begun training
+
+
+def _contents(out: Path) -> list[str]:
+    """The run's own files: the lock and temporary files (.name.XXXX) are not part of it."""
+    return [p.name for p in out.iterdir() if not p.name.startswith(".")]
+
+
+def make_dir(out: Path) -> Path | None:
+    """mkdir -p `out`; returns the topmost folder this created (None when `out` existed)."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a directory; choose another --out")
+    top = next((p for p in reversed([out, *out.parents]) if not p.exists()), None)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{out}: cannot create the run directory ({e.strerror or e})") from None
+    return top
+
+
+def claim(out: Path) -> Path | None:
+    """Create (when missing) and lock the run directory `out`; returns the topmost folder this created.
+    Held by another process: `out: in use by pid N`, and nothing created is left."""
+    top = make_dir(out)
+    try:
+        lock(out)
+    except UserError:
+        rmdirs(out, top)  # only what is empty: the holder's files stay
+        raise
+    return top
+
+
+def rmdirs(out: Path, top: Path | None) -> None:
+    """Undo make_dir: `out`, then each folder above it up to `top`, as long as each is empty (another
+    run may have been made beside it meanwhile)."""
+    if top is None:
+        return
+    for p in [out, *out.parents]:
+        try:
+            p.rmdir()
+        except OSError:
+            return
+        if p == top:
+            return
+
+
 def prepare(cfg: Config, out: Path, resume: bool) -> bool:
-    """Create (or reopen, with --resume) a run directory. Returns True when the run is finished."""
+    """Check (or start, or reopen with --resume) a locked run directory. Returns True when finished."""
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
+    if _contents(out):
         if not resume:
             raise UserError(f"{out}: run directory exists; pass --resume to continue it or choose --out")
         saved = out / "config.yaml"
         if saved.exists():
-            old = to_dict(load_config(saved))  # through load_config: a run saved in an older layout compares equal
+            old = to_dict(load_run_config(out))  # through load_config: a run saved in an older layout compares equal
             new = to_dict(portable(cfg))
             if old != new:
                 diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
                 raise UserError(f"{out}: --resume with a different config (sections differ: {', '.join(diff)})")
-        return (out / "summary.json").exists()
-    out.mkdir(parents=True, exist_ok=True)
+            return (out / "summary.json").exists()
     write_text(out / "config.yaml", dump_config(portable(cfg)))
     return False
 
 
-def open_run(cfg: Config, out: Path, resume: bool, log=print) -> dict | None:
-    """prepare() and env.json: None when the run is to be done, its summary when it is finished."""
-    if prepare(cfg, out, resume):
-        log(f"{out}: run already finished (summary.json present); nothing to do")
-        return read_json(Path(out) / "summary.json")
-    write_json(Path(out) / "env.json", environment())
-    return None
+@contextlib.contextmanager
+def open_run(cfg: Config, out: Path, resume: bool, log=print):
+    """The one door of every run (trained, fitted, boosted): lock the directory (a second writer gets
+    `D: in use by pid N`), prepare() it and write env.json, then yield None when the run is to be done,
+    its summary when it is finished. The lock is held until the block ends. A block that raises before
+    the run has progress (PROGRESS) removes what this call created: no config-only orphans."""
+    out = Path(out)
+    top = claim(out)
+    fresh = not _contents(out)
+    try:
+        if prepare(cfg, out, resume):
+            log(f"{out}: run already finished (summary.json present); nothing to do")
+            yield read_json(out / "summary.json")
+        else:
+            write_json(out / "env.json", environment())
+            yield None
+    except BaseException:
+        if not any((out / p).exists() for p in PROGRESS):
+            _remove_new(out, top, fresh)
+        raise
+    finally:
+        unlock(out)
+
+
+def _remove_new(out: Path, top: Path | None, fresh: bool) -> None:
+    """After a failed start: the folders this start created, else the files it wrote into an empty one."""
+    if top is not None:
+        shutil.rmtree(out, ignore_errors=True)
+        rmdirs(out.parent, top if top != out else None)
+    elif fresh:
+        for name in _contents(out):
+            p = out / name
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
 
 
 def write_predictions(run: Path, split: str, predictions, margins) -> None:
@@ -176,8 +268,31 @@ def load_run_config(run: Path) -> Config:
     p = Path(run) / "config.yaml"
     if not p.is_file():
         raise UserError(f"{run}: not a run directory (no config.yaml)")
-    return load_config(p)
+    raw = config_dict(p)
+    missing = [k for k in ("name", "model", "data", "train") if k not in raw]
+    if missing:  # a run saves its whole config (prepare): a part missing is damage, not defaults
+        raise UserError(f"{p}: damaged (a run's saved config, but {', '.join(missing)} missing)")
+    return config_from_dict(raw, p)
 
 
 def read_json(path: Path) -> dict:
-    return json.loads(Path(path).read_text())
+    """A run's JSON object (summary.json, env.json); a damaged one is a one-line UserError naming it."""
+    try:
+        obj = json.loads(Path(path).read_bytes().decode())
+    except OSError as e:
+        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise UserError(f"{path}: damaged ({type(e).__name__}: {_first_line(e)})") from None
+    if not isinstance(obj, dict):
+        raise UserError(f"{path}: damaged (expected a JSON object, got {type(obj).__name__})")
+    return obj
+
+
+def read_text(path: Path) -> str:
+    """A run's text file (predictions); a damaged one is a one-line UserError naming it."""
+    try:
+        return Path(path).read_bytes().decode("ascii")
+    except OSError as e:
+        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: damaged (not ASCII text)") from None

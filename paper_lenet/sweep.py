@@ -3,7 +3,8 @@
 Each run is its own one-thread `python -m paper_lenet train` process (OMP_NUM_THREADS=1), logged to
 DIR/<name>/seed<k>.log, so a crash or a kill affects one run only. Finished runs (summary.json
 present) are skipped, unless they hold another config (a one-line error); killed ones are resumed
-(--resume, which refuses another config). A run directory is only ever resumable or
+(--resume, which refuses another config); one that another process is writing (its lock, runlock.py)
+is skipped and reported. A run directory is only ever resumable or
 finished (the trainer writes every file atomically, summary.json last); Ctrl-C interrupts every
 training process, waits for it to exit, and leaves it resumable. With `backend="ray"` the same runs
 are Ray tasks (paper_lenet.cluster), on this machine or on a cluster at `address`.
@@ -24,22 +25,32 @@ from .cluster import Progress, run_set_ray
 from .config import load_config, resolve_config
 from .errors import UserError
 from .rundir import finished
+from .runlock import holder
 
 THREADS = ("train.threads=1",)  # two one-thread processes use two cores; two-thread ones fight over them
+MAX_SEEDS = 1000  # runs per config in one sweep: far past any study here, and a typo's 10^20 is refused
 STOP_WAIT_S = 60  # after Ctrl-C: how long a run may take to exit on SIGINT before it is SIGKILLed
 
 
 def parse_seeds(spec) -> list[int]:
     """`5`: seeds 0..4; `0-4`: 0..4; `0,3,7`: those. Anything else is a one-line UserError."""
     s = str(spec).strip()
+    seeds = _seeds(s)
+    n = seeds.stop - seeds.start if isinstance(seeds, range) else len(seeds)  # len() overflows past 2^63
+    if n > MAX_SEEDS:
+        raise UserError(f"--seeds {s}: {n} seeds; at most {MAX_SEEDS} per config")
+    return list(seeds)
+
+
+def _seeds(s: str) -> range | list[int]:
     if re.fullmatch(r"\d+", s) and int(s) >= 1:
-        return list(range(int(s)))
+        return range(int(s))
     m = re.fullmatch(r"(\d+)-(\d+)", s)
     if m:
         a, b = int(m[1]), int(m[2])
         if a > b:
             raise UserError(f"--seeds {s}: the range ends before it starts (write {b}-{a})")
-        return list(range(a, b + 1))
+        return range(a, b + 1)
     if re.fullmatch(r"\d+(,\d+)+", s):
         seeds = [int(x) for x in s.split(",")]
         if len(set(seeds)) != len(seeds):
@@ -68,7 +79,8 @@ def plan(configs, overrides=(), seeds=(0,)) -> list[tuple[Path, str, int]]:
 
 def sweep(configs, overrides=(), seeds="5", out="runs", jobs: int = 2, backend: str = "process",
           address: str | None = None, log=print, env: dict | None = None) -> int:
-    """Run every config x seed into out/<name>/seed<k>/; returns the number of runs that failed.
+    """Run every config x seed into out/<name>/seed<k>/; returns the number of runs that failed or were
+    skipped because another process holds their directory (runlock: `paper-lenet train` takes it).
     configs: files or shipped names; seeds: a spec (parse_seeds) or a list of ints; env: extra
     environment of the training processes."""
     seeds = parse_seeds(seeds) if isinstance(seeds, (str, int)) else list(seeds)
@@ -105,18 +117,26 @@ def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict) -> int:
             waiting.append((path, name, seed))
     progress = Progress(len(runs), jobs=jobs, done=len(runs) - len(waiting))
     running: dict = {}  # Popen -> (key, start time, log path, log file)
-    failed, note = 0, ""
+    failed, skipped, note = 0, 0, ""
     try:
         while waiting or running:
             while waiting and len(running) < jobs:
                 path, name, seed = waiting.pop(0)
                 run, logpath = out / name / f"seed{seed}", out / name / f"seed{seed}.log"
+                pid = holder(run)
+                if pid is not None:  # another sweep or a hand-run --resume is writing it: not ours to touch
+                    skipped += 1
+                    progress.finished()
+                    progress.show(len(running), f"{name}/seed{seed}: skipped, in use by pid {pid}")
+                    continue
                 logpath.parent.mkdir(parents=True, exist_ok=True)
                 f = open(logpath, "a")
                 # its own session: Ctrl-C reaches it only through _stop, which waits for it to exit
                 proc = subprocess.Popen(_command(path, seed, extra, run), stdout=f, stderr=subprocess.STDOUT,
                                         env=env, start_new_session=True)
                 running[proc] = (f"{name}/seed{seed}", time.time(), logpath, f)
+            if not running:  # the last ones were skipped
+                continue
             progress.show(len(running), note)
             done = _wait_any(running)
             key, t0, logpath, f = running.pop(done)
@@ -126,6 +146,8 @@ def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict) -> int:
             note = (f"{key}: done in {time.time() - t0:.0f}s" if done.returncode == 0
                     else f"{key}: failed (exit {done.returncode}; see {logpath})")
         progress.show(0, note)
+        if skipped:
+            log(f"{skipped} run(s) skipped: another process is writing them (run the sweep again when it ends)")
     except KeyboardInterrupt:
         _stop(running)
         print(f"\ninterrupted: {len(running)} run(s) stopped, each resumable; the same command continues",
@@ -134,7 +156,7 @@ def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict) -> int:
     finally:
         if progress.tty:
             print(file=progress.stream)
-    return failed
+    return failed + skipped
 
 
 def _wait_any(running: dict, poll_s: float = 0.2):

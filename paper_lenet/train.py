@@ -20,6 +20,7 @@ import torch
 from . import rundir
 from .config import Config
 from .data.mnist import load_mnist
+from .errors import UserError
 from .evaluate import evaluate
 from .losses import loss_fn
 from .registry import build_model
@@ -64,11 +65,7 @@ class Trainer:
         self.st = State()
         self.ckpt = out / "checkpoint.pt"
         if self.ckpt.exists():
-            saved = rundir.load_torch(self.ckpt)
-            self.model.load_state_dict(saved.pop("model"))
-            if self.opt is not None:
-                self.opt.load_state_dict(saved.pop("optimizer"))
-            self.st = State(**saved)
+            self.restore(rundir.load_torch(self.ckpt))
             log(f"{out}: resuming at pass {self.st.epoch}, sample {self.st.pos}")
         self.stepper = make_stepper(self.model, cfg, log) if self.per_sample else None  # reference off the CPU
         self.batch_grad = make_batch_grad(self.model, cfg, self.threads, log) if self.opt is not None else None
@@ -78,6 +75,16 @@ class Trainer:
         self.y_train = self.data.train_y.to(self.device)
         self.started = time.time() - self.st.wall
         self.kill_after, self.written = int(os.environ.get(KILL_AFTER_CHECKPOINT, 0)), 0
+
+    def restore(self, saved) -> None:
+        """The checkpoint's weights, optimizer and State; one that is not this run's is a UserError."""
+        try:
+            self.model.load_state_dict(saved.pop("model"))
+            if self.opt is not None:
+                self.opt.load_state_dict(saved.pop("optimizer"))
+            self.st = State(**saved)
+        except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise UserError(f"{self.ckpt}: damaged or not this run's checkpoint ({type(e).__name__})") from None
 
     def checkpoint(self) -> None:
         self.st.wall = time.time() - self.started
@@ -182,13 +189,13 @@ def train(cfg: Config, out: Path, resume: bool = False, log=print, data=None) ->
     (make.make_run decides which kind of run a config is; this is the network kind.)"""
     out = Path(out)
     set_threads(cfg)  # before env.json records them
-    done = rundir.open_run(cfg, out, resume, log)
-    if done is not None:
-        return done
-    run = Trainer(cfg, out, log, data)
-    while run.st.epoch <= cfg.train.epochs:
-        run.one_pass()
-    return run.finish()
+    with rundir.open_run(cfg, out, resume, log) as done:
+        if done is not None:
+            return done
+        run = Trainer(cfg, out, log, data)
+        while run.st.epoch <= cfg.train.epochs:
+            run.one_pass()
+        return run.finish()
 
 
 def held_out(model, data, cfg: Config, device) -> dict:

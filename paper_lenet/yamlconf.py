@@ -115,7 +115,14 @@ def read_yaml(path: Path, find: Callable[[str], Path], chain: tuple[Path, ...] =
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         line = f" line {where.line + 1}" if where else ""
-        raise ConfigError(f"{path}:{line} invalid YAML: {getattr(e, 'problem', e)}") from None
+        why = getattr(e, "problem", None) or str(e).strip().splitlines()[0]
+        raise ConfigError(f"{path}:{line} invalid YAML: {why}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a YAML text file (not UTF-8)") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror or e})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at top level")
     base = raw.pop("base", None)
@@ -141,4 +148,7 @@ def apply_override(raw: dict, item: str) -> None:
         node = node.setdefault(p, {})
         if not isinstance(node, dict):
             raise ConfigError(f"override {item!r}: {p} is not a section")
-    node[parts[-1]] = yaml.safe_load(text) if text.strip() else ""
+    try:
+        node[parts[-1]] = yaml.safe_load(text) if text.strip() else ""
+    except (yaml.YAMLError, RecursionError) as e:
+        raise ConfigError(f"override {item!r}: invalid YAML value ({str(e).splitlines()[0] if str(e) else e})") from None

@@ -10,6 +10,7 @@ import yaml
 from paper_lenet import sweep as S
 from paper_lenet.cli import main
 from paper_lenet.errors import UserError
+from paper_lenet.runlock import LOCK
 from paper_lenet.train import KILL_AFTER_CHECKPOINT
 
 
@@ -111,7 +112,7 @@ def test_ctrl_c_stops_every_training_process_and_leaves_resumable_runs(synthetic
     for k in (0, 1):
         run = out / "lenet5_1998" / f"seed{k}"
         assert not (run / "summary.json").exists() and (run / "checkpoint.pt").exists()
-        assert not [p.name for p in run.iterdir() if p.name.startswith(".")]  # no half-written file
+        assert not [p.name for p in run.iterdir() if p.name.startswith(".") and p.name != LOCK]  # no half-written file
     monkeypatch.setattr(S, "_wait_any", real_wait)
     assert S.sweep(["lenet5_1998"], extra, "2", out, jobs=2) == 0
     assert all((out / "lenet5_1998" / f"seed{k}" / "summary.json").exists() for k in (0, 1))

@@ -115,9 +115,11 @@ def train_boosted(cfg, out: Path, resume: bool = False, log=print) -> dict:
     """Nets 2 and 3 (sub-runs in out/net2, out/net3), the early-exit threshold, then the vote on the test set."""
     out = Path(out)
     set_threads(cfg)  # before env.json records them
-    done = rundir.open_run(cfg, out, resume, log)
-    if done is not None:
-        return done
+    with rundir.open_run(cfg, out, resume, log) as done:
+        return done if done is not None else _boost(cfg, out, resume, log)
+
+
+def _boost(cfg, out: Path, resume: bool, log) -> dict:
     t0 = time.time()
     net1_dir = Path(cfg.boost.net1.format(seed=cfg.seed))
     try:

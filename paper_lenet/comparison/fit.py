@@ -68,9 +68,11 @@ def fit_run(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
     out, m = Path(out), method(cfg.model.arch)
     run = features_run(cfg)  # a bad features key never creates a run directory
     set_threads(cfg)  # before env.json records them
-    done = rundir.open_run(cfg, out, resume, log)
-    if done is not None:
-        return done
+    with rundir.open_run(cfg, out, resume, log) as done:
+        return done if done is not None else _fit(cfg, out, m, run, log)
+
+
+def _fit(cfg: Config, out: Path, m, run: Path | None, log) -> dict:
     started = time.time()
     x, y, ex, ey, split = load_inputs(cfg, run, log)
     log(f"{cfg.name}: {m.name} on {len(x)} training images of {x.shape[1]} inputs")
