@@ -61,7 +61,7 @@ def test_report_from_runs_is_reproducible(synthetic_root, tmp_path, monkeypatch)
     assert readme.read_text().startswith("intro\n") and readme.read_text().endswith("rest\n")
     assert "stale" not in readme.read_text() and "\nmid\n" in readme.read_text()
     # rerun times from the runs' own wall clocks: two runs per experiment here
-    assert "| `python -m experiments.reproduce headline` | 2 |" in readme.read_text()
+    assert "| `python -m experiments.reproduce headline` | 4 |" in readme.read_text()  # lenet5_1998 and _text, 2 seeds each
     assert "| `python -m experiments.reproduce ablations` | 2 |" in text
     assert "reproduce modern" not in text  # no modern runs, no row
     # intervals over seeds, never a pooled binomial; the ablation row carries compare's paired bootstrap
