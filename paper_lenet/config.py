@@ -17,8 +17,8 @@ from typing import Literal, Optional
 
 import yaml
 
-from .config_methods import (METHOD_SECTIONS, OPTIONAL_SECTIONS, BoostConfig, KNNConfig, LinearConfig,
-                             PairwiseConfig, PCAQuadraticConfig, RBFLinearConfig)
+from .config_methods import (METHOD_SECTIONS, OPTIONAL_SECTIONS, BoostConfig, KNNConfig, LinearConfig, LocalConfig,
+                             PairwiseConfig, PCAQuadraticConfig, RBFLinearConfig, SVMConfig, TangentConfig)
 from .errors import ConfigError
 from .paper import AUTHORS_ETA, MU
 from .yamlconf import apply_override, build, read_yaml
@@ -26,7 +26,8 @@ from .yamlconf import apply_override, build, read_yaml
 
 # model.arch names a method of the registry (registry.py: the networks; comparison/: the methods fitted
 # in closed form). A fitted method's own keys live in the config section of its name (`knn:`, ...).
-Arch = Literal["lenet5", "lenet1", "lenet4", "mlp", "linear", "pairwise", "knn", "pca_quadratic", "rbf_linear"]
+Arch = Literal["lenet5", "lenet1", "lenet4", "mlp", "linear", "pairwise", "knn", "pca_quadratic", "rbf_linear",
+               "svm", "local", "tangent"]
 
 
 @dataclass
@@ -123,6 +124,9 @@ class Config:
     knn: Optional[KNNConfig] = None
     pca_quadratic: Optional[PCAQuadraticConfig] = None
     rbf_linear: Optional[RBFLinearConfig] = None
+    svm: Optional[SVMConfig] = None
+    local: Optional[LocalConfig] = None
+    tangent: Optional[TangentConfig] = None
     boost: Optional[BoostConfig] = None
 
     def method_section(self):
@@ -269,7 +273,8 @@ def validate(cfg: Config, path=None) -> None:
     if d.scale >= 1 or d.squeeze >= 1:
         raise ConfigError(f"{where}data.distortions.scale and .squeeze must be < 1")
     sec = cfg.method_section()
-    for key, low in (("k", 0), ("components", 1), ("centers", 10), ("ridge", 0)):
+    for key, low in (("k", 0), ("components", 1), ("centers", 10), ("ridge", 0), ("degree", 1), ("decay", 0),
+                     ("prefilter", 1), ("sigma", 0)):
         if sec is not None and getattr(sec, key, low) < low:
             raise ConfigError(f"{where}{m.arch}.{key} must be >= {low} (got {getattr(sec, key)})")
     if t.optimizer == "sdlm" and not all(len(r) == 2 for r in t.sdlm.eta):

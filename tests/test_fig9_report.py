@@ -115,7 +115,8 @@ def test_fig9_table(runs):
     assert row(t, "LeNet-5")[1] == "`lenet5_1998_text`"  # the paper config (study.PAPER_CONFIG)
     assert row(t, "LeNet-5")[5] == "within"  # arch missing from an old run's config: LeNet-5 by default
     assert row(t, "Pairwise")[3] == "not run"
-    assert "not reproduced: optional in the issue; not implemented (no SVM solver" in row(t, "SVM poly 4")[3]
+    assert row(t, "SVM poly 4")[3] == "not run"  # a config, no run in this set
+    assert "not reproduced: " in row(t, "RS-SVM poly 5")[3]
 
 
 def test_fig10_and_cost_tables(runs):
