@@ -132,7 +132,7 @@ def test_fig10_and_cost_tables(runs):
     assert row(c, "[dist] Boosted LeNet-4")[2:5] == ["460.0", "460", "51.0"]  # the run's own keys
     assert row(c, "Linear")[2] == "7.8" and row(c, "Linear")[6] == "parameters"
     assert row(c, "LeNet-5")[2:5] == ["332.8", "401", "60.0"] and row(c, "LeNet-5")[6] == "free parameters"
-    assert row(c, "LeNet-4 / Local")[2] == "not reproduced"
+    assert row(c, "LeNet-4 / Local")[2] == "not run" and row(c, "RS-SVM poly 5")[2] == "not reproduced"
     assert row(c, "K-NN Euclidean")[2] == "47040.0" and row(c, "K-NN Euclidean")[6] == "stored templates"  # 60,000 x 784
 
 

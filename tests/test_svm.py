@@ -3,6 +3,7 @@ Skipped without the svm extra (pip install -e '.[svm]')."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -43,13 +44,17 @@ def test_decision_values_match_sklearn(blobs):
     assert ours.shape == (50, 45)
     assert torch.allclose(ours, theirs, rtol=1e-4, atol=1e-4)  # float32 dot products
     assert fitted.summary["support_vectors"] == int(ref.n_support_.sum())
-    # the votes rule: argmax = sklearn's OvO vote wherever the vote is not tied
+    # class scores: each class's weakest pairwise decision value, by loops over sklearn's own values
     scores = fitted.scores(q)
-    wins = scores.floor()
-    top = wins.topk(2, 1).values
-    untied = top[:, 0] > top[:, 1]
-    assert untied.sum() > 25
-    assert (scores.argmax(1)[untied].numpy() == ref.predict(q.double().numpy())[untied.numpy()]).all()
+    for n in range(len(q)):
+        for i in range(10):
+            o_i = [float(theirs[n, u]) if a == i else -float(theirs[n, u])
+                   for u, (a, b) in enumerate(PAIRS.tolist()) if i in (a, b)]
+            assert math.isclose(float(scores[n, i]), min(o_i), abs_tol=1e-4)
+    # argmax = sklearn's OvO vote wherever one class wins all 9 of its machines
+    condorcet = scores.max(1).values > 0
+    assert condorcet.sum() > 25
+    assert (scores.argmax(1)[condorcet].numpy() == ref.predict(q.double().numpy())[condorcet.numpy()]).all()
 
 
 def test_pair_coefficients_by_hand():
