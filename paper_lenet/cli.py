@@ -1,5 +1,5 @@
-"""`paper-lenet` command line: info, download, show-distortions, show-preprocessing, train, eval, predict,
-show-maps, bench, sweep, compare, cite.
+"""`paper-lenet` command line: info, download, show-distortions, show-preprocessing, show-tangents, train,
+eval, predict, show-maps, bench, sweep, compare, cite.
 
 A UserError (bad config, damaged data file, existing run directory) is printed as one line and
 the command exits with code 2; anything else is a bug and keeps its traceback.
@@ -15,6 +15,7 @@ from .accounting import fmt_count, format_table
 from .bench import run_bench
 from .cite import cite
 from .compare import compare
+from .comparison.tangent import TANGENTS, crop16, save_tangent_picture
 from .config import load_config
 from .data.distort import save_distortion_grid
 from .data.download import ensure_mnist
@@ -74,6 +75,16 @@ def cmd_show_preprocessing(args):
     save_preprocessing_grid(data.train_raw[picks], modes, args.out, variant=d.deslant, threshold=d.deslant_threshold)
     names = {"none": "raw", "deslant": f"deslant ({d.deslant}" + (f", >= {d.deslant_threshold})" if d.deslant == "text" else ")")}
     print(f"wrote {args.out} (rows: {', '.join(names.get(m, m) for m in modes)})")
+
+
+def cmd_show_tangents(args):
+    """[16x16] digits (the first training image of each class) and their 7 tangent vectors."""
+    cfg = load_config("fig9/tangent", args.overrides)
+    data = load_mnist(cfg.data, 28, cfg.seed)
+    labels = data.train_y.numpy()
+    picks = [int((labels == c).nonzero()[0][0]) for c in range(10) if (labels == c).any()]
+    save_tangent_picture(crop16(data.train_x[picks]), args.out, cfg.tangent.sigma)
+    print(f"wrote {args.out} (columns: digit, smoothed (sigma {cfg.tangent.sigma:g}), {', '.join(TANGENTS)})")
 
 
 def cmd_train(args):
@@ -150,6 +161,11 @@ def parser() -> argparse.ArgumentParser:
                     "PNG grid of one digit per class, raw and after data.preprocess (none: both variants)")
     s.add_argument("--out", default="preprocessing.png")
     s.set_defaults(fn=cmd_show_preprocessing)
+    s = sub.add_parser("show-tangents", help="PNG of one [16x16] digit per class and its 7 tangent vectors "
+                       "(configs/fig9/tangent.yaml's smoothing)")
+    s.add_argument("--out", default="tangents.png")
+    s.add_argument("overrides", nargs="*", help="key=value overrides of fig9/tangent (e.g. tangent.sigma=0.5)")
+    s.set_defaults(fn=cmd_show_tangents)
     s = with_config("train", "train a model; writes a run directory")
     s.add_argument("--out", default=None, help="run directory (default runs/<config name>/seed<seed>)")
     s.add_argument("--resume", action="store_true", help="continue a killed run")

@@ -17,8 +17,8 @@ from typing import Literal, Optional
 
 import yaml
 
-from .config_methods import (METHOD_SECTIONS, OPTIONAL_SECTIONS, BoostConfig, KNNConfig, LinearConfig,
-                             PairwiseConfig, PCAQuadraticConfig, RBFLinearConfig)
+from .config_methods import (METHOD_SECTIONS, OPTIONAL_SECTIONS, BoostConfig, KNNConfig, LinearConfig, LocalConfig,
+                             PairwiseConfig, PCAQuadraticConfig, RBFLinearConfig, SVMConfig, TangentConfig)
 from .config_checks import validate
 from .errors import ConfigError
 from .paper import AUTHORS_ETA, MU
@@ -27,7 +27,8 @@ from .yamlconf import apply_override, build, read_yaml
 
 # model.arch names a method of the registry (registry.py: the networks; comparison/: the methods fitted
 # in closed form). A fitted method's own keys live in the config section of its name (`knn:`, ...).
-Arch = Literal["lenet5", "lenet1", "lenet4", "mlp", "linear", "pairwise", "knn", "pca_quadratic", "rbf_linear"]
+Arch = Literal["lenet5", "lenet1", "lenet4", "mlp", "linear", "pairwise", "knn", "pca_quadratic", "rbf_linear",
+               "svm", "local", "tangent"]
 
 
 @dataclass
@@ -124,6 +125,9 @@ class Config:
     knn: Optional[KNNConfig] = None
     pca_quadratic: Optional[PCAQuadraticConfig] = None
     rbf_linear: Optional[RBFLinearConfig] = None
+    svm: Optional[SVMConfig] = None
+    local: Optional[LocalConfig] = None
+    tangent: Optional[TangentConfig] = None
     boost: Optional[BoostConfig] = None
 
     def method_section(self):

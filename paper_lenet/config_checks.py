@@ -72,7 +72,8 @@ def validate(cfg, path=None) -> None:
     if d.scale >= 1 or d.squeeze >= 1:
         raise ConfigError(f"{where}data.distortions.scale and .squeeze must be < 1")
     sec = cfg.method_section()
-    for key, low in (("k", 0), ("components", 1), ("centers", 10), ("ridge", 0)):
+    for key, low in (("k", 0), ("components", 1), ("centers", 10), ("ridge", 0), ("degree", 1), ("decay", 0),
+                     ("prefilter", 1), ("sigma", 0)):
         if sec is not None and getattr(sec, key, low) < low:
             raise ConfigError(f"{where}{m.arch}.{key} must be >= {low} (got {getattr(sec, key)})")
     if t.optimizer == "sdlm" and not all(len(r) == 2 for r in t.sdlm.eta):

@@ -49,6 +49,35 @@ class BoostConfig:
     exit_sample: int = 20000  # this share of decisions equal to all three nets', on these distorted training patterns
 
 
+@dataclass
+class SVMConfig:
+    """svm: libsvm's SVC with the kernel (gamma u.v + coef0)^degree, one-vs-one (comparison/svm.py)."""
+    degree: int = 4  # CV95's (u.v + 1)^4
+    coef0: float = 1.0
+    gamma: float = 0.0  # 0: 1 / (d var(x)) of the training pixels (scikit-learn's "scale")
+    C: float = 10.0  # chosen on the validation split
+    tol: float = 1e-3  # libsvm's stopping tolerance (its default)
+    cache_mb: int = 1000  # libsvm's kernel cache
+
+
+@dataclass
+class LocalConfig:
+    """local: LeNet-4 / Local, a ridge classifier per test pattern on its k nearest (comparison/local.py)."""
+    k: int = 200  # neighbours the local classifier is fitted on
+    decay: float = 1.0  # weight decay (ridge) of the local linear classifier
+    features: Optional[str] = None  # a run directory ({seed} filled in) whose net's last hidden layer is the input
+
+
+@dataclass
+class TangentConfig:
+    """tangent: [16x16] tangent distance, k-NN on a Euclidean prefilter (comparison/tangent.py)."""
+    k: int = 0  # neighbours voting; 0: k in (1, 3, 5) and `sided` chosen on a validation split
+    sided: Literal["one", "two"] = "two"  # the query's tangents only, or both images'
+    prefilter: int = 100  # Euclidean-nearest templates the tangent distance is computed on
+    sigma: float = 1.0  # Gaussian smoothing (pixels) before the derivatives
+
+
 METHOD_SECTIONS = {"linear": LinearConfig, "pairwise": PairwiseConfig, "knn": KNNConfig,
-                   "pca_quadratic": PCAQuadraticConfig, "rbf_linear": RBFLinearConfig}
+                   "pca_quadratic": PCAQuadraticConfig, "rbf_linear": RBFLinearConfig, "svm": SVMConfig,
+                   "local": LocalConfig, "tangent": TangentConfig}
 OPTIONAL_SECTIONS = (*METHOD_SECTIONS, "boost")

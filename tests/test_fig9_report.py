@@ -115,7 +115,8 @@ def test_fig9_table(runs):
     assert row(t, "LeNet-5")[1] == "`lenet5_1998_text`"  # the paper config (study.PAPER_CONFIG)
     assert row(t, "LeNet-5")[5] == "within"  # arch missing from an old run's config: LeNet-5 by default
     assert row(t, "Pairwise")[3] == "not run"
-    assert "not reproduced: optional in the issue; not implemented (no SVM solver" in row(t, "SVM poly 4")[3]
+    assert row(t, "SVM poly 4")[3] == "not run"  # a config, no run in this set
+    assert "not reproduced: " in row(t, "RS-SVM poly 5")[3]
 
 
 def test_fig10_and_cost_tables(runs):
@@ -131,7 +132,7 @@ def test_fig10_and_cost_tables(runs):
     assert row(c, "[dist] Boosted LeNet-4")[2:5] == ["460.0", "460", "51.0"]  # the run's own keys
     assert row(c, "Linear")[2] == "7.8" and row(c, "Linear")[6] == "parameters"
     assert row(c, "LeNet-5")[2:5] == ["332.8", "401", "60.0"] and row(c, "LeNet-5")[6] == "free parameters"
-    assert row(c, "LeNet-4 / Local")[2] == "not reproduced"
+    assert row(c, "LeNet-4 / Local")[2] == "not run" and row(c, "RS-SVM poly 5")[2] == "not reproduced"
     assert row(c, "K-NN Euclidean")[2] == "47040.0" and row(c, "K-NN Euclidean")[6] == "stored templates"  # 60,000 x 784
 
 

@@ -4,6 +4,9 @@ imports it: importing this package registers its methods in paper_lenet.registry
 
     least_squares.py  linear, pairwise, 40 PCA + quadratic, 1000 RBF + linear (with rbf.py's units)
     knn.py            K-NN Euclidean (pixels or a trained network's features)
+    local.py          LeNet-4 / Local (a ridge classifier per test pattern on its nearest features)
+    tangent.py        [16x16] Tangent Distance (k-NN after a Euclidean prefilter)
+    svm.py            SVM poly 4 (scikit-learn's SVC, an optional extra)
     cost.py           Figs. 11-12 for these methods
     fit.py            a fitted method's run
     boost.py          [dist] Boosted LeNet-4 (three trained LeNet-4s)
@@ -14,6 +17,9 @@ from ..registry import Method, fig9_row, preprocess_tag, register
 from . import cost
 from .knn import fit_knn
 from .least_squares import fit_linear, fit_pairwise_units, fit_pca_quadratic, fit_rbf_linear
+from .local import fit_local
+from .svm import fit_svm
+from .tangent import fit_tangent
 
 
 def _linear_row(cfg):
@@ -41,3 +47,24 @@ register(Method("pairwise", "fitted", cost.pairwise, _pairwise_row, fit=fit_pair
 register(Method("knn", "fitted", cost.knn, _knn_row, fit=fit_knn))
 register(Method("pca_quadratic", "fitted", cost.pca_quadratic, _pca_row, fit=fit_pca_quadratic))
 register(Method("rbf_linear", "fitted", cost.rbf_linear, _rbf_row, fit=fit_rbf_linear))
+
+
+def _svm_row(cfg):
+    return fig9_row(f"{preprocess_tag(cfg)}SVM poly {cfg.svm.degree}")
+
+
+register(Method("svm", "fitted", cost.from_fit, _svm_row, fit=fit_svm))
+
+
+def _local_row(cfg):
+    return "LeNet-4 / Local" if cfg.local.features else None
+
+
+register(Method("local", "fitted", cost.from_fit, _local_row, fit=fit_local))
+
+
+def _tangent_row(cfg):
+    return fig9_row(preprocess_tag(cfg) + "Tangent Distance")
+
+
+register(Method("tangent", "fitted", cost.from_fit, _tangent_row, fit=fit_tangent))

@@ -99,6 +99,14 @@ def choose_k(fit_x, fit_y, val_x, val_y, choices=CHOICES, log=print) -> tuple[in
 TRAIN_ERROR_N = 10000  # the training error is scored on this many training images (a seeded subset)
 
 
+def train_subset(n: int, seed: int, size: int = TRAIN_ERROR_N) -> torch.Tensor:
+    """`size` of n training images (seeded), in order; all of them when there are fewer (the fitted
+    methods' train_index: their training error is scored on these)."""
+    if n <= size:
+        return torch.arange(n)
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:size].sort().values
+
+
 class KNN:
     """A fitted k-NN (what fit.py scores): every training image a template, k fixed or chosen."""
 
@@ -110,10 +118,7 @@ class KNN:
         return knn_scores(self.x, self.y, q, self.k)
 
     def train_index(self, n: int) -> torch.Tensor:
-        """TRAIN_ERROR_N training images (seeded), in order; all of them when there are fewer."""
-        if n <= TRAIN_ERROR_N:
-            return torch.arange(n)
-        return torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))[:TRAIN_ERROR_N].sort().values
+        return train_subset(n, self.seed)
 
 
 def fit_knn(cfg, x, y, log=print) -> KNN:
