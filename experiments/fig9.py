@@ -204,9 +204,9 @@ def fig9_why(groups) -> str:
             when = f"every seed is below the paper's figure from pass {k} of {epochs} on" if k else \
                 "no single pass has every seed below the paper's figure"
             lines.append(f"- **{label}** (`{name}`): {mean:.2f}%, better than the paper's {ref}%: {when}; final "
-                         f"training error (on the fly) {train:.2f}%. These nets get LeNet-5's training (per-sample "
-                         f"SDLM, {epochs} passes); the paper's figure comes from earlier work whose training it does "
-                         "not give.")
+                         f"training error (on the fly) {train:.2f}%. These nets train with per-sample SDLM ({epochs} "
+                         f"passes, the schedule their validation chose: the nets' schedules table below); the paper's "
+                         "figure comes from earlier work whose training it does not give.")
         else:
             best = mean_std([100 * min(m.get("test_error", 1.0) for m in ms) for ms in rows])[0]
             lines.append(f"- **{label}** (`{name}`): {mean:.2f}%, worse than the paper's {ref}%; the best pass "
