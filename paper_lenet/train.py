@@ -32,6 +32,9 @@ CHUNK = 1000  # samples per stepper call at most: progress granularity
 # Tests only: SIGKILL this process right after the k-th checkpoint it writes, so a kill-and-resume
 # test stops the run at a known point on any machine instead of racing a timer.
 KILL_AFTER_CHECKPOINT = "PAPER_LENET_TEST_KILL_AFTER_CHECKPOINT"
+# Tests only: wait right after the k-th checkpoint for a signal (the Ctrl-C a sweep test sends), so that
+# test interrupts runs that are surely mid-way on any machine, fast or slow.
+HOLD_AFTER_CHECKPOINT = "PAPER_LENET_TEST_HOLD_AFTER_CHECKPOINT"
 
 
 @dataclass
@@ -75,6 +78,7 @@ class Trainer:
         self.y_train = self.data.train_y.to(self.device)
         self.started = time.time() - self.st.wall
         self.kill_after, self.written = int(os.environ.get(KILL_AFTER_CHECKPOINT, 0)), 0
+        self.hold_after = int(os.environ.get(HOLD_AFTER_CHECKPOINT, 0))
 
     def restore(self, saved) -> None:
         """The checkpoint's weights, optimizer and State; one that is not this run's is a UserError."""
@@ -95,6 +99,8 @@ class Trainer:
         self.written += 1
         if self.written == self.kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
+        if self.written == self.hold_after:
+            signal.pause()
 
     def rates(self, e: int, x_train) -> tuple[float, dict | None, tuple]:
         """This pass's global rate, SDLM's eps_k (h_kk estimated first when due) and their range."""

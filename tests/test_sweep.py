@@ -11,7 +11,7 @@ from paper_lenet import sweep as S
 from paper_lenet.cli import main
 from paper_lenet.errors import UserError
 from paper_lenet.runlock import LOCK
-from paper_lenet.train import KILL_AFTER_CHECKPOINT
+from paper_lenet.train import HOLD_AFTER_CHECKPOINT, KILL_AFTER_CHECKPOINT
 
 
 def tiny(root, epochs=2):
@@ -90,7 +90,8 @@ def test_killed_run_is_resumed_and_equals_an_uninterrupted_one(synthetic_root, t
 
 
 def test_ctrl_c_stops_every_training_process_and_leaves_resumable_runs(synthetic_root, tmp_path, monkeypatch):
-    extra = tiny(synthetic_root, epochs=8)  # long enough that both runs checkpoint before either ends
+    extra = tiny(synthetic_root, epochs=8)
+    hold = {HOLD_AFTER_CHECKPOINT: "1"}  # each run waits after its first checkpoint: neither can end first
     out = tmp_path / "sweep"
     seen = []
     real_wait = S._wait_any
@@ -100,14 +101,14 @@ def test_ctrl_c_stops_every_training_process_and_leaves_resumable_runs(synthetic
         seen.extend(running)
         runs = [out / "lenet5_1998" / f"seed{k}" for k in (0, 1)]
         while not all((r / "checkpoint.pt").exists() for r in runs):
-            if any(p.poll() is not None for p in running):  # a run ended first: let the sweep see it
+            if any(p.poll() is not None for p in running):  # a run failed to start: let the sweep report it
                 return real_wait(running, poll_s)
             S.time.sleep(0.05)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(S, "_wait_any", wait_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        S.sweep(["lenet5_1998"], extra, "2", out, jobs=2)
+        S.sweep(["lenet5_1998"], extra, "2", out, jobs=2, env=hold)
     assert len(seen) == 2 and all(p.returncode is not None and p.returncode != 0 for p in seen)
     for k in (0, 1):
         run = out / "lenet5_1998" / f"seed{k}"
