@@ -47,6 +47,7 @@ class State:
     metrics: list = field(default_factory=list)  # one row per finished pass
     wall: float = 0.0  # seconds of training so far
     hess: dict | None = None  # h_kk in force (None: estimate it before the pass)
+    sigma: dict | None = None  # hessian=running: the running h_kk at a mid-pass checkpoint
 
 
 class Trainer:
@@ -92,6 +93,8 @@ class Trainer:
 
     def checkpoint(self) -> None:
         self.st.wall = time.time() - self.started
+        if self.cfg.train.sdlm.hessian == "running" and self.stepper is not None and self.st.pos > 0:
+            self.st.sigma = self.stepper.running_hessian()  # where a resumed pass picks it up
         state = dict(dataclasses.asdict(self.st), model=self.model.state_dict())
         if self.opt is not None:
             state["optimizer"] = self.opt.state_dict()
@@ -115,7 +118,7 @@ class Trainer:
         if self.per_sample:
             self.stepper.set_rates(rates)
             if t.sdlm.hessian == "running":  # SN2.8: h_kk moves with every pattern from this start
-                self.stepper.set_running(self.st.hess, lr, t.sdlm.mu, t.sdlm.gamma)
+                self.stepper.set_running(self.st.sigma or self.st.hess, lr, t.sdlm.mu, t.sdlm.gamma)
         return lr, rates, rate_stats(rates)
 
     def steps(self, e: int, x_train, order, rates) -> None:
@@ -151,7 +154,7 @@ class Trainer:
         """Score the pass, log its row, move the State to the next pass and checkpoint."""
         t, st, n = self.cfg.train, self.st, self.n
         if t.sdlm.hessian == "running" and self.stepper is not None:
-            st.hess = self.stepper.running_hessian()  # carried into the next pass (and checkpoints)
+            st.hess, st.sigma = self.stepper.running_hessian(), None  # carried into the next pass
         torch.set_num_threads(self.threads)  # evaluation: torch's batched ops
         test = held_out(self.model, self.data, self.cfg, self.device)
         full = evaluate(self.model, self.data.train_x.to(self.device), self.y_train, t.loss, t.map_j,

@@ -63,7 +63,7 @@ def test_same_seed_same_metrics_different_seed_differs(synthetic_root, tmp_path)
     assert strip(ma) != strip((tmp_path / "c" / "metrics.jsonl").read_text())
 
 
-@pytest.mark.parametrize("extra", [[], ["train.optimizer=adam", "train.batch_size=32", "train.loss=cross_entropy",
+@pytest.mark.parametrize("extra", [[], ["train.sdlm.hessian=running"], ["train.optimizer=adam", "train.batch_size=32", "train.loss=cross_entropy",
                                         "model.head=linear", "model.pooling=max", "model.activation=relu"]])
 def test_sigkill_mid_pass_then_resume_is_bit_identical(synthetic_root, tmp_path, extra):
     """The run SIGKILLs itself after its 15th checkpoint (a test-only trigger, so the kill lands at

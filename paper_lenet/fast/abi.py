@@ -41,10 +41,12 @@ def names() -> str:
 
 
 def declare(lib: ctypes.CDLL) -> None:
-    """Argument types of lenet5_run, then the check: RuntimeError when the two sides disagree."""
+    """Argument types of lenet5_run and lenet5_run_running, then the check: RuntimeError when the two sides disagree."""
     p = ctypes.c_void_p
     lib.lenet5_run.argtypes = [p, p, p, ctypes.POINTER(Opts), p, p, p, ctypes.c_int64, p, p]
     lib.lenet5_run.restype = ctypes.c_int
+    lib.lenet5_run_running.argtypes = [p, p, p, p, p, p, p, p, ctypes.POINTER(Opts), p, p, p, ctypes.c_int64, p, p]
+    lib.lenet5_run_running.restype = ctypes.c_int
     lib.lenet5_opts_size.restype = ctypes.c_size_t
     lib.lenet5_names.restype = ctypes.c_char_p
     size, theirs = lib.lenet5_opts_size(), lib.lenet5_names().decode()

@@ -26,7 +26,7 @@ from pathlib import Path
 from . import abi
 
 HERE = Path(__file__).resolve().parent
-SOURCES = {"lenet5": ("lenet5.c", "lenet5_ops.h", "lenet5_heads.h", "opts.h"),
+SOURCES = {"lenet5": ("lenet5.c", "lenet5_ops.h", "lenet5_heads.h", "lenet5_curv.h", "opts.h"),
            "seqnet": ("seqnet.c", "lenet5_ops.h", "lenet5_heads.h", "opts.h")}
 # -fno-trapping-math only lets gcc evaluate both sides of a select (tanh's two ranges) so the
 # loop vectorises; it changes no result. -fopenmp-simd honours `omp simd reduction` only.

@@ -102,6 +102,9 @@ static void dense_bwd(float *const *P, float *const *D, float *const *R, int wi,
         dense_bwd_accum(ga, n_out, x, n_in, P[wi], D[wi], R[wi], D[bi], R[bi], gx);
 }
 
+static void backward_body(float *const *P, float *const *D, float *const *R, const opts_t *o, work_t *w,
+                          const float *restrict img);
+
 /* back-propagate from w->gout and apply D[k] -= R[k] dE_p/dw_k for every parameter: the SDLM
  * update when D is P (each layer's input gradient is taken with its weights before their own
  * update, as autograd then addcmul_ does), gradient accumulation when D holds other buffers */
@@ -112,6 +115,13 @@ static void backward_update(float *const *P, float *const *D, float *const *R, c
         rbf_grad(w->x6, P[F7W], w->gout, w->g6);
     else
         dense_bwd(P, D, R, F7W, F7B, w->gout, 10, w->x6, 84, w->g6);
+    backward_body(P, D, R, o, w, img);
+}
+
+/* F6 down to C1, from dE/dx6 in w->g6 (the curvature pass of lenet5_curv.h reuses it on squares) */
+static void backward_body(float *const *P, float *const *D, float *const *R, const opts_t *o, work_t *w,
+                          const float *restrict img)
+{
     for (int i = 0; i < 84; i++) w->g6[i] *= w->d6[i];
     dense_bwd(P, D, R, F6W, F6B, w->g6, 84, w->x5, N5, w->gx5);                            /* (120,) */
     if (H5 == 1) {
@@ -147,22 +157,42 @@ static void backward_update(float *const *P, float *const *D, float *const *R, c
     conv_wgrad_update(&w->g1[0][0], H1 * H0, 6, H0, img, 1, NULL, D[C1W], R[C1W], D[C1B], R[C1B]);
 }
 
+/* a zeroed work area: the gradient pads and wasted columns that are never written stay 0, and so
+ * do the unwritten tails of x1/x3 (f(0) = 0 for every squashing function); C3's kernels are packed
+ * in (o, i) order over the connected pairs (all 96 when dense). NULL when it cannot be allocated. */
+static work_t *work_new(float *const *P, int copies)
+{
+    work_t *w = aligned_alloc(64, copies * ((sizeof(work_t) + 63) / 64 * 64));
+    if (!w) return NULL;
+    memset(w, 0, copies * ((sizeof(work_t) + 63) / 64 * 64));
+    for (int i = 0, k = 0; i < 16 * 6; i++) w->kid3[i] = P[C3M][i] != 0.0f ? (int16_t)k++ : (int16_t)-1;
+    return w;
+}
+
+#include "lenet5_curv.h"
+
 /* the whole chunk: returns 0, -1 when the work area cannot be allocated, -2 on an ABI mismatch.
  * SDLM: D == P, each sample updates the weights before the next is seen.
  * Batch mode (D != P): P stays fixed and D[k] -= R[k] dE_p/dw_k sums every sample's gradient
- * (R = -1 gives the plain sum); several calls may run at once on disjoint D. */
-int lenet5_run(float *const *P, float *const *D, float *const *R, const opts_t *opts, const float *x,
-               const int64_t *y, const int64_t *idx, int64_t n, int64_t *errors, double *loss_sum)
+ * (R = -1 gives the plain sum); several calls may run at once on disjoint D.
+ * hessian=running (S not NULL; SDLM only; steppers.ReferenceStepper._running_rates, SN2.8's gbp.c):
+ * before each update, the pattern's h_p at the weights before it (curvature_pass), then for every
+ * trainable parameter (size[k] > 0) sigma_k <- (1 - gamma) sigma_k + gamma h_pk in S and
+ * R_k = eta / (mu + |sigma_k|); hyper = {eta, mu, gamma, 1 - gamma}; Q, H, M are scratch of the
+ * parameters' sizes (M all -1). */
+static int run(float *const *P, float *const *D, float *const *R, float *const *S, float *const *Q,
+               float *const *H, float *const *M, const int64_t *size, const float *hyper, const opts_t *opts,
+               const float *x, const int64_t *y, const int64_t *idx, int64_t n, int64_t *errors, double *loss_sum)
 {
     if (opts->abi != LENET5_ABI) return -2;
     const opts_t o = *opts;
-    work_t *w = aligned_alloc(64, (sizeof(work_t) + 63) / 64 * 64);
-    if (!w) return -1;
-    /* zero once: the gradient pads and wasted columns that are never written stay 0, and so do
-     * the unwritten tails of x1/x3 (f(0) = 0 for every squashing function) */
-    memset(w, 0, sizeof *w);
-    /* C3's kernels are packed in (o, i) order over the connected pairs (all 96 when dense) */
-    for (int i = 0, k = 0; i < 16 * 6; i++) w->kid3[i] = P[C3M][i] != 0.0f ? (int16_t)k++ : (int16_t)-1;
+    work_t *w = work_new(P, S ? 2 : 1);
+    float *img2 = malloc(H0 * H0 * sizeof(float));
+    if (!w || !img2) {
+        free(w);
+        free(img2);
+        return -1;
+    }
     int64_t err = 0;
     double ls = 0.0;
     for (int64_t t = 0; t < n; t++) {
@@ -171,12 +201,35 @@ int lenet5_run(float *const *P, float *const *D, float *const *R, const opts_t *
         float e = forward(P, &o, w, img, y[s]);
         err += predicted(w->out, o.head) != y[s];
         ls += (double)e;  /* the reference adds loss.item(): the float32 loss as a Python float */
+        if (S) {
+            curvature_pass(P, Q, H, M, size, &o, w, w + 1, img, img2);
+            for (int k = 0; k < NSLOT; k++)
+                for (int64_t i = 0; i < size[k]; i++) {
+                    S[k][i] = hyper[3] * S[k][i] + hyper[2] * H[k][i];
+                    R[k][i] = hyper[0] / (hyper[1] + fabsf(S[k][i]));
+                }
+        }
         backward_update(P, D, R, &o, w, img);
     }
     free(w);
+    free(img2);
     *errors = err;
     *loss_sum = ls;
     return 0;
+}
+
+int lenet5_run(float *const *P, float *const *D, float *const *R, const opts_t *opts, const float *x,
+               const int64_t *y, const int64_t *idx, int64_t n, int64_t *errors, double *loss_sum)
+{
+    return run(P, D, R, NULL, NULL, NULL, NULL, NULL, NULL, opts, x, y, idx, n, errors, loss_sum);
+}
+
+int lenet5_run_running(float *const *P, float *const *R, float *const *S, float *const *Q, float *const *H,
+                       float *const *M, const int64_t *size, const float *hyper, const opts_t *opts,
+                       const float *x, const int64_t *y, const int64_t *idx, int64_t n, int64_t *errors,
+                       double *loss_sum)
+{
+    return S ? run(P, P, R, S, Q, H, M, size, hyper, opts, x, y, idx, n, errors, loss_sum) : -1;
 }
 
 /* the layout and names the Python side must agree with (checked by abi.py at load) */

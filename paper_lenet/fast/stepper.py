@@ -18,6 +18,8 @@ from ..model import LeNet5
 from . import build
 from .abi import ACT, HEAD, LOSS, POOL, SLOTS, opts
 
+RUNNING = (("rbf", "mse"), ("rbf", "map"), ("linear", "cross_entropy"), ("squashed", "edist"))  # lenet5_curv.h
+
 
 def fast_supported(model, cfg, per_sample: bool = True) -> str | None:
     """None when the fast path covers this model, config and device; else the reason it does not.
@@ -30,8 +32,8 @@ def fast_supported(model, cfg, per_sample: bool = True) -> str | None:
     t, m = cfg.train, model.cfg
     if per_sample and (t.optimizer != "sdlm" or t.batch_size != 1):
         return "the fast path implements per-sample SDLM (optimizer=sdlm, batch_size=1) only"
-    if per_sample and t.sdlm.hessian == "running":
-        return "train.sdlm.hessian=running needs a curvature pass per pattern (autograd path only)"
+    if per_sample and t.sdlm.hessian == "running" and (m.pooling == "avg" or (m.head, t.loss) not in RUNNING):
+        return f"hessian=running in lenet5_curv.h: {', '.join('+'.join(k) for k in RUNNING)} heads, no avg pooling"
     if m.activation not in ACT or m.pooling not in POOL or m.head not in HEAD or t.loss not in LOSS:
         return f"model/loss switch not implemented in the fast path ({m.activation}, {m.pooling}, {m.head}, {t.loss})"
     if m.input_size < 32 or (m.input_size - 32) % 4:
@@ -112,6 +114,10 @@ class _Fast:
         errors, loss_sum = ctypes.c_int64(0), ctypes.c_double(0.0)
         rc = self.lib.lenet5_run(P, D, R, ctypes.byref(self.opts), x.data_ptr(), y.data_ptr(), idx.data_ptr(),
                                  len(idx), ctypes.byref(errors), ctypes.byref(loss_sum))
+        return self._checked(rc, errors, loss_sum)
+
+    @staticmethod
+    def _checked(rc: int, errors, loss_sum) -> tuple[int, float]:
         if rc == -2:
             raise RuntimeError("lenet5_run: options struct of another ABI version")
         if rc != 0:
@@ -127,9 +133,26 @@ class FastStepper(_Fast):
     def __init__(self, model, loss: str, map_j: float):
         super().__init__(model, loss, map_j)
         self.rates = None
+        self.sigma = None  # hessian=running: the running h_kk, by parameter (as the reference's)
 
     def set_rates(self, rates: dict) -> None:
         self.rates = checked_rates(self.model, self.names, rates)
+
+    def set_running(self, hess: dict, eta: float, mu: float, gamma: float) -> None:
+        """The reference's running average (SN2.8), per pattern in lenet5_run_running: sigma starts
+        from hess; each pattern's rates eta / (mu + |sigma|) are written into self.rates."""
+        # float32 copies (clone: checked_rates hands back a float32 CPU tensor itself, which C would overwrite)
+        self.sigma = {n: v.clone() for n, v in checked_rates(self.model, self.names, hess).items()}
+        if self.rates is None:
+            self.rates = {n: torch.empty_like(v) for n, v in self.sigma.items()}
+        params = dict(self.model.named_parameters())
+        self.scratch = [{n: torch.empty_like(p) for n, p in params.items()} for _ in range(2)]  # Q, H
+        self.scratch.append({n: torch.full_like(p, -1.0) for n, p in params.items()})  # M: a plain sum
+        self.sizes = (ctypes.c_int64 * len(SLOTS))(*[params[s].numel() if s in params else 0 for s in SLOTS])
+        self.hyper = (ctypes.c_float * 4)(eta, mu, gamma, 1.0 - gamma)
+
+    def running_hessian(self) -> dict:
+        return {n: v.clone() for n, v in self.sigma.items()}
 
     def run(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[int, float]:
         if self.rates is None:
@@ -139,7 +162,15 @@ class FastStepper(_Fast):
             return 0, 0.0
         P = self._pointers(self._weights())
         with torch.no_grad():  # D == P: every sample updates the weights in place
-            return self._run(P, P, self._pointers(self.rates), x, y, idx)
+            if self.sigma is None:
+                return self._run(P, P, self._pointers(self.rates), x, y, idx)
+            errors, loss_sum = ctypes.c_int64(0), ctypes.c_double(0.0)
+            Q, H, M = (self._pointers(d) for d in self.scratch)
+            rc = self.lib.lenet5_run_running(P, self._pointers(self.rates), self._pointers(self.sigma), Q, H, M,
+                                             self.sizes, self.hyper, ctypes.byref(self.opts), x.data_ptr(),
+                                             y.data_ptr(), idx.data_ptr(), len(idx), ctypes.byref(errors),
+                                             ctypes.byref(loss_sum))
+            return self._checked(rc, errors, loss_sum)
 
 
 class FastBatchGrad(_Fast):
