@@ -22,6 +22,7 @@ PAPER_CONFIGS = ["lenet5_1998", "lenet5_1998_text"]  # the authors' protocol, an
 # it from the committed runs and tests/test_report.py checks it gives this).
 PAPER_CONFIG = "lenet5_1998_text"
 TEXT_CANDIDATES = "val-text-eta"  # with val-paper-schedule (x1): the text schedule's eta scales
+RUNNING_CANDIDATES = "val-text-running"  # the text's schedule with SN2.8's running h_kk (a diagnosis)
 HEADLINE = ["lenet5_1998", "lenet5_1998_text", "lenet5_lush", "lenet5_1998_literal", "lenet5_1998_distort", "lenet5_1998_15k",
             "lenet5_1998_30k", "modern"]
 # each headline experiment's published counterpart: (test error %, where it comes from)

@@ -9,8 +9,9 @@ from paper_lenet import paper
 from paper_lenet.config import load_config, to_dict
 from paper_lenet.compare import versus
 from paper_lenet.stats import mean_std, t_interval
-from .study import (EXPERIMENTS, HEADLINE, PAPER_CONFIG, PREVIOUS, PUBLISHED, SOURCES, TARGETS, TEXT_CANDIDATES, TIE,
-                    VALIDATION_BASE, baseline_of)
+from .study import (EXPERIMENTS, HEADLINE, PAPER_CONFIG, PREVIOUS, PUBLISHED, SOURCES, TARGETS, TIE, VALIDATION_BASE,
+                    baseline_of)
+from .text_schedule import running_text, text_schedule_text, val_stats
 
 PAPER_HEADLINE = PUBLISHED["lenet5_1998"][0]
 
@@ -102,49 +103,12 @@ def fig5_late_why(groups) -> str:
             "the shape of the curve.\n")
 
 
-def val_stats(group: list[dict]) -> tuple[float, float, int]:
-    return (*mean_std([100 * r["summary"]["val_error"] for r in group]), len(group))
-
-
 SPLIT_KEYS = {"name", "seed", "train.threads", "data.train_size", "data.validation"}
 
 
 def same_settings(a: dict, b: dict) -> bool:
     """The two configs train the same way, training-set size and validation split aside."""
     return not [d for d in config_diff(a, b) if d.split("=")[0] not in SPLIT_KEYS]
-
-
-def text_schedule_choice(val: dict) -> dict | None:
-    """The rule of experiments/configs/validation/val-text-eta*.yaml on the committed runs: among the text
-    schedule's candidates the lowest mean val_error, a tie (< TIE) going to the larger eta scale (then
-    to the text's mu); the text's schedule is the paper config when that candidate ties or beats
-    val-block30. None without the runs."""
-    names = [n for n in val if n.startswith(TEXT_CANDIDATES) or n == "val-paper-schedule"]
-    if not names or VALIDATION_BASE not in val:
-        return None
-    sdlm = {n: val[n][0]["config"]["train"]["sdlm"] for n in names}
-    scale = {n: sdlm[n]["eta"][0][1] / paper.PAPER_ETA[0][1] for n in names}
-    mean = {n: val_stats(val[n])[0] for n in names}
-    best = min(mean.values())
-    pick = max((n for n in names if mean[n] - best < TIE - 1e-9), key=lambda n: (scale[n], sdlm[n]["mu"] == paper.MU))
-    base = val_stats(val[VALIDATION_BASE])[0]
-    return {"pick": pick, "scale": scale[pick], "mean": mean[pick], "base": base, "means": mean, "scales": scale,
-            "paper_config": "lenet5_1998_text" if mean[pick] - base < TIE - 1e-9 else "lenet5_1998"}
-
-
-def text_schedule_text(val: dict) -> str:
-    c = text_schedule_choice(val)
-    if c is None:
-        return ""
-    rows = ["### The text's schedule: its eta scale (`lenet5_1998_text`)\n",
-            "The text's 20-pass schedule shape with h_kk before every pass on 500 random images, every eta "
-            "scaled; rule, written before the runs: the lowest mean val_error, a tie (< 0.05 points) to the "
-            "larger scale; the text's schedule becomes the paper config (Figs. 5 and 9) if that candidate ties "
-            "or beats `val-block30`.\n", "| candidate | eta scale | mean val error % |", "|---|---|---|"]
-    rows += [f"| `{n}` | x{c['scales'][n]:g} | {c['means'][n]:.3f} |" for n in sorted(c["means"], key=lambda n: -c["scales"][n])]
-    rows.append(f"\nChosen: `{c['pick']}` (x{c['scale']:g}, {c['mean']:.3f}%) against `val-block30` {c['base']:.3f}%: "
-                f"the paper config is `{c['paper_config']}`.\n")
-    return "\n".join(rows)
 
 
 def validation_section(val: dict, groups: dict) -> str:
@@ -189,7 +153,7 @@ def validation_section(val: dict, groups: dict) -> str:
         lines += ["Where each setting of `lenet5_1998` comes from:\n", "| setting | value | source |", "|---|---|---|"]
         lines += [f"| `{k}` | {value(k)} | {src} |" for k, src in SOURCES]
         lines.append("")
-    return "\n".join(lines) + "\n" + text_schedule_text(val)
+    return "\n".join(lines) + "\n" + text_schedule_text(val) + running_text(val)
 
 
 def fig5_table(group) -> str:
