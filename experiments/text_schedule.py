@@ -70,7 +70,7 @@ def running_text(val: dict) -> str:
         seeds = " / ".join(f"s{r['summary']['seed']}: {100 * r['summary']['val_error']:.2f}" for r in g)
         rows.append(f"| `{n}` | {sd['hessian']} | x{sd['eta'][0][1] / paper.PAPER_ETA[0][1]:g} | {seeds} | "
                     f"{val_stats(g)[0]:.3f} | {' / '.join(f'{v:.2f}' for v in curve)} |")
-    rows.append(f"| Fig. 5 (the paper, 60,000 images) | | | | | {paper_row} |")
+    rows += [f"| Fig. 5 (the paper, 60,000 images) | | | | | {paper_row} |", ""]
     for n in sorted(names):
         m, scale = val_stats(val[n])[0], val[n][0]["config"]["train"]["sdlm"]["eta"][0][1] / paper.PAPER_ETA[0][1]
         per_pass = [k for k, v in c["scales"].items() if abs(v - scale) < 1e-9]
