@@ -39,6 +39,7 @@ VARIANTS = {  # one switch away from the paper's model each
     "linear_ce": ["model.head=linear", "train.loss=cross_entropy"],
     "subsample_average": ["model.subsample_mode=average"],
     "map_loss": ["train.loss=map"],
+    "running_hkk": ["train.sdlm.hessian=running"],  # SN2.8's h_kk: a curvature pass per step (lenet5_curv.h)
 }
 
 
@@ -86,6 +87,8 @@ def _step_times(cfg, data, steps: int, rates_from: int = 500) -> dict:
     for name, stepper in (("reference", ReferenceStepper(ref, cfg.train.loss, cfg.train.map_j)),
                           ("fast", fast_stepper(fast, cfg.train.loss, cfg.train.map_j))):
         stepper.set_rates(rates)
+        if cfg.train.sdlm.hessian == "running":
+            stepper.set_running(hess, cfg.train.sdlm.eta[0][1], cfg.train.sdlm.mu, cfg.train.sdlm.gamma)
         out[name] = round(_steps_us(stepper, x, y, idx), 2)
     return {"per_sample_step_us": out, "speedup": round(out["reference"] / out["fast"], 2)}
 
