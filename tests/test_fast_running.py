@@ -95,3 +95,20 @@ def test_running_training_takes_the_fast_path(synthetic_root, tmp_path):
     s = train(load_config(PAPER, over), tmp_path / "r", log=notes.append)
     assert not any("hessian=running" in str(n) for n in notes)  # no fallback notice
     assert s["train_error"] < 0.9
+
+
+def test_h_p_with_convolutional_c5():
+    """input_size 36: C5 is a 2x2 convolution (the wide-layout branch of backward_body): h_p still
+    equals sdlm.curvature's (tolerance as test_one_pattern_h_p_is_sdlm_curvature)."""
+    cfg = load_config(PAPER, ["model.input_size=36"])
+    torch.manual_seed(0)
+    x, y = torch.randn(20, 1, 36, 36), torch.randint(0, 10, (20,))
+    model = build_model(cfg.model, seed=0)
+    h0 = curvature(model, x[:10], y[:10], "mse")
+    want = curvature(model, x[3:4], y[3:4], "mse")
+    s = FastStepper(model, "mse", 10.0)
+    s.set_rates({n: torch.zeros_like(v) for n, v in h0.items()})
+    s.set_running(h0, 5e-4, 0.02, 1.0)
+    s.run(x, y, torch.tensor([3]))
+    rel, where = rel_diff(s.running_hessian(), want)
+    assert rel <= 1e-4, f"h_p of {where} differs by {rel:.2e} relative"
