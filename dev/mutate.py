@@ -49,7 +49,9 @@ TESTS = {  # the fast pinning tests first: with -x a killed mutant stops at its 
     "paper_lenet/data/mnist.py": ["tests/test_paper_facts.py", "tests/test_data_mnist.py",
                                   AUTHORS + "test_lush_scaling_background_zero_ink_255"],
     "paper_lenet/data/preprocess.py": ["tests/test_preprocess.py"],
-    "paper_lenet/stats.py": ["tests/test_stats.py", "tests/test_report.py", "-k", "not report_from_runs"],
+    "paper_lenet/stats.py": ["tests/test_stats.py", "tests/test_compare.py", "tests/test_report.py",
+                             "-k", "not report_from_runs"],
+    "paper_lenet/compare.py": ["tests/test_compare.py"],  # summarize, versus: compare's own statistics
 }
 BINOP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Mult,
          ast.Pow: ast.Mult, ast.Mod: ast.FloorDiv, ast.LShift: ast.RShift, ast.BitOr: ast.BitAnd,
@@ -156,11 +158,12 @@ def main(argv=None) -> int:
     ap.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     ap.add_argument("--recheck", help="a --json file: run only the mutants that survived there")
     ap.add_argument("--only", action="append", help="run only the mutants whose description contains this")
+    ap.add_argument("--limit", type=int, help="seconds per mutant (default: 3x the clean run + 30)")
     opts, extra = ap.parse_known_args(argv)
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
     path = (ROOT / opts.module).resolve()
-    args = extra or TESTS[opts.module]
+    args = extra or TESTS.get(opts.module, [])
     tree = ast.parse(path.read_text())
     todo = sites(tree)
     if opts.recheck:
@@ -171,11 +174,13 @@ def main(argv=None) -> int:
     if opts.list:
         print("\n".join(d for _, _, d in todo))
         return 0
+    if not args:
+        ap.error(f"{opts.module} has no test subset in TESTS: pass the tests to run")
     t0 = time.time()
     if run_child(path, None, args, 3600) != 0:
         print("the unmutated module fails its tests: fix that first", file=sys.stderr)
         return 2
-    limit = int(3 * (time.time() - t0)) + 30
+    limit = opts.limit or int(3 * (time.time() - t0)) + 30
     print(f"{opts.module}: {len(todo)} mutants, tests {' '.join(args)} ({time.time() - t0:.0f} s clean)", flush=True)
     rows = []
     for index, kind, desc in todo:
@@ -185,11 +190,12 @@ def main(argv=None) -> int:
         if rc == 0:
             line = path.read_text().splitlines()[int(desc.split(":")[0][1:]) - 1].strip()
             print(f"  SURVIVED {desc}    | {line}", flush=True)
+        if opts.json:  # after every mutant: an interrupted run keeps what it measured
+            Path(opts.json).write_text(json.dumps({"module": opts.module, "tests": args, "mutants": rows,
+                                                   "of": len(todo)}, indent=1))
     killed = sum(r["killed"] for r in rows)
     print(f"{opts.module}: killed {killed}/{len(rows)} ({100 * killed / max(1, len(rows)):.1f}%), "
           f"{time.time() - t0:.0f} s", flush=True)
-    if opts.json:
-        Path(opts.json).write_text(json.dumps({"module": opts.module, "tests": args, "mutants": rows}, indent=1))
     return 0
 
 
