@@ -37,7 +37,9 @@ LUSH_UNITS = [AUTHORS + t for t in ("test_forget_init_ranges", "test_squashed_he
                                     "test_squashed_head_curvature_is_gauss_newton")]
 TESTS = {  # the fast pinning tests first: with -x a killed mutant stops at its first failure
     # test_model's 216 switch combinations only smoke-test the modern options: 2 minutes per survivor
-    "paper_lenet/paper.py": ["tests/test_paper_facts.py", "tests/test_model.py", "-k", "not every_switch_combination"],
+    "paper_lenet/paper.py": ["tests/test_paper_facts.py", "tests/test_cite.py::test_paper_facts_equal_citation_cff_reference",
+                             AUTHORS + "test_file_order_and_hessian_schedules",
+                             "tests/test_model.py", "-k", "not every_switch_combination"],
     "paper_lenet/layers.py": ["tests/test_paper_facts.py", "tests/test_sdlm.py", *LUSH_UNITS, "tests/test_model.py",
                               "-k", "not every_switch_combination or full-linear"],  # every act/pool/init, 36 of 216
     "paper_lenet/losses.py": ["tests/test_sdlm.py", "tests/test_paper_facts.py", *LUSH_UNITS],
@@ -46,7 +48,7 @@ TESTS = {  # the fast pinning tests first: with -x a killed mutant stops at its 
                                 AUTHORS + "test_file_order_and_hessian_schedules",
                                 "tests/test_train.py::test_device_switch"],
     "paper_lenet/data/distort.py": ["tests/test_paper_facts.py", "tests/test_distort.py"],
-    "paper_lenet/data/mnist.py": ["tests/test_paper_facts.py", "tests/test_data_mnist.py",
+    "paper_lenet/data/mnist.py": ["tests/test_data_mnist.py", "tests/test_paper_facts.py",
                                   AUTHORS + "test_lush_scaling_background_zero_ink_255"],
     "paper_lenet/data/preprocess.py": ["tests/test_preprocess.py"],
     "paper_lenet/stats.py": ["tests/test_stats.py", "tests/test_compare.py", "tests/test_report.py",
