@@ -236,12 +236,15 @@ def test_a_baseline_outside_the_dirs_comes_first_and_same_names_get_their_paths(
 
 
 def test_bootstrap_interval_in_percent_by_hand(synthetic_root, tmp_path):
-    """A's seed 0 misses all 200 images and seed 1 none; B misses none. Whatever images a replicate draws,
-    its difference is the share of A's resampled seeds that are seed 0: 0, 50 or 100% w.p. 1/4, 1/2, 1/4,
-    so the 95% interval is exactly [0, 100] points and P(A better) half the ties, ~1/8."""
+    """A's seeds 0-2 miss all 200 images and seed 3 none; B misses none. Whatever images a replicate draws,
+    its difference is the share of A's 4 resampled seeds that miss everything: k/4, k ~ Binomial(4, 3/4),
+    P(k <= 1) = 13/256 = 0.05 and P(k = 0) = 1/256, so the 95% interval is exactly [25, 100] points (the
+    2.5% quantile sits among ~500 replicates at 25, the 97.5% one among ~3,200 at 100)."""
     labels = load_test_labels(synthetic_root)
-    for folder, seed, missed in (("A", 0, range(200)), ("A", 1, ()), ("B", 0, ())):
+    for folder, seed, missed in (("A", 0, range(200)), ("A", 1, range(200)), ("A", 2, range(200)), ("A", 3, ()),
+                                 ("B", 0, ())):
         make_run(tmp_path / folder, seed, missed, labels)
     (m,) = json.loads(compare([tmp_path / "B", tmp_path / "A"], fmt="json", root=synthetic_root))["comparisons"]
-    assert m["diff"] == pytest.approx(50.0, abs=1e-9) and m["ci95"] == [0.0, 100.0]
-    assert abs(m["p_better"] - 0.125) < 0.02  # 10,000 replicates: SE of a share near 1/4, halved, ~0.002
+    assert m["diff"] == pytest.approx(75.0, abs=1e-9) and m["ci95"] == [25.0, 100.0]
+    # P(A better) = half the ties, P(k = 0) / 2 = 0.002; its Monte Carlo SE over 10,000 replicates is ~0.0003
+    assert m["p_better"] < 0.01
