@@ -40,7 +40,7 @@ TESTS = {  # the fast pinning tests first: with -x a killed mutant stops at its 
     "paper_lenet/paper.py": ["tests/test_paper_facts.py", "tests/test_cite.py::test_paper_facts_equal_citation_cff_reference",
                              AUTHORS + "test_file_order_and_hessian_schedules",
                              "tests/test_model.py", "-k", "not every_switch_combination"],
-    "paper_lenet/layers.py": ["tests/test_paper_facts.py", "tests/test_sdlm.py", *LUSH_UNITS, "tests/test_model.py",
+    "paper_lenet/layers.py": ["tests/test_layers.py", "tests/test_paper_facts.py", "tests/test_sdlm.py", *LUSH_UNITS, "tests/test_model.py",
                               "-k", "not every_switch_combination or full-linear"],  # every act/pool/init, 36 of 216
     "paper_lenet/losses.py": ["tests/test_sdlm.py", "tests/test_paper_facts.py", *LUSH_UNITS],
     "paper_lenet/sdlm.py": ["tests/test_paper_facts.py", "tests/test_sdlm.py"],
