@@ -33,11 +33,19 @@ import yaml  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTHORS = "tests/test_authors_protocol.py::"
+FACTS = "tests/test_paper_facts.py::"
 LUSH_UNITS = [AUTHORS + t for t in ("test_forget_init_ranges", "test_squashed_head_and_edist_loss_by_hand",
                                     "test_squashed_head_curvature_is_gauss_newton")]
 TESTS = {  # the fast pinning tests first: with -x a killed mutant stops at its first failure
     # test_model's 216 switch combinations only smoke-test the modern options: 2 minutes per survivor
-    "paper_lenet/paper.py": ["tests/test_paper_facts.py", "tests/test_cite.py::test_paper_facts_equal_citation_cff_reference",
+    # paper.py: the literal comparisons first (most mutants are constants), then the behavioural tests
+    # (node ids only: pytest merges a node id into a whole-file argument and runs the file's order)
+    "paper_lenet/paper.py": [*(FACTS + t for t in (
+        "test_reported_results", "test_architecture_counts", "test_table_1_literally", "test_eta_table_and_schedule",
+        "test_sdlm_constants_and_rates", "test_squashing_constants", "test_input_levels", "test_lecun98_init_bounds",
+        "test_table_1_behaviourally", "test_constant_random_order_across_passes", "test_distortion_parameter_ranges",
+        "test_distortion_mix_is_the_papers_pool")),
+                             "tests/test_cite.py::test_paper_facts_equal_citation_cff_reference",
                              AUTHORS + "test_file_order_and_hessian_schedules",
                              "tests/test_model.py", "-k", "not every_switch_combination"],
     "paper_lenet/layers.py": ["tests/test_layers.py", "tests/test_paper_facts.py", "tests/test_sdlm.py", *LUSH_UNITS, "tests/test_model.py",
