@@ -3,13 +3,14 @@ the code): each activation and its derivative, and each init scheme's range or s
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
-from paper_lenet import build_model
+from paper_lenet import build_model, load_config
 from paper_lenet.config import ModelConfig
-from paper_lenet.layers import Activation
+from paper_lenet.layers import Activation, Pool
 
 A_VALUES = [-3.0, -1.0, -0.25, 0.5, 2.0]
 
@@ -82,3 +83,26 @@ def test_a_packed_c3_checkpoint_loads_as_it_was_saved():
     assert a.C3.weight.shape == (60, 5, 5)  # 6 x 3 + 9 x 4 + 1 x 6 input maps
     b.load_state_dict(a.state_dict())
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_modern_pools_by_definition():
+    """pooling: max / avg (the modern switches, Sec. II-A's averaging without coefficient): each output
+    unit is the max / the mean of its 2x2 block, worked here with plain indexing."""
+    x = torch.randn(2, 3, 6, 6, generator=torch.Generator().manual_seed(0))
+    blocks = torch.stack([x[..., i::2, j::2] for i in (0, 1) for j in (0, 1)])  # the 4 members of each block
+    assert torch.equal(Pool("max").pre(x), blocks.amax(0))
+    assert torch.allclose(Pool("avg").pre(x), blocks.mean(0), atol=1e-6)  # float32 sums of 4 terms
+    assert torch.equal(Pool("max")(x), Pool("max").pre(x))  # no activation after a parameter-free pool
+
+
+def test_the_committed_checkpoints_load_strictly():
+    """A checkpoint holds the parameters and the saved buffers (masks, F7's codes), nothing derived
+    (C3's kernel slots, S2's sources): the committed runs' model.pt files, written by earlier versions of
+    the package, load into today's model with strict key checking."""
+    run = Path(__file__).resolve().parents[1] / "results" / "runs" / "lenet5_1998" / "seed0"
+    if not (run / "model.pt").exists():
+        pytest.skip(f"{run} not committed")
+    state = torch.load(run / "model.pt", weights_only=True)
+    model = build_model(load_config(run / "config.yaml").model, seed=0)
+    model.load_state_dict(state)  # strict: a missing or unexpected key raises
+    assert set(model.state_dict()) == set(state)
