@@ -10,9 +10,9 @@ import torch
 
 from paper_lenet import build_model, load_config
 from paper_lenet.config import ModelConfig
-from paper_lenet.layers import Activation, Pool
+from paper_lenet.layers import Activation, Pool, Subsampling, init_layer
 
-A_VALUES = [-3.0, -1.0, -0.25, 0.5, 2.0]
+A_VALUES = [-3.0, -1.0, -0.25, 0.0, 0.5, 2.0]
 
 
 def test_activations_and_derivatives_by_definition():
@@ -29,6 +29,10 @@ def test_activations_and_derivatives_by_definition():
         # float64 throughout: 1e-12 is rounding only
         assert act(a).tolist() == pytest.approx(f, abs=1e-12), name
         assert act.derivative(a).tolist() == pytest.approx(df, abs=1e-12), name
+        # the curvature pass's f' is the gradient pass's (autograd's; relu'(0) = 0 in both)
+        x = a.clone().requires_grad_()
+        (grad,) = torch.autograd.grad(act(x).sum(), x)
+        assert torch.allclose(act.derivative(a), grad, atol=1e-12), name
 
 
 def _weights(model, name):
@@ -95,14 +99,37 @@ def test_modern_pools_by_definition():
     assert torch.equal(Pool("max")(x), Pool("max").pre(x))  # no activation after a parameter-free pool
 
 
-def test_the_committed_checkpoints_load_strictly():
+@pytest.mark.parametrize("name", ["lenet5_1998", "fig9-lenet4"])  # LeNet-4's S2 reads its C1 maps by `src`
+def test_the_committed_checkpoints_load_strictly(name):
     """A checkpoint holds the parameters and the saved buffers (masks, F7's codes), nothing derived
     (C3's kernel slots, S2's sources): the committed runs' model.pt files, written by earlier versions of
     the package, load into today's model with strict key checking."""
-    run = Path(__file__).resolve().parents[1] / "results" / "runs" / "lenet5_1998" / "seed0"
+    run = Path(__file__).resolve().parents[1] / "results" / "runs" / name / "seed0"
     if not (run / "model.pt").exists():
         pytest.skip(f"{run} not committed")
     state = torch.load(run / "model.pt", weights_only=True)
     model = build_model(load_config(run / "config.yaml").model, seed=0)
     model.load_state_dict(state)  # strict: a missing or unexpected key raises
     assert set(model.state_dict()) == set(state)
+
+
+def test_subsampling_that_reads_shared_maps_against_brute_force():
+    """LeNet-4's S2: output map m pools input map src[m] (two outputs per input). Eq. 25-27 by loops:
+    each of the 4 connections of a unit has weight k coef[m]; an input read by two maps adds up both."""
+    src = [0, 0, 1, 1, 2]
+    layer = Subsampling(5, "scaled_tanh", "sum", src=src).double()
+    init_layer(layer, "lecun98", "uniform", torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(1)
+    x, g2 = torch.randn(2, 3, 4, 4, generator=g, dtype=torch.float64), torch.rand(2, 5, 2, 2, generator=g, dtype=torch.float64)
+    hs, g2_x = layer.curvature_pre(x, g2)
+    h_c, g2_in = torch.zeros(5, dtype=torch.float64), torch.zeros_like(x)
+    for b in range(2):
+        for m, i in enumerate(src):
+            for r in range(2):
+                for c in range(2):
+                    for u in range(2):
+                        for v in range(2):
+                            h_c[m] += g2[b, m, r, c] * (layer.k * x[b, i, 2 * r + u, 2 * c + v]) ** 2
+                            g2_in[b, i, 2 * r + u, 2 * c + v] += (layer.k * layer.coef[m]) ** 2 * g2[b, m, r, c]
+    assert torch.allclose(hs["coef"], h_c) and torch.allclose(g2_x, g2_in)  # float64: rounding only
+    assert torch.allclose(hs["bias"], g2.sum(dim=(0, 2, 3)))
