@@ -46,6 +46,7 @@ TESTS = {  # the fast pinning tests first: with -x a killed mutant stops at its 
         "test_table_1_behaviourally", "test_constant_random_order_across_passes", "test_distortion_parameter_ranges",
         "test_distortion_mix_is_the_papers_pool")),
                              "tests/test_cite.py::test_paper_facts_equal_citation_cff_reference",
+                             AUTHORS + "test_authors_eta_blocks_are_lenet5_lsh_patch",
                              AUTHORS + "test_file_order_and_hessian_schedules",
                              "tests/test_model.py", "-k", "not every_switch_combination"],
     "paper_lenet/layers.py": ["tests/test_layers.py", "tests/test_paper_facts.py", "tests/test_sdlm.py", *LUSH_UNITS, "tests/test_model.py",
