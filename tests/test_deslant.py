@@ -154,3 +154,24 @@ def test_real_mnist_text_deslant():
     # pixel (< 0.5 grey level after resampling), 15 at the least
     assert (longer <= 20).all() and (longer == 20).float().mean() > 0.99 and (longer >= 15).all()
     assert out.min() >= 0 and out.max() <= 255
+
+
+def test_moments_by_hand_and_of_a_blank_image():
+    """Two pixels counted 1 at (row 5, col 3) and (9, 11): mass 2, centre (7, 7), mu11 = ((-4)(-2) + 4 x 2)
+    / 2 = 8, mu02 = (4 + 4) / 2 = 4. A blank image: mass 0, the field centre (13.5, 13.5), zero moments."""
+    x = torch.zeros(2, 28, 28)
+    x[0, 5, 3], x[0, 9, 11] = 200, 255  # both >= 128
+    m, xc, yc, mu11, mu02 = moments(x, 128)
+    assert [t.tolist() for t in (m, xc, yc, mu11, mu02)] == [[2, 0], [7, 13.5], [7, 13.5], [8, 0], [4, 0]]
+
+
+def test_text_ink_box_counts_pixels_of_half_a_grey_level():
+    """The size normalisation's ink box holds every pixel >= MIN_INK = 0.5 (what would not round to 0 in
+    8 bits): an upright 10x4 bar (alpha 0, so the shear moves nothing) plus a 0.5 dot 7 columns right of
+    it makes the box 10 x 11, so the scale is 20/11, not 2; the area-exact box filter scales the ink
+    mass by exactly scale^2."""
+    x = torch.zeros(1, 28, 28)
+    x[0, 9:19, 12:16] = 255
+    x[0, 18, 22] = 0.5  # below the moments' threshold: it does not change alpha
+    out = deslant_text(x)
+    assert out.sum().item() == pytest.approx((40 * 255 + 0.5) * (20 / 11) ** 2, rel=1e-5)  # float32 sums
