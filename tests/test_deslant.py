@@ -169,11 +169,14 @@ def test_moments_by_hand_and_of_a_blank_image():
 
 @pytest.mark.parametrize("threshold", [128, None])  # binary (text) and grey-weighted (grey_crop) moments
 def test_slant_of_a_blank_image_and_of_one_flat_row_is_zero(threshold):
-    """No shear where the moments give none: a blank image (mass 0) and one horizontal row (mu02 = 0)."""
-    x = torch.zeros(2, 28, 28)
+    """No shear where the moments give none: a blank image (mass 0) and one horizontal row (mu02 = 0); a
+    thin stroke of two rows, cols 5-9 over cols 6-10, still has its slant: centre (10.5, 7.5), mu02 = 1/4,
+    mu11 = (-2.5 x -0.5 + 2.5 x 0.5) / 10 = 1/4, alpha = 1."""
+    x = torch.zeros(3, 28, 28)
     x[1, 10, 5:20] = 255
+    x[2, 10, 5:10], x[2, 11, 6:11] = 255, 255
     alpha, yc = slant(x, threshold)
-    assert alpha.tolist() == [0.0, 0.0] and yc.tolist() == [13.5, 10.0]
+    assert alpha.tolist() == [0.0, 0.0, 1.0] and yc.tolist() == [13.5, 10.0, 10.5]
 
 
 def test_grey_crop_keeps_ink_at_the_fields_edges():
