@@ -156,6 +156,13 @@ def test_apply_dispatch_and_sides():
         apply(x, "deslant", "foo")
 
 
+@pytest.mark.parametrize("mode", ["none", "deslant", "16x16"])
+def test_preprocessings_take_only_batches_of_28x28_images(mode):
+    for shape in ((28, 28), (2, 28, 27), (2, 27, 28)):
+        with pytest.raises(ValueError, match="expected images"):
+            apply(torch.zeros(shape), mode)
+
+
 def test_preprocess_pads_from_the_preprocessed_side():
     x = torch.stack([stroke(20), torch.zeros(28, 28)]).to(torch.uint8)
     cfg = DataConfig(preprocess="deslant")
