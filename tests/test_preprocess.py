@@ -17,6 +17,7 @@ from paper_lenet.data import mnist as M
 from paper_lenet.data.idx import find_file
 from paper_lenet.data.deslant import deslant_grey_crop, deslant_text, moments
 from paper_lenet.data.preprocess import SIDE, apply, downsample16, save_preprocessing_grid
+from paper_lenet.data.resample import extent
 from paper_lenet.errors import DataError
 from paper_lenet.image import read_image
 from paper_lenet.paper import LECUN_LO
@@ -154,6 +155,17 @@ def test_apply_dispatch_and_sides():
         apply(x, "foo")
     with pytest.raises(ValueError):
         apply(x, "deslant", "foo")
+
+
+def test_extent_is_the_hull_of_the_ink_and_0_1_when_blank():
+    """First index and length of the hull of the True entries, per row of the mask; a blank mask gives
+    (0, 1), as documented, so a box filter of it stays finite."""
+    ink = torch.zeros(4, 8, dtype=torch.bool)
+    ink[1, 0] = True
+    ink[2, 3:6] = True
+    ink[3, [2, 7]] = True
+    first, size = extent(ink)
+    assert first.tolist() == [0, 0, 3, 2] and size.tolist() == [1, 1, 3, 6]
 
 
 @pytest.mark.parametrize("mode", ["none", "deslant", "16x16"])
