@@ -1,5 +1,7 @@
 """layers.py's switches that the paper does not fix, against their textbook definitions (not against
-the code): each activation and its derivative, and each init scheme's range or spread."""
+the code): each activation and its derivative, each init scheme's range or spread, the modern pools;
+LeNet-4's shared-map S2 curvature against loops (Eq. 25-27); and checkpoints: a packed C3 round trip and
+the committed runs' model.pt files loading strictly."""
 from __future__ import annotations
 
 import math
