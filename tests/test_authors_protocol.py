@@ -112,6 +112,21 @@ def test_file_order_and_hessian_schedules():
     assert [e for e in range(1, 21) if hessian_due(once, e)] == [1]
 
 
+def test_authors_eta_blocks_are_lenet5_lsh_patch():
+    """QMNIST's lenet5.lsh.patch (tests/data/paper_facts.yaml, authors_eta): 10 passes at 1e-4, then 1e-5,
+    then 1e-6: the authors' schedule and the lenet5_lush config's."""
+    import yaml
+
+    from paper_lenet.paper import AUTHORS_ETA
+    from paper_lenet.sdlm import eta_for_epoch
+
+    blocks = yaml.safe_load((ROOT / "tests" / "data" / "paper_facts.yaml").read_text())["authors_eta"]
+    assert AUTHORS_ETA == [[last, eta] for _, last, eta in blocks]
+    eta = load_config(LUSH).train.sdlm.eta
+    assert [eta_for_epoch(eta, p) for p in range(1, 31)] == [e for first, last, e in blocks
+                                                             for _ in range(first, last + 1)]
+
+
 @pytest.mark.parametrize("schedule", ["per_block", "once", "per_pass"])
 def test_hessian_schedule_in_training(synthetic_root, tmp_path, schedule):
     """eps_k = eta / (mu + h_kk): with h_kk kept, the logged eps range follows eta exactly."""

@@ -199,3 +199,52 @@ def test_maxpool_is_detected_worse_than_the_paper_model():
     assert m["diff"] == pytest.approx(errors["ablation-paper-maxpool"] - errors["lenet5_1998"], abs=1e-9)
     # the interval excludes 0; its lower end is the 2.5% quantile, so fewer than 2.5% of replicates are below 0
     assert m["ci95"][0] > 0 and m["p_better"] < 0.025
+
+
+def test_test_se_by_hand_and_no_plot_needs_no_matplotlib(two_configs, synthetic_root, monkeypatch):
+    """The test SE column is sqrt(p (1 - p) / N) of the mean error, in %: A 2.5% and B 1% of 200 images.
+    Without --plot, compare never asks for matplotlib (here: asking fails)."""
+    import paper_lenet.compare as C
+
+    def no_matplotlib():
+        raise AssertionError("matplotlib asked for without --plot")
+    monkeypatch.setattr(C, "need_matplotlib", no_matplotlib)
+    a, b = two_configs
+    rows = list(csv.DictReader(io.StringIO(compare([a, b], fmt="csv", root=synthetic_root))))
+    want = [100 * (p * (1 - p) / 200) ** 0.5 for p in (0.025, 0.01)]  # 1.104 and 0.704 points
+    assert [float(r["test_se"]) for r in rows] == pytest.approx(want, rel=1e-9)  # float rounding only
+
+
+def test_mcnemar_only_for_the_seeds_both_configs_have(synthetic_root, tmp_path):
+    """A has seeds 0, 1 and B seeds 1, 2: one paired test, seed 1 (A misses images 0-3, B none: b = 4, c = 0,
+    p = 2 / 2^4)."""
+    labels = load_test_labels(synthetic_root)
+    for folder, seed, missed in (("A", 0, range(2)), ("A", 1, range(4)), ("B", 1, ()), ("B", 2, range(1))):
+        make_run(tmp_path / folder, seed, missed, labels)
+    (m,) = json.loads(compare([tmp_path / "B", tmp_path / "A"], fmt="json", root=synthetic_root))["comparisons"]
+    assert m["mcnemar_p"] == pytest.approx({"1": 0.125})
+
+
+def test_a_baseline_outside_the_dirs_comes_first_and_same_names_get_their_paths(two_configs, synthetic_root, tmp_path):
+    a, b = two_configs
+    doc = json.loads(compare([a], baseline=b, fmt="json", root=synthetic_root))
+    assert [c["name"] for c in doc["configs"]] == ["B", "A"] and doc["comparisons"][0]["baseline"] == "B"
+    labels = load_test_labels(synthetic_root)
+    twins = [make_run(tmp_path / d / "lenet5", 0, range(k), labels).parent for d, k in (("x", 1), ("y", 2))]
+    doc = json.loads(compare(twins, fmt="json", root=synthetic_root))
+    assert [c["name"] for c in doc["configs"]] == [str(t) for t in twins]  # two "lenet5": told apart by path
+
+
+def test_bootstrap_interval_in_percent_by_hand(synthetic_root, tmp_path):
+    """A's seeds 0-2 miss all 200 images and seed 3 none; B misses none. Whatever images a replicate draws,
+    its difference is the share of A's 4 resampled seeds that miss everything: k/4, k ~ Binomial(4, 3/4),
+    P(k <= 1) = 13/256 = 0.05 and P(k = 0) = 1/256, so the 95% interval is exactly [25, 100] points (the
+    2.5% quantile sits among ~500 replicates at 25, the 97.5% one among ~3,200 at 100)."""
+    labels = load_test_labels(synthetic_root)
+    for folder, seed, missed in (("A", 0, range(200)), ("A", 1, range(200)), ("A", 2, range(200)), ("A", 3, ()),
+                                 ("B", 0, ())):
+        make_run(tmp_path / folder, seed, missed, labels)
+    (m,) = json.loads(compare([tmp_path / "B", tmp_path / "A"], fmt="json", root=synthetic_root))["comparisons"]
+    assert m["diff"] == pytest.approx(75.0, abs=1e-9) and m["ci95"] == [25.0, 100.0]
+    # P(A better) = half the ties, P(k = 0) / 2 = 0.002; its Monte Carlo SE over 10,000 replicates is ~0.0003
+    assert m["p_better"] < 0.01

@@ -107,3 +107,63 @@ def test_missing_calls_ensure(tmp_path, monkeypatch):
     assert calls == [str(tmp_path / "d")] and len(m.train_y) == 20
     with pytest.raises(DataError):  # an explicit download=False wins over the config
         M.load_mnist(DataConfig(root=str(tmp_path / "other")), download=False)
+
+
+def test_default_input_is_the_papers_32x32_and_an_exact_fit_needs_no_padding():
+    """Sec. II-B: 28x28 digits in a 32x32 input by default; a 28x28 input holds a 28x28 digit unpadded."""
+    assert M.preprocess(raw_batch(), DataConfig()).shape == (3, 1, 32, 32)
+    x = M.preprocess(raw_batch(), DataConfig(), 28)
+    assert x.shape == (3, 1, 28, 28) and x[0, 0, 10, 10].item() == pytest.approx(1.175)  # no offset
+    with pytest.raises(DataError, match="larger than"):
+        M.preprocess(raw_batch(), DataConfig(), 27)
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (3, 28, 27), (3, 27, 28), (3, 1, 28, 28)])
+def test_only_batches_of_28x28_images(shape):
+    with pytest.raises(ValueError, match="expected images"):
+        M.preprocess(torch.zeros(shape, dtype=torch.uint8), DataConfig(), 32)
+
+
+def test_fig9_preprocessings_run_before_padding():
+    """[16x16] (Sec. III-C): the ink box scaled to 16 on its longer side, centred in 28x28, then padded to
+    32; [deslant]: a 20x20 field, padded to 32 (6 pixels of background each side)."""
+    lo = -0.1
+    x = M.preprocess(raw_batch()[:1], DataConfig(preprocess="16x16"), 32)[0, 0]  # an 8x8 square of ink
+    rows, cols = torch.nonzero(x > lo + 1e-6, as_tuple=True)
+    assert (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == (16, 16)
+    d = M.preprocess(raw_batch()[:1], DataConfig(preprocess="deslant"), 32)[0, 0]
+    border = torch.ones(32, 32, dtype=torch.bool)
+    border[6:26, 6:26] = False
+    assert torch.allclose(d[border], torch.tensor(lo)) and d[~border].max() > 1.0  # ink inside the 20x20
+
+
+def test_validation_holds_out_the_last_images(tmp_path):
+    root = synthetic_root(tmp_path / "d")  # 200 training images
+    m = M.load_mnist(DataConfig(root=str(root), download=False, train_size=150, validation=50), seed=0)
+    assert m.val_x.shape == (50, 1, 32, 32) and np.array_equal(m.train_index, np.arange(150))  # all 150 left
+    ref = M.load_mnist(DataConfig(root=str(root), download=False, train_size=200), seed=0)  # all, file order
+    assert torch.equal(m.val_x, ref.train_x[150:]) and torch.equal(m.val_y, ref.train_y[150:])
+    one = M.load_mnist(DataConfig(root=str(root), download=False, train_size=1, validation=199), seed=0)
+    assert np.array_equal(one.train_index, [0])  # one image left: still a training set
+    with pytest.raises(DataError, match="leaves no training images"):
+        M.load_mnist(DataConfig(root=str(root), download=False, train_size=1, validation=200), seed=0)
+
+
+def test_subset_size_bounds():
+    labels = np.arange(30) % 10
+    for mode in ("first", "stratified"):
+        assert len(M.select_subset(labels, 1, mode, seed=0)) == 1
+        assert np.array_equal(M.select_subset(labels, 30, mode, seed=0), np.arange(30))
+        for bad in (0, 31):
+            with pytest.raises(DataError, match="train_size"):
+                M.select_subset(labels, bad, mode, seed=0)
+
+
+def test_no_pad_resize_aligns_pixel_centres():
+    """pad: false stretches the 28-pixel field over the 32-pixel input, pixel centres aligned (output
+    centre c + 0.5 sits at input position (c + 0.5) 28/32, edges clamped): a horizontal ramp of 8 grey
+    levels per pixel stays a ramp of 8 x 28/32 = 7 per output pixel inside, by linear interpolation."""
+    raw = (torch.arange(28) * 8).to(torch.uint8).expand(2, 28, 28).contiguous()
+    x = M.preprocess(raw, DataConfig(pad=False, scaling="unit"), 32)[0, 0, 5] * 255
+    src = ((torch.arange(32) + 0.5) * 28 / 32 - 0.5).clamp(0, 27)
+    assert torch.allclose(x, 8 * src, atol=1e-3)  # float32 rounding of values up to 216

@@ -9,7 +9,7 @@ import torch
 from paper_lenet.config import ConfigError, config_from_dict, load_config, to_dict
 from paper_lenet.data import download as dl
 from paper_lenet.data import mnist as M
-from paper_lenet.data.deslant import deslant, deslant_text, moments, shear_rows, slant
+from paper_lenet.data.deslant import deslant, deslant_grey_crop, deslant_text, moments, shear_rows, slant
 from paper_lenet.data.idx import find_file
 
 ROOT = dl.resolve_root(None)
@@ -154,3 +154,50 @@ def test_real_mnist_text_deslant():
     # pixel (< 0.5 grey level after resampling), 15 at the least
     assert (longer <= 20).all() and (longer == 20).float().mean() > 0.99 and (longer >= 15).all()
     assert out.min() >= 0 and out.max() <= 255
+
+
+def test_moments_by_hand_and_of_a_blank_image():
+    """Two pixels counted 1 at (row 5, col 3) and (9, 11): mass 2, centre (7, 7), mu11 = ((-4)(-2) + 4 x 2)
+    / 2 = 8, mu02 = (4 + 4) / 2 = 4. A blank image: mass 0, the field centre (13.5, 13.5), zero moments."""
+    x = torch.zeros(3, 28, 28)
+    x[0, 5, 3], x[0, 9, 11] = 200, 255  # both >= 128
+    x[2, 4, 20] = 130  # one pixel: its own centre, no spread
+    m, xc, yc, mu11, mu02 = moments(x, 128)
+    assert [t.tolist() for t in (m, xc, yc, mu11, mu02)] == [[2, 0, 1], [7, 13.5, 20], [7, 13.5, 4], [8, 0, 0],
+                                                              [4, 0, 0]]
+
+
+@pytest.mark.parametrize("threshold", [128, None])  # binary (text) and grey-weighted (grey_crop) moments
+def test_slant_of_a_blank_image_and_of_one_flat_row_is_zero(threshold):
+    """No shear where the moments give none: a blank image (mass 0) and one horizontal row (mu02 = 0); a
+    thin stroke of two rows, cols 5-9 over cols 6-10, still has its slant: centre (10.5, 7.5), mu02 = 1/4,
+    mu11 = (-2.5 x -0.5 + 2.5 x 0.5) / 10 = 1/4, alpha = 1."""
+    x = torch.zeros(3, 28, 28)
+    x[1, 10, 5:20] = 255
+    x[2, 10, 5:10], x[2, 11, 6:11] = 255, 255
+    alpha, yc = slant(x, threshold)
+    assert alpha.tolist() == [0.0, 0.0, 1.0] and yc.tolist() == [13.5, 10.0, 10.5]
+
+
+def test_grey_crop_keeps_ink_at_the_fields_edges():
+    """grey_crop's canvas is the whole 28-pixel field plus MARGIN columns each side: upright bars at the
+    field's left and right edges (alpha 0, no shear) are cropped whole, their ink mass kept."""
+    x = torch.zeros(2, 28, 28)
+    x[0, 4:24, 0:4] = 200
+    x[1, 4:24, 24:28] = 200
+    out = deslant_grey_crop(x)
+    # bilinear sampling at pixel centres through float32 grid coordinates: ~1e-3 grey levels per pixel
+    # (test_preprocess measures 2.4e-4), so 1 in a mass of 16,000 is rounding only
+    assert out.sum((1, 2)).tolist() == pytest.approx([20 * 4 * 200] * 2, abs=1.0)
+
+
+def test_text_ink_box_counts_pixels_of_half_a_grey_level():
+    """The size normalisation's ink box holds every pixel >= MIN_INK = 0.5 (what would not round to 0 in
+    8 bits): an upright 10x4 bar (alpha 0, so the shear moves nothing) plus a 0.5 dot 7 columns right of
+    it makes the box 10 x 11, so the scale is 20/11, not 2; the area-exact box filter scales the ink
+    mass by exactly scale^2."""
+    x = torch.zeros(1, 28, 28)
+    x[0, 9:19, 12:16] = 255
+    x[0, 18, 22] = 0.5  # below the moments' threshold: it does not change alpha
+    out = deslant_text(x)
+    assert out.sum().item() == pytest.approx((40 * 255 + 0.5) * (20 / 11) ** 2, rel=1e-5)  # float32 sums

@@ -16,7 +16,8 @@ from paper_lenet.data import download as dl
 from paper_lenet.data import mnist as M
 from paper_lenet.data.idx import find_file
 from paper_lenet.data.deslant import deslant_grey_crop, deslant_text, moments
-from paper_lenet.data.preprocess import SIDE, apply, downsample16
+from paper_lenet.data.preprocess import SIDE, apply, downsample16, save_preprocessing_grid
+from paper_lenet.data.resample import extent
 from paper_lenet.errors import DataError
 from paper_lenet.image import read_image
 from paper_lenet.paper import LECUN_LO
@@ -108,6 +109,41 @@ def test_16x16_upsampling_is_exact():
     assert torch.equal(out, want)
 
 
+def test_16x16_box_counts_the_faintest_ink():
+    """The ink box holds every pixel > 0: a grey-level-1 dot 8 columns right of an 8x8 square makes the
+    box 16 wide, so the scale is exactly 1 and the digit only moves (4 columns left, to centre the box)."""
+    x = torch.zeros(1, 28, 28)
+    x[0, 10:18, 10:18] = 255
+    x[0, 10, 25] = 1
+    assert torch.equal(downsample16(x), torch.roll(x, -4, dims=2))  # an integer shift: exact
+
+
+def test_preprocessing_grid_layout(tmp_path):
+    """In process (test_cli_show_preprocessing runs a subprocess, which mutation testing cannot reach):
+    one 28x28 cell per digit (column) and mode (row), a 20x20 deslant tile centred in its cell, 2-pixel
+    grey (48) lines, zoom 4, dark ink on white."""
+    raw = torch.zeros(3, 28, 28, dtype=torch.uint8)
+    raw[:, 8:20, 12:16] = 255
+    raw[1, 8:12, 16:20] = 128
+    modes = ["none", "16x16", "deslant"]
+    img = read_image(save_preprocessing_grid(raw, modes, tmp_path / "g.png"))
+    assert img.shape == ((3 * 30 + 2) * 4, (3 * 30 + 2) * 4)
+    small = img[::4, ::4]  # undo the zoom: every 4x4 block is one canvas pixel
+    assert np.array_equal(img, np.kron(small, np.ones((4, 4))))
+    lines = np.ones(small.shape, bool)
+    for r, mode in enumerate(modes):
+        for c in range(3):
+            cell = small[2 + 30 * r:30 + 30 * r, 2 + 30 * c:30 + 30 * c]
+            lines[2 + 30 * r:30 + 30 * r, 2 + 30 * c:30 + 30 * c] = False
+            want = np.zeros((28, 28))
+            if mode == "deslant":
+                want[4:24, 4:24] = deslant_text(raw[c:c + 1], 128)[0].clamp(0, 255).numpy()  # (28 - 20) / 2
+            else:
+                want[:] = (downsample16(raw[c:c + 1])[0] if mode == "16x16" else raw[c]).numpy()
+            assert np.allclose(cell, 255 - np.rint(want)), (mode, c)  # white background, black ink
+    assert np.all(small[lines] == 255 - 48)
+
+
 def test_apply_dispatch_and_sides():
     x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8))
     assert torch.equal(apply(x, "none"), x.float())
@@ -119,6 +155,24 @@ def test_apply_dispatch_and_sides():
         apply(x, "foo")
     with pytest.raises(ValueError):
         apply(x, "deslant", "foo")
+
+
+def test_extent_is_the_hull_of_the_ink_and_0_1_when_blank():
+    """First index and length of the hull of the True entries, per row of the mask; a blank mask gives
+    (0, 1), as documented, so a box filter of it stays finite."""
+    ink = torch.zeros(4, 8, dtype=torch.bool)
+    ink[1, 0] = True
+    ink[2, 3:6] = True
+    ink[3, [2, 7]] = True
+    first, size = extent(ink)
+    assert first.tolist() == [0, 0, 3, 2] and size.tolist() == [1, 1, 3, 6]
+
+
+@pytest.mark.parametrize("mode", ["none", "deslant", "16x16"])
+def test_preprocessings_take_only_batches_of_28x28_images(mode):
+    for shape in ((28, 28), (2, 28, 27), (2, 27, 28)):
+        with pytest.raises(ValueError, match="expected images"):
+            apply(torch.zeros(shape), mode)
 
 
 def test_preprocess_pads_from_the_preprocessed_side():

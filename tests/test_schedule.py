@@ -1,13 +1,16 @@
-"""schedule.py's small rules worked by hand: the minibatch rates, the thread count, h_kk's picks."""
+"""schedule.py's small rules worked by hand: the minibatch rates, the thread count, h_kk's picks, which
+inputs a pass sees."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from paper_lenet.config import Config
-from paper_lenet.schedule import hessian_pick, minibatch_lr, set_threads
+from paper_lenet.data.mnist import preprocess
+from paper_lenet.schedule import hessian_pick, minibatch_lr, pass_inputs, pass_order, set_threads
 
 
 def cfg_with(**train) -> Config:
@@ -52,3 +55,26 @@ def test_hessian_picks():
     assert len(hessian_pick(cfg, 20, 1)) == 20  # never more than the training set
     cfg.train.sdlm.hessian_pick = "first"
     assert torch.equal(hessian_pick(cfg, 1000, 5), torch.arange(30))
+
+
+def test_hessian_picks_are_not_the_start_of_the_pass_order():
+    """The h_kk images and the presentation order are separate draws: a shared stream would estimate
+    h_kk on exactly the first images the pass then trains on."""
+    cfg = Config()
+    cfg.train.order, cfg.train.sdlm.hessian_samples, cfg.train.sdlm.hessian_pick = "reshuffle", 30, "random"
+    for epoch in (1, 2, 3):
+        assert not torch.equal(hessian_pick(cfg, 1000, epoch), pass_order(cfg, 1000, epoch)[:30]), epoch
+
+
+def test_a_dist_pass_sees_fresh_distortions_and_a_plain_pass_the_originals():
+    """[dist] (Sec. III-C): a pass trains on distorted copies, new ones each pass; without
+    distortions every pass sees the preprocessed originals themselves."""
+    cfg = Config()
+    cfg.data.distortions.enabled, cfg.data.distortions.prob = True, 1.0  # every image distorted
+    raw = torch.zeros(4, 28, 28, dtype=torch.uint8)
+    raw[:, 6:22, 12:16] = 255  # a vertical bar: any scale, squeeze, shear or shift moves its edges
+    data = SimpleNamespace(train_raw=raw, train_x=preprocess(raw, cfg.data, 32))
+    one, two = pass_inputs(cfg, data, 1), pass_inputs(cfg, data, 2)
+    assert one.shape == data.train_x.shape and not torch.equal(one, data.train_x) and not torch.equal(one, two)
+    cfg.data.distortions.enabled = False
+    assert pass_inputs(cfg, data, 1) is data.train_x

@@ -1,10 +1,13 @@
 """paper_lenet/stats.py against values worked by hand or read from printed tables, not recomputed
-with the module's own formulas: Student-t intervals, the test-sample standard error, the sample sd."""
+with the module's own formulas: Student-t intervals, the test-sample standard error, the sample sd,
+the bootstrap's interval against the binomial it must reproduce, and its input checks."""
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from scipy.stats import binom
 
 from paper_lenet import stats  # stats.test_se by its module: a bare test_se here would be collected
 from paper_lenet.stats import mean_std, t_interval
@@ -35,3 +38,31 @@ def test_test_se_by_hand():
 def test_sample_sd_divides_by_n_minus_1():
     assert mean_std([1.0, 3.0]) == pytest.approx((2.0, math.sqrt(2.0)), abs=1e-12)
     assert mean_std([2.0, 2.0, 2.0, 6.0]) == pytest.approx((3.0, 2.0), abs=1e-12)  # var 12 / 3
+
+
+def test_bootstrap_interval_is_the_central_95_percent_of_the_binomial():
+    """One seed each; A misses 100 of 1,000 images that B gets right: a replicate's difference is the
+    share of 1,000 draws landing on those 100, Binomial(1000, 0.1) / 1000. Its 2.5% and 97.5% quantiles
+    (82, 119) are 3 counts from the 5% and 95% ones (85, 116): a 90% interval would not pass."""
+    a = np.zeros((1, 1000), bool)
+    a[0, :100] = True
+    res = stats.paired_bootstrap(a, np.zeros((1, 1000), bool), reps=10000, seed=5)
+    lo, hi = binom.ppf([0.025, 0.975], 1000, 0.1) / 1000
+    # Monte Carlo sd of a 2.5% quantile of 10^4 draws: sqrt(0.025 x 0.975 / 10^4) / density (0.006 per
+    # count) ~ 0.25 counts; one count (0.001) of slack is 4 of those
+    assert abs(res["ci95"][0] - lo) <= 0.001 + 1e-12 and abs(res["ci95"][1] - hi) <= 0.001 + 1e-12
+
+
+def test_bootstrap_gives_reps_replicates_whatever_the_chunk():
+    a = np.zeros((2, 50), bool)
+    a[0, :5] = True
+    for reps, chunk in ((250, 200), (250, 100), (7, 3)):  # a last chunk shorter than the others
+        d = stats.paired_bootstrap(a, a[::-1].copy(), reps=reps, chunk=chunk)["replicates"]
+        assert d.shape == (reps,) and np.all(np.abs(d) <= 1)  # a difference of two error rates
+
+
+@pytest.mark.parametrize("shapes", [((50,), (1, 50)), ((1, 50), (50,)), ((1, 50), (1, 40)), ((0, 50), (1, 50)),
+                                    ((1, 50), (0, 50))])
+def test_bootstrap_rejects_inputs_that_are_not_seeds_by_the_same_images(shapes):
+    with pytest.raises(ValueError, match="same N"):
+        stats.paired_bootstrap(np.zeros(shapes[0], bool), np.zeros(shapes[1], bool), reps=10)
