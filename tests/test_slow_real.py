@@ -33,7 +33,8 @@ def test_bench_runs_and_reports_every_figure(capsys):
     res = bench(steps=100, log=lambda *_: None)
     # figures only: how fast is the benchmark's business (benchmarks/README.md), not a test's
     assert res["per_sample_step_us"]["fast"] > 0 and res["speedup"] > 0
-    assert set(res["variants"]) == {"relu", "max_pool", "c3_full", "linear_ce", "subsample_average", "map_loss"}
+    assert set(res["variants"]) == {"relu", "max_pool", "c3_full", "linear_ce", "subsample_average", "map_loss",
+                                    "running_hkk"}
     for key in ("minibatch_epoch_s", "minibatch_epoch_s_1thread", "minibatch_epoch_s_autograd", "curvature_s"):
         assert res[key] > 0, key
     assert set(res["fig9"]) == {"lenet1", "lenet4", "mlp-300", "mlp-1000"}
