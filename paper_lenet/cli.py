@@ -17,7 +17,6 @@ from .cite import cite
 from .compare import compare
 from .comparison.tangent import TANGENTS, crop16, save_tangent_picture
 from .config import load_config
-from .data.distort import save_distortion_grid
 from .data.download import ensure_mnist
 from .data.mnist import check_input_size, load_mnist
 from .data.preprocess import save_preprocessing_grid
@@ -25,7 +24,7 @@ from .errors import UserError
 from .evaluate import eval_run
 from .make import cost, run_from_cli
 from .hub import REGISTRY
-from .maps import show_maps
+from .maps import save_distortion_grid, show_maps
 from .predict import predict_files
 from .registry import describe, method, paper_cost
 from .sweep import sweep

@@ -1,6 +1,7 @@
-"""Pictures of what a model sees: `predict --show` (the centred 28x28 field beside the 10 outputs)
-and `paper-lenet show-maps` (the paper's Fig. 2 with a real digit: the input, every layer's
-feature maps from the model's own `trace`, and the 10 outputs). matplotlib is imported here only."""
+"""Pictures of what a model sees: `predict --show` (the centred 28x28 field beside the 10 outputs),
+`paper-lenet show-maps` (the paper's Fig. 2 with a real digit: the input, every layer's feature maps
+from the model's own `trace`, and the 10 outputs) and `paper-lenet show-distortions` (originals and
+distorted copies, data/distort.distortion_grid). matplotlib is imported here only."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .data.distort import distortion_grid
 from .errors import UserError
 from .hub import load_model
 from .rundir import atomic_write
@@ -103,3 +105,22 @@ def show_maps(image, out, run: str | None = None, name: str | None = None) -> Pa
     """`paper-lenet show-maps IMAGE --out F.png`: the packaged model (or a run's) on one image."""
     label, model, tf = load_model(run, name)
     return draw_maps(model, tf(image), out, title=f"{image}  ({label})")
+
+
+def save_distortion_grid(raw, cfg, path, n: int = 10, copies: int = 6, seed: int = 0, labels=None) -> Path:
+    """`paper-lenet show-distortions`: a PNG of distortion_grid (cfg a DistortConfig): column j is
+    sample j, the top row its original, then `copies` rows of distorted versions."""
+    idx, rows = distortion_grid(raw, cfg, n, copies, seed, labels)
+    fig = _figure(len(idx) * 0.9, len(rows) * 0.95)
+    axes = fig.subplots(len(rows), len(idx), squeeze=False)
+    for r, imgs in enumerate(rows):
+        for c in range(len(idx)):
+            ax = axes[r][c]
+            ax.imshow(imgs[c].numpy(), cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r][0].set_ylabel("original" if r == 0 else f"copy {r}", fontsize=7)
+    fig.suptitle(f"translate ±{cfg.translate:g}px  scale ±{cfg.scale:g}  squeeze ±{cfg.squeeze:g}"
+                 f"  shear ±{cfg.shear:g}", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path, dpi=110)

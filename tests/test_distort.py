@@ -118,8 +118,30 @@ def test_distorted_pass():
     assert D.distorted_pass(m, DataConfig(), 32, 0, 0) is x  # disabled: the originals
 
 
-def test_save_grid(tmp_path):
+def test_distortion_grid_rows_and_samples():
+    """show-distortions' pictures: the first image of each class, its original on top, then copies
+    that are all distorted (prob forced to 1), reproducible from the seed and different across it."""
     x = blobs(12)
-    p = D.save_distortion_grid(x, DistortConfig(), tmp_path / "sub" / "g.png", n=4, copies=2,
-                               labels=np.arange(12) % 10)
+    labels = np.array([3, 3, 0, 1, 0, 2, 1, 2, 4, 5, 6, 7])
+    idx, rows = D.distortion_grid(x, DistortConfig(prob=0.0), n=4, copies=3, seed=5, labels=labels)
+    assert idx == [2, 3, 5, 0]  # the first 0, 1, 2 and 3 in the label list
+    assert rows.shape == (4, 4, 28, 28) and rows.dtype == torch.float32
+    assert torch.equal(rows[0], x[idx].float())
+    for r in range(1, 4):  # prob 0 in the config, yet every copy is distorted
+        assert all(not torch.equal(rows[r][c], rows[0][c]) for c in range(4))
+    assert not torch.equal(rows[1], rows[2])  # each row a fresh draw
+    again = D.distortion_grid(x, DistortConfig(prob=0.0), n=4, copies=3, seed=5, labels=labels)[1]
+    assert torch.equal(rows, again)
+    assert not torch.equal(rows, D.distortion_grid(x, DistortConfig(), n=4, copies=3, seed=6, labels=labels)[1])
+    first, plain = D.distortion_grid(x, DistortConfig(), n=20, copies=1)
+    assert first == list(range(12)) and plain.shape == (2, 12, 28, 28)  # without labels: the first n there are
+
+
+def test_save_grid(tmp_path):
+    pytest.importorskip("matplotlib")
+    from paper_lenet.maps import save_distortion_grid
+
+    p = save_distortion_grid(blobs(12), DistortConfig(), tmp_path / "sub" / "g.png", n=4, copies=2,
+                             labels=np.arange(12) % 10)
     assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [q.name for q in p.parent.iterdir()] == ["g.png"]  # written by rename: no temporary left

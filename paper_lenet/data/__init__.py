@@ -12,7 +12,7 @@ _EXPORTS = {
     "read_idx": "idx", "write_idx": "idx", "load_split": "idx",
     "resolve_root": "download", "ensure_mnist": "download",
     "MNIST": "mnist", "load_mnist": "mnist",
-    "distort_batch": "distort", "distorted_pass": "distort", "save_distortion_grid": "distort",
+    "distort_batch": "distort", "distorted_pass": "distort", "distortion_grid": "distort",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -18,7 +18,6 @@ chunk of 4096 images at a time; 60,000 images cost about 0.5 s on one CPU thread
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -121,40 +120,19 @@ def distorted_pass(mnist, data_cfg: DataConfig, input_size: int, epoch: int,
     return out
 
 
-def save_distortion_grid(raw, cfg: DistortConfig, path: str | Path, n: int = 10,
-                         copies: int = 6, seed: int = 0, labels=None) -> Path:
-    """Write a PNG: column j is sample j, the top row its original, then `copies` rows of
-    distorted versions (every copy distorted, i.e. prob forced to 1). With labels, the samples
-    are the first of each class 0..n-1, else the first n."""
-    # Figure + Agg canvas directly: no pyplot global state, no backend switch for the caller.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+def distortion_grid(raw, cfg: DistortConfig, n: int = 10, copies: int = 6, seed: int = 0,
+                    labels=None) -> tuple[list[int], torch.Tensor]:
+    """What `paper-lenet show-distortions` draws (maps.save_distortion_grid): the samples' indices and
+    a [1 + copies, n, 28, 28] float tensor, row 0 their originals, then `copies` rows of distorted
+    versions (every copy distorted: prob forced to 1; one generator seeded `seed`, one distort_batch
+    per row). With labels the samples are the first of each class 0..n-1, else the first n."""
     raw = torch.as_tensor(np.asarray(raw) if not torch.is_tensor(raw) else raw)
     if labels is not None:
         labels = np.asarray(labels)
-        picks = [int(np.flatnonzero(labels == c)[0]) for c in range(10) if (labels == c).any()]
-        idx = picks[:n]
+        idx = [int(np.flatnonzero(labels == c)[0]) for c in range(10) if (labels == c).any()][:n]
     else:
         idx = list(range(min(n, len(raw))))
     base = raw[idx]
     always = dataclasses.replace(cfg, prob=1.0)
     gen = torch.Generator().manual_seed(seed)
-    rows = [base.float()] + [distort_batch(base, always, gen) for _ in range(copies)]
-    fig = Figure(figsize=(len(idx) * 0.9, len(rows) * 0.95))
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(len(rows), len(idx), squeeze=False)
-    for r, imgs in enumerate(rows):
-        for c in range(len(idx)):
-            ax = axes[r][c]
-            ax.imshow(imgs[c].numpy(), cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[r][0].set_ylabel("original" if r == 0 else f"copy {r}", fontsize=7)
-    fig.suptitle(f"translate ±{cfg.translate:g}px  scale ±{cfg.scale:g}  squeeze ±{cfg.squeeze:g}"
-                 f"  shear ±{cfg.shear:g}", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return idx, torch.stack([base.float()] + [distort_batch(base, always, gen) for _ in range(copies)])
