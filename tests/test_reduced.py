@@ -68,9 +68,11 @@ def test_kernel_is_the_feature_space_dot_product(tiny):
 
 def test_rs_distance_against_the_explicit_feature_space(tiny):
     sv, a, z, b, kern = tiny
-    norm2 = float(reduced.expansion_norm2(sv, a[:, None], kern)[0])
     psi, psi_r = a @ phi2(sv, 0.7, 1.0), b @ phi2(z, 0.7, 1.0)
+    norm2 = float(a @ kern(sv, sv) @ a)
     assert math.isclose(norm2, float(psi @ psi), rel_tol=1e-12)  # float64, ~50 terms
+    # expansion_norm2's dot products are float32 (relative ~1e-7 each, ~1e-6 after the square and sums)
+    assert math.isclose(float(reduced.expansion_norm2(sv, a[:, None], 0.7, 1.0, 2)[0]), norm2, rel_tol=1e-5)
     brute = float(((psi - psi_r) ** 2).sum())
     ours = float(reduced.rs_distance(z, b, sv, a, kern, norm2))
     # the kernel form subtracts terms of size |Psi|^2: allow 1e-10 of that, far above float64 rounding
@@ -83,7 +85,7 @@ def test_rs_distance_against_the_explicit_feature_space(tiny):
 
 def test_rs_distance_zero_at_the_expansion_itself(tiny):
     sv, a, _, _, kern = tiny
-    norm2 = float(reduced.expansion_norm2(sv, a[:, None], kern)[0])
+    norm2 = float(a @ kern(sv, sv) @ a)  # float64 (expansion_norm2's float32 would blur the zero)
     assert norm2 > 0.1  # a nontrivial expansion, so the 1e-10 below is relative to something
     assert abs(float(reduced.rs_distance(sv, a, sv, a, kern, norm2))) < 1e-10 * norm2  # cancellation only
     assert abs(float(reduced.rs_distance(sv, reduced.best_b(sv, sv, a, kern), sv, a, kern, norm2))) < 1e-9 * norm2
@@ -91,7 +93,7 @@ def test_rs_distance_zero_at_the_expansion_itself(tiny):
 
 def test_reduce_expansion_lowers_the_distance_and_reports_it_truly(tiny):
     sv, a, _, _, kern = tiny
-    norm2 = float(reduced.expansion_norm2(sv, a[:, None], kern)[0])
+    norm2 = float(a @ kern(sv, sv) @ a)  # float64 (expansion_norm2's float32 would blur the zero)
     kdiag = kern(sv, sv).diagonal()
     z, b, before, after = reduced.reduce_expansion(sv, a, 2, kern, 30, norm2, kdiag, log=lambda s: None)
     assert z.shape == (2, 4) and b.shape == (2,)
