@@ -103,7 +103,8 @@ def _cost(name: str, group: list[dict]) -> tuple[dict | None, str]:
     except Exception as e:  # a config the cost cannot count leaves a gap, not a crash
         return None, f"n/a ({type(e).__name__})"
     if not c and "macs" in summ:  # svm, local, tangent: counted by the fit (support vectors, the chosen k, sides)
-        what = ("support vectors and their coefficients" if cfg.svm else "stored features + the net's parameters"
+        what = ("reduced vectors and their coefficients" if cfg.svm and cfg.svm.reduced
+                else "support vectors and their coefficients" if cfg.svm else "stored features + the net's parameters"
                 if cfg.local else "template pixels (+ their 7 tangents, two-sided)")
         return {"macs": summ["macs"], "memory": summ["memory"]}, what
     if cfg.knn is None:

@@ -20,6 +20,10 @@ polynomial kernel K(u, v) = (gamma u.v + coef0)^degree on the 784 pixels, fitted
              decision values added to them saturate: our first two scores rejected 93% and 99.8%
              of the test set to reach 0.5% error.)
     C        svm.C, chosen on the validation split (experiments/configs/validation/fig9/val-svm-*).
+    virtual  svm.virtual: shift1 is Fig. 9's "[dist] V-SVM": a second fit on the first machine's
+             support vectors and their 4 one-pixel shifts (virtual.py), with the first fit's gamma.
+    readout  svm.readout: sum scores class i by S_i = sum_j o_ij instead (ovo_sums): one kernel
+             expansion per class, the form reduced.py's reduced set ("RS-SVM") approximates.
 
 Scoring does not go through libsvm: decision values are computed here from the support vectors and
 libsvm's dual coefficients (one matrix product per chunk; `decision_values`), which a test checks
