@@ -80,9 +80,6 @@ def validate(cfg, path=None) -> None:
         v = cfg.svm
         if v.reduced < 0 or v.rs_iters < 1:
             raise ConfigError(f"{where}svm.reduced must be >= 0 and svm.rs_iters >= 1 (got {v.reduced}, {v.rs_iters})")
-        if v.reduced and v.readout != "sum":
-            raise ConfigError(f"{where}svm.reduced needs svm.readout: sum (the reduced set approximates the "
-                              f"10 summed class scores; got readout {v.readout})")
     if t.optimizer == "sdlm" and not all(len(r) == 2 for r in t.sdlm.eta):
         raise ConfigError(f"{where}train.sdlm.eta: expected a list of [last_pass, eta] pairs")
 

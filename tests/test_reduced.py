@@ -117,6 +117,7 @@ def test_costs_by_hand():
     for degree, mults in ((3, 2), (4, 2), (5, 3), (9, 4)):
         assert svm.svm_cost(10, 784, degree)["macs"] == 10 * (784 + mults + 9)
     assert reduced.reduced_cost(83, 784, 5) == {"macs": 10 * 83 * (784 + 3 + 1), "memory": 10 * 83 * 785 + 10}
+    assert reduced.reduced_cost(18, 784, 5, 45) == {"macs": 45 * 18 * (784 + 3 + 1), "memory": 45 * 18 * 785 + 45}
 
 
 def cfg_of(**keys):
@@ -128,8 +129,8 @@ def test_rows_and_bad_keys():
     assert method("svm").row(cfg_of(degree=9, virtual="shift1")) == "[dist] V-SVM poly 9"
     assert method("svm").row(cfg_of(degree=5, virtual="shift1", readout="sum", reduced=83)) == "RS-SVM poly 5"
     assert load_config("fig9/rsvm-poly5").svm.reduced == 83
-    with pytest.raises(ConfigError, match="svm.reduced needs svm.readout: sum"):
-        load_config("fig9/rsvm-poly5", ["svm.readout=min"])
+    with pytest.raises(ConfigError, match="svm.rs_iters >= 1"):
+        load_config("fig9/rsvm-poly5", ["svm.rs_iters=0"])
     with pytest.raises(ConfigError, match="svm.virtual"):
         load_config("fig9/vsvm-poly9", ["svm.virtual=shift2"])
     with pytest.raises(ConfigError, match="svm.reduced must be >= 0"):
@@ -162,3 +163,8 @@ def test_virtual_and_reduced_fits_on_tiny_images():
     full = r.extra_scores["unreduced_sum"](q)
     assert torch.allclose(full, svm.ovo_sums(v.decision(q)), rtol=1e-6, atol=1e-6)  # the same machine refitted
     assert all(after <= before + 1e-12 for before, after in r.summary["rs_relative_distance"])
+    # readout min: the 45 machines reduced, each over its own two classes' vectors, read out by min
+    p = reduced.fit_reduced(cfg_of(degree=3, virtual="shift1", readout="min", reduced=2, rs_iters=3), x, y, quiet)
+    assert p.z.shape == (45, 2, 36) and p.summary["macs"] == 90 * (36 + 2 + 1)
+    dec = (reduced.poly_kernel(q, p.z.reshape(90, 36), v.gamma, 1.0, 3).reshape(20, 45, 2) * p.b).sum(2) + p.bias
+    assert torch.allclose(p.scores(q), svm.ovo_scores(dec))  # the same float64 computation, arranged apart

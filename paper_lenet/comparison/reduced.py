@@ -12,13 +12,15 @@ support vectors of largest |a_s| sqrt(K(sv_s, sv_s)) (their share of Psi's lengt
 iterations. (Burges added the z_j one at a time, each by its own unconstrained search, then polished
 them jointly; the joint search from the largest terms is our shortcut: docs/deviations.md.)
 
-What is reduced: libsvm's machine is one-vs-one (45 expansions). With readout sum, class c's score
-S_c = sum_j o_cj is itself one kernel expansion over the support vectors, coefficients A[:, c] =
-coef @ M (svm.sum_matrix), plus a bias; each of the 10 class expansions is reduced to svm.reduced
-vectors, and the class is the argmax of the 10 reduced scores (Fig. 10's margin: their top two).
-The unreduced machine's errors with both readouts are recorded beside it (`extra_scores`), so the
-reduction's own loss is visible. Cost: per reduced vector one d-MAC dot product, the power's
-multiplies and one MAC for its coefficient; memory its d pixels and coefficient, plus 10 biases.
+What is reduced: libsvm's machine is one-vs-one (45 expansions o_ij). svm.readout picks the
+expansions: `sum` reduces the 10 class scores S_c = sum_j o_cj, each itself one kernel expansion over
+the support vectors (coefficients coef @ svm.sum_matrix(), plus a bias), and classifies by their
+argmax; `min` reduces each of the 45 machines over its own two classes' vectors and reads the reduced
+decision values out as svm.py does (s_i = min_j o_ij). Which is better was measured on the validation
+split (experiments/configs/validation/fig9/val-rsvm-poly5*.yaml). The unreduced machine's errors with
+both readouts are recorded beside the reduced one (`extra_scores`), so the reduction's own loss is
+visible. Cost: per reduced vector one d-MAC dot product, the power's multiplies and one MAC for its
+coefficient; memory its d pixels and coefficient, plus one bias per expansion.
 """
 from __future__ import annotations
 
@@ -93,11 +95,12 @@ def reduce_expansion(sv, a, m: int, kern, iters: int, norm2: float, kdiag, log=p
 
 
 class ReducedSVM:
-    """10 reduced class expansions: score_c(x) = sum_j b[c, j] K(z[c, j], x) + bias[c]; `extra_scores`
+    """E reduced expansions e(x) = sum_j b[e, j] K(z[e, j], x) + bias[e]: with readout sum the 10 class
+    scores, with readout min the 45 one-vs-one decision values (then svm.ovo_scores); `extra_scores`
     scores the unreduced machine with both readouts (fit.py records their errors)."""
 
-    def __init__(self, z, b, bias, full, summary):
-        self.z, self.b, self.bias, self.full, self.summary = z, b, bias, full, summary
+    def __init__(self, z, b, bias, full, summary, readout):
+        self.z, self.b, self.bias, self.full, self.summary, self.readout = z, b, bias, full, summary, readout
         self.metrics = {"support_vectors": len(full.sv), "reduced_vectors": int(z.shape[0] * z.shape[1])}
         self.extra_scores = {"unreduced_min": self._full("min"), "unreduced_sum": self._full("sum")}
 
@@ -107,38 +110,38 @@ class ReducedSVM:
 
     @torch.no_grad()
     def scores(self, x: torch.Tensor) -> torch.Tensor:
-        c, m, d = self.z.shape
+        e, m, d = self.z.shape
         f = self.full
 
         def block(q):
-            k = poly_kernel(q.reshape(len(q), -1), self.z.reshape(c * m, d), f.gamma, f.coef0, f.degree)
-            return (k.reshape(len(q), c, m) * self.b).sum(2) + self.bias
+            k = poly_kernel(q.reshape(len(q), -1), self.z.reshape(e * m, d), f.gamma, f.coef0, f.degree)
+            out = (k.reshape(len(q), e, m) * self.b).sum(2) + self.bias
+            return out if self.readout == "sum" else ovo_scores(out)
         return in_batches(block, x, CHUNK)
 
     def train_index(self, n: int) -> torch.Tensor:
         return train_subset(n, self.full.seed)
 
 
-def reduced_cost(m: int, d: int, degree: int) -> dict:
-    """Figs. 11-12 of 10 class expansions of m reduced vectors each (module docstring)."""
+def reduced_cost(m: int, d: int, degree: int, expansions: int = CLASSES) -> dict:
+    """Figs. 11-12 of `expansions` expansions (10 class sums, or 45 one-vs-one machines) of m reduced
+    vectors each (module docstring)."""
     per = svm_cost(1, d, degree)["macs"] - (CLASSES - 1) + 1  # the dot product and power, one coefficient
-    return {"macs": CLASSES * m * per, "memory": CLASSES * m * (d + 1) + CLASSES}
+    return {"macs": expansions * m * per, "memory": expansions * m * (d + 1) + expansions}
 
 
 def fit_reduced(cfg, x, y, log=print) -> ReducedSVM:
-    """fit_svm's machine (readout sum), then each class expansion reduced to svm.reduced vectors."""
+    """fit_svm's machine, then each expansion reduced to svm.reduced vectors: readout sum, the 10 class
+    sums (coef @ svm.sum_matrix()); readout min, the 45 one-vs-one machines, each over its own vectors."""
     sec = cfg.svm
     full = fit_svm(cfg, x, y, log)
-    a = full.coef @ sum_matrix()  # (n_SV, 10) class expansions' coefficients
-    bias = full.intercept @ sum_matrix()
+    if sec.readout == "sum":
+        a, bias, what = full.coef @ sum_matrix(), full.intercept @ sum_matrix(), "class"
+    else:
+        a, bias, what = full.coef, full.intercept, "machine"
 
     def kern(p, q):
         return poly_kernel(p, q, full.gamma, full.coef0, full.degree)
-
-    sv32 = full.sv.to(torch.float32)
-
-    def cross(z):  # K(Z, S): m x n_SV x d dot products per step, float32 as svm.decision_values' (0.55 s, not 0.78)
-        return poly_kernel(z, sv32, full.gamma, full.coef0, full.degree, torch.float32)
 
     sv = full.sv.to(torch.float64)
     t0 = time.time()
@@ -146,17 +149,21 @@ def fit_reduced(cfg, x, y, log=print) -> ReducedSVM:
         norm2 = expansion_norm2(sv, a, full.gamma, full.coef0, full.degree)
         kdiag = (full.gamma * (sv * sv).sum(1) + full.coef0) ** full.degree
     zs, bs, rel = [], [], []
-    for c in range(CLASSES):
-        log(f"  reduced set, class {c}:")
-        z, b, before, after = reduce_expansion(sv, a[:, c], sec.reduced, kern, sec.rs_iters, float(norm2[c]), kdiag, log,
-                                              cross)
+    for e in range(a.shape[1]):
+        rows = a[:, e] != 0  # a one-vs-one machine's own two classes' vectors
+        sv32 = full.sv[rows].to(torch.float32)
+
+        def cross(z, sv32=sv32):  # K(Z, S): m x n_SV x d dot products per step, float32 as svm.decision_values' (0.55 s, not 0.78)
+            return poly_kernel(z, sv32, full.gamma, full.coef0, full.degree, torch.float32)
+        log(f"  reduced set, {what} {e}:")
+        z, b, before, after = reduce_expansion(sv[rows], a[rows, e], sec.reduced, kern, sec.rs_iters, float(norm2[e]),
+                                               kdiag[rows], log, cross)
         zs.append(z)
         bs.append(b)
         rel.append([round(before, 6), round(after, 6)])
     seconds = time.time() - t0
-    d = x[0].numel()
     summary = {k: v for k, v in full.summary.items() if k not in ("macs", "memory")}
-    summary.update({"reduced_vectors": CLASSES * sec.reduced, "rs_seconds": round(seconds, 1),
+    summary.update({"reduced_vectors": a.shape[1] * sec.reduced, "rs_seconds": round(seconds, 1),
                     "rs_relative_distance": rel, "unreduced_macs": full.summary["macs"],
-                    **reduced_cost(sec.reduced, d, sec.degree)})
-    return ReducedSVM(torch.stack(zs), torch.stack(bs), bias, full, summary)
+                    **reduced_cost(sec.reduced, x[0].numel(), sec.degree, a.shape[1])})
+    return ReducedSVM(torch.stack(zs), torch.stack(bs), bias, full, summary, sec.readout)
