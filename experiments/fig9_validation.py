@@ -114,7 +114,7 @@ def reduced_table(val: dict) -> str:
             "10 class sums, readout min each of the 45 one-vs-one machines; the route with the lower reduced val "
             "error is `fig9-rsvm-poly5`'s (the rule is in `val-rsvm-poly5-min.yaml`).\n",
             "| run | support vectors | unreduced min readout val % | unreduced sum readout val % | reduced: readout | "
-            "vectors | MACs (K) | val % | mean share of |Psi|^2 left |", "|---|---|---|---|---|---|---|---|---|"]
+            "vectors | MACs (K) | val % | mean share of \\|Psi\\|^2 left |", "|---|---|---|---|---|---|---|---|---|"]
     for name in sorted(val):
         r, cfg = val[name][0]["summary"], val[name][0]["config"]
         left = sum(a for _, a in r["rs_relative_distance"]) / len(r["rs_relative_distance"])
