@@ -112,14 +112,17 @@ def reduced_table(val: dict) -> str:
             "with the min readout (as SVM poly 4) and the sum readout (10 class expansions), unreduced, and after "
             "the reduction (`experiments/configs/validation/fig9/val-rsvm-poly5*.yaml`): readout sum reduces the "
             "10 class sums, readout min each of the 45 one-vs-one machines; the route with the lower reduced val "
-            "error is `fig9-rsvm-poly5`'s (the rule is in `val-rsvm-poly5-min.yaml`).\n",
+            "error is `fig9-rsvm-poly5`'s (the rule is in `val-rsvm-poly5-min.yaml`), and likewise its L-BFGS "
+            "iterations (`val-rsvm-poly5-iters200.yaml`).\n",
             "| run | support vectors | unreduced min readout val % | unreduced sum readout val % | reduced: readout | "
-            "vectors | MACs (K) | val % | mean share of \\|Psi\\|^2 left |", "|---|---|---|---|---|---|---|---|---|"]
+            "vectors | L-BFGS iterations | MACs (K) | val % | mean share of \\|Psi\\|^2 left |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for name in sorted(val):
         r, cfg = val[name][0]["summary"], val[name][0]["config"]
         left = sum(a for _, a in r["rs_relative_distance"]) / len(r["rs_relative_distance"])
         rows.append(f"| `{name}` | {r['support_vectors']} | {100 * r['unreduced_min_val_error']:.2f} | "
                     f"{100 * r['unreduced_sum_val_error']:.2f} | {cfg['svm']['readout']} | {r['reduced_vectors']} | "
+                    f"{cfg['svm']['rs_iters']} | "
                     f"{r['macs'] / 1000:.0f} | {100 * r['val_error']:.2f} | {left:.3f} |")
     return "\n".join(rows) + "\n"
 
