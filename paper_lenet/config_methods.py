@@ -61,7 +61,7 @@ class SVMConfig:
     virtual: Literal["none", "shift1"] = "none"  # shift1: refit on the support vectors + their 4 one-pixel shifts (virtual.py)
     readout: Literal["min", "sum"] = "min"  # class score from the 45 machines: min_j o_ij or sum_j o_ij (svm.py)
     reduced: int = 0  # > 0: Burges' reduced set, this many vectors per expansion (10 class sums or 45 machines: reduced.py)
-    rs_iters: int = 50  # L-BFGS iterations of the reduced-set optimisation, per class score
+    rs_iters: int = 100  # L-BFGS iterations of the reduced-set optimisation, per expansion (fig9-rsvm-poly5: 200)
 
 
 @dataclass
