@@ -86,15 +86,9 @@ def _fig9_rows() -> list[tuple[str, str | None]]:
 
 
 FIG9_ROWS = _fig9_rows()
-NOT_REPRODUCED = {
-    "RS-SVM poly 5": ("not implemented (issue 22 did SVM poly 4, LeNet-4 / Local and tangent distance first): it "
-                      "approximates the [dist] V-SVM machine, which is not built either"),
-    "[dist] V-SVM poly 9": ("not implemented (issue 22): a second libsvm fit on fig9-svm-poly4's 9,000 support "
-                            "vectors and their 4 one-pixel shifts (45,000 vectors, degree 9) after the first; the "
-                            "poly-4 fit on 60,000 took 434 s (3.4 CPU minutes): the fit time allows it, the session's time did not"),
-}
+NOT_REPRODUCED: dict[str, str] = {}  # Fig. 9 row -> why no config reproduces it (every row has one now)
 FIG9_NETWORK_TOLERANCE = (0.3, 0.15)  # a network row is "within" the paper: max(0.3 points, 15% relative)
 # experiments/configs/validation/fig9/: the nets' schedules, the classical methods' ridge and other settings, the
 # [deslant] variant, svm.C and tangent.sigma, on the validation split
 FIG9_VALIDATION = ("val-lenet1", "val-mlp", "val-linear", "val-pairwise", "val-pca-quadratic", "val-rbf-linear",
-                   "val-knn-deslant", "val-svm-", "val-tangent-")
+                   "val-knn-deslant", "val-svm-", "val-tangent-", "val-rsvm-")

@@ -76,6 +76,10 @@ def validate(cfg, path=None) -> None:
                      ("prefilter", 1), ("sigma", 0)):
         if sec is not None and getattr(sec, key, low) < low:
             raise ConfigError(f"{where}{m.arch}.{key} must be >= {low} (got {getattr(sec, key)})")
+    if cfg.svm is not None and m.arch == "svm":
+        v = cfg.svm
+        if v.reduced < 0 or v.rs_iters < 1:
+            raise ConfigError(f"{where}svm.reduced must be >= 0 and svm.rs_iters >= 1 (got {v.reduced}, {v.rs_iters})")
     if t.optimizer == "sdlm" and not all(len(r) == 2 for r in t.sdlm.eta):
         raise ConfigError(f"{where}train.sdlm.eta: expected a list of [last_pass, eta] pairs")
 

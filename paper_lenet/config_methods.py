@@ -58,6 +58,10 @@ class SVMConfig:
     C: float = 10.0  # chosen on the validation split
     tol: float = 1e-3  # libsvm's stopping tolerance (its default)
     cache_mb: int = 1000  # libsvm's kernel cache
+    virtual: Literal["none", "shift1"] = "none"  # shift1: refit on the support vectors + their 4 one-pixel shifts (virtual.py)
+    readout: Literal["min", "sum"] = "min"  # class score from the 45 machines: min_j o_ij or sum_j o_ij (svm.py)
+    reduced: int = 0  # > 0: Burges' reduced set, this many vectors per expansion (10 class sums or 45 machines: reduced.py)
+    rs_iters: int = 100  # L-BFGS iterations of the reduced-set optimisation, per expansion (fig9-rsvm-poly5: 200)
 
 
 @dataclass

@@ -6,7 +6,8 @@ imports it: importing this package registers its methods in paper_lenet.registry
     knn.py            K-NN Euclidean (pixels or a trained network's features)
     local.py          LeNet-4 / Local (a ridge classifier per test pattern on its nearest features)
     tangent.py        [16x16] Tangent Distance (k-NN after a Euclidean prefilter)
-    svm.py            SVM poly 4 (scikit-learn's SVC, an optional extra)
+    svm.py            SVM poly 4 (scikit-learn's SVC, an optional extra); virtual.py: [dist] V-SVM poly 9
+    reduced.py        RS-SVM poly 5 (Burges' reduced set of a V-SVM, torch L-BFGS)
     cost.py           Figs. 11-12 for these methods
     fit.py            a fitted method's run
     boost.py          [dist] Boosted LeNet-4 (three trained LeNet-4s)
@@ -18,6 +19,7 @@ from . import cost
 from .knn import fit_knn
 from .least_squares import fit_linear, fit_pairwise_units, fit_pca_quadratic, fit_rbf_linear
 from .local import fit_local
+from .reduced import fit_reduced
 from .svm import fit_svm
 from .tangent import fit_tangent
 
@@ -50,10 +52,19 @@ register(Method("rbf_linear", "fitted", cost.rbf_linear, _rbf_row, fit=fit_rbf_l
 
 
 def _svm_row(cfg):
-    return fig9_row(f"{preprocess_tag(cfg)}SVM poly {cfg.svm.degree}")
+    s = cfg.svm
+    if s.reduced:  # the reduced set of a (virtual-SV) machine
+        return fig9_row(f"RS-SVM poly {s.degree}")
+    if s.virtual != "none":
+        return fig9_row(f"[dist] V-SVM poly {s.degree}")
+    return fig9_row(f"{preprocess_tag(cfg)}SVM poly {s.degree}")
 
 
-register(Method("svm", "fitted", cost.from_fit, _svm_row, fit=fit_svm))
+def _fit_svm(cfg, x, y, log=print):
+    return (fit_reduced if cfg.svm.reduced else fit_svm)(cfg, x, y, log)
+
+
+register(Method("svm", "fitted", cost.from_fit, _svm_row, fit=_fit_svm))
 
 
 def _local_row(cfg):

@@ -86,12 +86,16 @@ def _fit(cfg: Config, out: Path, m, run: Path | None, log) -> dict:
     scores = fitted.scores(ex)
     row[f"{split}_seconds"] = round(time.time() - t1, 3)
     pred = scores.argmax(1)
+    extra = {}  # other readouts of the same fit (reduced.py: the unreduced machine), recorded beside it
+    for name, score in getattr(fitted, "extra_scores", {}).items():
+        extra[f"{name}_{split}_error"] = float((score(ex).argmax(1) != ey).double().mean())
+    row.update(extra)
     row.update({"epoch": 0, "train_error": train_error, f"{split}_error": float((pred != ey).double().mean())})
     rundir.write_metrics(out, [row])
     summary = rundir.write_summary(out, cfg, split, pred.numpy(), ey.numpy(), top_two_margin(scores).numpy(),
                                    n_train=len(x), train_error=train_error, wall=time.time() - started,
                                    arch=m.name, epochs=0, train_error_n=len(ty),
-                                   **getattr(fitted, "summary", {}), **m.cost(cfg))
+                                   **getattr(fitted, "summary", {}), **extra, **m.cost(cfg))
     log(f"{cfg.name}: {split} error {100 * summary[f'{split}_error']:.2f}% ({summary[f'{split}_misses']} misses), "
         f"train error {100 * train_error:.2f}% (of {len(ty)}), {summary['wall_seconds']:.0f}s")
     return summary

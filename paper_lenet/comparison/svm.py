@@ -20,6 +20,10 @@ polynomial kernel K(u, v) = (gamma u.v + coef0)^degree on the 784 pixels, fitted
              decision values added to them saturate: our first two scores rejected 93% and 99.8%
              of the test set to reach 0.5% error.)
     C        svm.C, chosen on the validation split (experiments/configs/validation/fig9/val-svm-*).
+    virtual  svm.virtual: shift1 is Fig. 9's "[dist] V-SVM": a second fit on the first machine's
+             support vectors and their 4 one-pixel shifts (virtual.py), with the first fit's gamma.
+    readout  svm.readout: sum scores class i by S_i = sum_j o_ij instead (ovo_sums): one kernel
+             expansion per class, the form reduced.py's reduced set ("RS-SVM") approximates.
 
 Scoring does not go through libsvm: decision values are computed here from the support vectors and
 libsvm's dual coefficients (one matrix product per chunk; `decision_values`), which a test checks
@@ -29,6 +33,7 @@ the 9 machines it belongs to; memory = its 784 pixels and 9 coefficients, plus 4
 """
 from __future__ import annotations
 
+import math
 import time
 
 import torch
@@ -37,6 +42,7 @@ from ..errors import UserError
 from ..model import in_batches
 from .knn import train_subset
 from .least_squares import CLASSES, PAIRS
+from .virtual import shift1
 
 CHUNK = 2000  # test images per kernel block (2,000 x 20,000 support vectors: 160 MB in float32)
 
@@ -77,11 +83,25 @@ def ovo_scores(o: torch.Tensor) -> torch.Tensor:
     return full.amin(2)
 
 
+def sum_matrix() -> torch.Tensor:
+    """(45, 10) M with o @ M = the summed readout S_c = sum_j o_cj (o_ji = -o_ij): +1 at (ij, i), -1 at (ij, j)."""
+    m = torch.zeros(len(PAIRS), CLASSES, dtype=torch.float64)
+    m[torch.arange(len(PAIRS)), PAIRS[:, 0]] = 1.0
+    m[torch.arange(len(PAIRS)), PAIRS[:, 1]] = -1.0
+    return m
+
+
+def ovo_sums(o: torch.Tensor) -> torch.Tensor:
+    """(N, 10) S_c = sum_j o_cj from the 45 decision values (readout sum: each class score is then one
+    kernel expansion over the support vectors, the form the reduced set approximates: reduced.py)."""
+    return o @ sum_matrix().to(o.dtype)
+
+
 class SVM:
     """A fitted one-vs-one SVM: support vectors, their 45 coefficients each, the 45 biases."""
 
-    def __init__(self, sv, coef, intercept, gamma, coef0, degree, seed, metrics, summary):
-        self.sv, self.coef, self.intercept = sv.to(torch.float32), coef, intercept
+    def __init__(self, sv, coef, intercept, gamma, coef0, degree, seed, metrics, summary, readout="min"):
+        self.sv, self.coef, self.intercept, self.readout = sv.to(torch.float32), coef, intercept, readout
         self.gamma, self.coef0, self.degree, self.seed = gamma, coef0, degree, seed
         self.metrics, self.summary = metrics, summary
 
@@ -91,7 +111,8 @@ class SVM:
 
     @torch.no_grad()
     def scores(self, x: torch.Tensor) -> torch.Tensor:
-        return in_batches(lambda b: ovo_scores(self.decision(b)), x, CHUNK)
+        readout = ovo_sums if self.readout == "sum" else ovo_scores
+        return in_batches(lambda b: readout(self.decision(b)), x, CHUNK)
 
     def train_index(self, n: int) -> torch.Tensor:
         return train_subset(n, self.seed)
@@ -99,22 +120,19 @@ class SVM:
 
 def svm_cost(n_sv: int, d: int, degree: int) -> dict:
     """Figs. 11-12 for n_sv support vectors of d pixels (module docstring)."""
-    powers = max(1, (degree - 1).bit_length() + bin(degree).count("1") - 1)  # multiplies for u^degree
+    powers = max(1, degree.bit_length() + bin(degree).count("1") - 2)  # u^degree by squaring: 4: 2, 5: 3, 9: 4
     machines = CLASSES - 1
     return {"macs": n_sv * (d + powers + machines), "memory": n_sv * (d + machines) + len(PAIRS)}
 
 
-def fit_svm(cfg, x, y, log=print) -> SVM:
-    """libsvm's SVC on (x, y) with the config's svm: section; the summary records the support vectors
-    (per class and in all, beside CV95's 18,162), gamma, the fit time and the cost."""
+def libsvm_fit(sec, x, y, gamma: float, log=print) -> dict:
+    """libsvm's SVC with the svm: section's kernel on (x (N, d) float, y): {"sv", "coef" (n_SV, 45),
+    "intercept" (45,), "n_support" (per class), "labels" (of the support vectors), "seconds"}."""
     try:
         from sklearn.svm import SVC  # optional: pip install -e '.[svm]'
     except ImportError:
         raise UserError("model.arch svm needs scikit-learn: pip install -e '.[svm]'") from None
-    sec = cfg.svm
-    x = x.reshape(len(x), -1)
-    gamma = gamma_of(x, sec.gamma)
-    log(f"  SVC poly {sec.degree}: gamma {gamma:.6g}, coef0 {sec.coef0}, C {sec.C}, cache {sec.cache_mb} MB")
+    log(f"  SVC poly {sec.degree} on {len(x)}: gamma {gamma:.6g}, coef0 {sec.coef0}, C {sec.C}, cache {sec.cache_mb} MB")
     t0 = time.time()
     m = SVC(kernel="poly", degree=sec.degree, gamma=gamma, coef0=sec.coef0, C=sec.C, cache_size=sec.cache_mb,
             decision_function_shape="ovo", tol=sec.tol).fit(x.to(torch.float64).numpy(), y.numpy())
@@ -123,10 +141,33 @@ def fit_svm(cfg, x, y, log=print) -> SVM:
         raise UserError(f"svm: every class 0..9 needs a training sample (got {list(m.classes_)})")
     n_support = [int(n) for n in m.n_support_]
     log(f"  {sum(n_support)} support vectors {n_support} in {seconds:.0f}s")
-    coef = pair_coefficients(torch.from_numpy(m.dual_coef_), n_support)
-    sv = torch.from_numpy(m.support_vectors_)
+    return {"sv": torch.from_numpy(m.support_vectors_), "n_support": n_support, "seconds": seconds,
+            "coef": pair_coefficients(torch.from_numpy(m.dual_coef_), n_support),
+            "intercept": torch.from_numpy(m.intercept_), "labels": y[torch.from_numpy(m.support_)]}
+
+
+def fit_svm(cfg, x, y, log=print) -> SVM:
+    """libsvm's SVC on (x, y) with the config's svm: section (with virtual: shift1, a second fit on the
+    first one's support vectors and their 4 one-pixel shifts: virtual.py); the summary records the
+    support vectors (per class and in all, beside CV95's 18,162), gamma, each fit's time and the cost."""
+    sec = cfg.svm
+    x = x.reshape(len(x), -1)
+    gamma = gamma_of(x, sec.gamma)  # of the training pixels, kept for the second fit
+    fit = libsvm_fit(sec, x, y, gamma, log)
+    extra = {}
+    if sec.virtual == "shift1":
+        side = math.isqrt(x.shape[1])
+        if side * side != x.shape[1]:
+            raise UserError(f"svm.virtual: shift1 needs square images (got {x.shape[1]} inputs)")
+        vx, vy = shift1(fit["sv"].to(x.dtype), fit["labels"], side)
+        extra = {"first_support_vectors": len(fit["sv"]), "first_support_per_class": fit["n_support"],
+                 "first_fit_seconds": round(fit["seconds"], 1), "virtual_training_set": len(vx)}
+        log(f"  virtual support vectors: {len(fit['sv'])} and their 4 one-pixel shifts, {len(vx)} images")
+        fit = libsvm_fit(sec, vx, vy, gamma, log)
+        extra["svc_fit_seconds_total"] = round(extra["first_fit_seconds"] + fit["seconds"], 1)
+    sv = fit["sv"]
     cost = svm_cost(len(sv), x.shape[1], sec.degree)
-    summary = {"support_vectors": len(sv), "support_per_class": n_support, "gamma": gamma,
-               "svc_fit_seconds": round(seconds, 1), **cost}
-    return SVM(sv, coef, torch.from_numpy(m.intercept_), gamma, sec.coef0, sec.degree, cfg.seed,
-               {"support_vectors": len(sv), "gamma": gamma}, summary)
+    summary = {"support_vectors": len(sv), "support_per_class": fit["n_support"], "gamma": gamma,
+               "svc_fit_seconds": round(fit["seconds"], 1), **extra, **cost}
+    return SVM(sv, fit["coef"], fit["intercept"], gamma, sec.coef0, sec.degree, cfg.seed,
+               {"support_vectors": len(sv), "gamma": gamma}, summary, sec.readout)
