@@ -89,6 +89,6 @@ FIG9_ROWS = _fig9_rows()
 NOT_REPRODUCED: dict[str, str] = {}  # Fig. 9 row -> why no config reproduces it (every row has one now)
 FIG9_NETWORK_TOLERANCE = (0.3, 0.15)  # a network row is "within" the paper: max(0.3 points, 15% relative)
 # experiments/configs/validation/fig9/: the nets' schedules, the classical methods' ridge and other settings, the
-# [deslant] variant, svm.C and tangent.sigma, on the validation split
+# [deslant] variant, svm.C (degree 4 and the degree-9 V-SVM) and tangent.sigma, on the validation split
 FIG9_VALIDATION = ("val-lenet1", "val-mlp", "val-linear", "val-pairwise", "val-pca-quadratic", "val-rbf-linear",
-                   "val-knn-deslant", "val-svm-", "val-tangent-", "val-rsvm-")
+                   "val-knn-deslant", "val-svm-", "val-tangent-", "val-rsvm-", "val-vsvm-")
