@@ -86,7 +86,8 @@ def deslant_table(knn: dict, ridge: dict, groups: dict) -> str:
 
 
 # a run's prefix: the key it varies
-KEYS = {"val-svm-": ("svm", "C"), "val-vsvm-": ("svm", "C"), "val-tangent-": ("tangent", "sigma")}
+KEYS = {"val-svm-gamma": ("svm", "gamma"), "val-svm-": ("svm", "C"), "val-vsvm-": ("svm", "C"),
+        "val-tangent-": ("tangent", "sigma")}
 
 
 def key_table(val: dict) -> str:
