@@ -80,6 +80,11 @@ def validate(cfg, path=None) -> None:
         v = cfg.svm
         if v.reduced < 0 or v.rs_iters < 1:
             raise ConfigError(f"{where}svm.reduced must be >= 0 and svm.rs_iters >= 1 (got {v.reduced}, {v.rs_iters})")
+        if v.jobs < 1:
+            raise ConfigError(f"{where}svm.jobs must be >= 1 (got {v.jobs})")
+        if v.machines == "ovr" and v.readout != "min":
+            raise ConfigError(f"{where}svm.readout: {v.readout} reads one-vs-one machines; with svm.machines: ovr "
+                              "the ten machines' outputs are the class scores (leave svm.readout out)")
     if t.optimizer == "sdlm" and not all(len(r) == 2 for r in t.sdlm.eta):
         raise ConfigError(f"{where}train.sdlm.eta: expected a list of [last_pass, eta] pairs")
 

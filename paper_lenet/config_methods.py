@@ -51,7 +51,7 @@ class BoostConfig:
 
 @dataclass
 class SVMConfig:
-    """svm: libsvm's SVC with the kernel (gamma u.v + coef0)^degree, one-vs-one (comparison/svm.py)."""
+    """svm: libsvm's SVC with the kernel (gamma u.v + coef0)^degree, one-vs-one or one-vs-rest (comparison/svm.py)."""
     degree: int = 4  # CV95's (u.v + 1)^4
     coef0: float = 1.0
     gamma: float = 0.0  # 0: 1 / (d var(x)) of the training pixels (scikit-learn's "scale")
@@ -59,7 +59,9 @@ class SVMConfig:
     tol: float = 1e-3  # libsvm's stopping tolerance (its default)
     cache_mb: int = 1000  # libsvm's kernel cache
     virtual: Literal["none", "shift1"] = "none"  # shift1: refit on the support vectors + their 4 one-pixel shifts (virtual.py)
-    readout: Literal["min", "sum"] = "min"  # class score from the 45 machines: min_j o_ij or sum_j o_ij (svm.py)
+    machines: Literal["ovo", "ovr"] = "ovo"  # libsvm's 45 one-vs-one, or CV95's 10 one-vs-rest (ovr.py)
+    jobs: int = 1  # machines: ovr: machines fitted side by side (processes)
+    readout: Literal["min", "sum"] = "min"  # one-vs-one's class score from the 45 machines: min_j o_ij or sum_j o_ij (svm.py)
     reduced: int = 0  # > 0: Burges' reduced set, this many vectors per expansion (10 class sums or 45 machines: reduced.py)
     rs_iters: int = 100  # L-BFGS iterations of the reduced-set optimisation, per expansion (fig9-rsvm-poly5: 200)
 

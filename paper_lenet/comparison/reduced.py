@@ -12,7 +12,9 @@ support vectors of largest |a_s| sqrt(K(sv_s, sv_s)) (their share of Psi's lengt
 iterations. (Burges added the z_j one at a time, each by its own unconstrained search, then polished
 them jointly; the joint search from the largest terms is our shortcut: docs/deviations.md.)
 
-What is reduced: libsvm's machine is one-vs-one (45 expansions o_ij). svm.readout picks the
+What is reduced: with svm.machines ovr (ovr.py), CV95's and Burges & Schölkopf's setting, each of the
+ten one-vs-rest machines f_c, the class scores themselves. libsvm's own machine is one-vs-one (45
+expansions o_ij), and there svm.readout picks the
 expansions: `sum` reduces the 10 class scores S_c = sum_j o_cj, each itself one kernel expansion over
 the support vectors (coefficients coef @ svm.sum_matrix(), plus a bias), and classifies by their
 argmax; `min` reduces each of the 45 machines over its own two classes' vectors and reads the reduced
@@ -95,14 +97,18 @@ def reduce_expansion(sv, a, m: int, kern, iters: int, norm2: float, kdiag, log=p
 
 
 class ReducedSVM:
-    """E reduced expansions e(x) = sum_j b[e, j] K(z[e, j], x) + bias[e]: with readout sum the 10 class
-    scores, with readout min the 45 one-vs-one decision values (then svm.ovo_scores); `extra_scores`
-    scores the unreduced machine with both readouts (fit.py records their errors)."""
+    """E reduced expansions e(x) = sum_j b[e, j] K(z[e, j], x) + bias[e]: with readout "classes" the 10 class
+    scores (one-vs-one's class sums, or the one-vs-rest machines), with readout min the 45 one-vs-one
+    decision values (then svm.ovo_scores); `extra_scores` scores the unreduced machine with each of its
+    readouts (fit.py records their errors)."""
 
     def __init__(self, z, b, bias, full, summary, readout):
         self.z, self.b, self.bias, self.full, self.summary, self.readout = z, b, bias, full, summary, readout
         self.metrics = {"support_vectors": len(full.sv), "reduced_vectors": int(z.shape[0] * z.shape[1])}
-        self.extra_scores = {"unreduced_min": self._full("min"), "unreduced_sum": self._full("sum")}
+        if full.coef.shape[1] == CLASSES:  # one-vs-rest: one readout, the machines' outputs
+            self.extra_scores = {"unreduced": lambda x: full.scores(x)}
+        else:
+            self.extra_scores = {"unreduced_min": self._full("min"), "unreduced_sum": self._full("sum")}
 
     def _full(self, readout):
         return lambda x: in_batches(lambda q: (ovo_sums if readout == "sum" else ovo_scores)(self.full.decision(q)),
@@ -116,7 +122,7 @@ class ReducedSVM:
         def block(q):
             k = poly_kernel(q.reshape(len(q), -1), self.z.reshape(e * m, d), f.gamma, f.coef0, f.degree)
             out = (k.reshape(len(q), e, m) * self.b).sum(2) + self.bias
-            return out if self.readout == "sum" else ovo_scores(out)
+            return out if self.readout == "classes" else ovo_scores(out)
         return in_batches(block, x, CHUNK)
 
     def train_index(self, n: int) -> torch.Tensor:
@@ -135,10 +141,12 @@ def fit_reduced(cfg, x, y, log=print) -> ReducedSVM:
     sums (coef @ svm.sum_matrix()); readout min, the 45 one-vs-one machines, each over its own vectors."""
     sec = cfg.svm
     full = fit_svm(cfg, x, y, log)
-    if sec.readout == "sum":
-        a, bias, what = full.coef @ sum_matrix(), full.intercept @ sum_matrix(), "class"
+    if sec.machines == "ovr":  # the ten one-vs-rest machines are the class scores (ovr.py)
+        a, bias, what, readout = full.coef, full.intercept, "class machine", "classes"
+    elif sec.readout == "sum":
+        a, bias, what, readout = full.coef @ sum_matrix(), full.intercept @ sum_matrix(), "class", "classes"
     else:
-        a, bias, what = full.coef, full.intercept, "machine"
+        a, bias, what, readout = full.coef, full.intercept, "machine", "min"
 
     def kern(p, q):
         return poly_kernel(p, q, full.gamma, full.coef0, full.degree)
@@ -166,4 +174,4 @@ def fit_reduced(cfg, x, y, log=print) -> ReducedSVM:
     summary.update({"reduced_vectors": a.shape[1] * sec.reduced, "rs_seconds": round(seconds, 1),
                     "rs_relative_distance": rel, "unreduced_macs": full.summary["macs"],
                     **reduced_cost(sec.reduced, x[0].numel(), sec.degree, a.shape[1])})
-    return ReducedSVM(torch.stack(zs), torch.stack(bs), bias, full, summary, sec.readout)
+    return ReducedSVM(torch.stack(zs), torch.stack(bs), bias, full, summary, readout)

@@ -14,6 +14,8 @@ polynomial kernel K(u, v) = (gamma u.v + coef0)^degree on the 784 pixels, fitted
              picks it with 9 votes) is the only one with s_i > 0, so argmax is the vote whenever a
              class beats every other; without such a class (a cycle) argmax is the class whose worst
              defeat is mildest (libsvm's predict takes the most votes, ties to the lower class).
+             svm.machines: ovr trains CV95's ten one-vs-rest machines instead (ovr.py), whose outputs
+             are the class scores.
              Fig. 10's top-two margin is then how clearly the winner beats its closest rival. (Vote
              counts make a poor margin: the gap between the top two vote counts grows when the
              other classes are confused among themselves, and the clipped or squashed sums of
@@ -42,6 +44,7 @@ from ..errors import UserError
 from ..model import in_batches
 from .knn import train_subset
 from .least_squares import CLASSES, PAIRS
+from .ovr import ovr_fit
 from .virtual import shift1
 
 CHUNK = 2000  # test images per kernel block (2,000 x 20,000 support vectors: 160 MB in float32)
@@ -98,7 +101,8 @@ def ovo_sums(o: torch.Tensor) -> torch.Tensor:
 
 
 class SVM:
-    """A fitted one-vs-one SVM: support vectors, their 45 coefficients each, the 45 biases."""
+    """A fitted SVM: support vectors, their coefficients in each machine (45 one-vs-one, or 10 one-vs-rest:
+    ovr.py) and the machines' biases."""
 
     def __init__(self, sv, coef, intercept, gamma, coef0, degree, seed, metrics, summary, readout="min"):
         self.sv, self.coef, self.intercept, self.readout = sv.to(torch.float32), coef, intercept, readout
@@ -111,6 +115,8 @@ class SVM:
 
     @torch.no_grad()
     def scores(self, x: torch.Tensor) -> torch.Tensor:
+        if self.coef.shape[1] == CLASSES:  # svm.machines ovr: the ten machines' outputs are the class scores
+            return in_batches(self.decision, x, CHUNK)
         readout = ovo_sums if self.readout == "sum" else ovo_scores
         return in_batches(lambda b: readout(self.decision(b)), x, CHUNK)
 
@@ -118,11 +124,12 @@ class SVM:
         return train_subset(n, self.seed)
 
 
-def svm_cost(n_sv: int, d: int, degree: int) -> dict:
-    """Figs. 11-12 for n_sv support vectors of d pixels (module docstring)."""
+def svm_cost(n_sv: int, d: int, degree: int, coefs: int | None = None, biases: int = len(PAIRS)) -> dict:
+    """Figs. 11-12 for n_sv support vectors of d pixels (module docstring); one-vs-rest (ovr.py) passes its
+    nonzero coefficients (`coefs`, default 9 per vector) and its 10 biases."""
     powers = max(1, degree.bit_length() + bin(degree).count("1") - 2)  # u^degree by squaring: 4: 2, 5: 3, 9: 4
-    machines = CLASSES - 1
-    return {"macs": n_sv * (d + powers + machines), "memory": n_sv * (d + machines) + len(PAIRS)}
+    coefs = n_sv * (CLASSES - 1) if coefs is None else coefs
+    return {"macs": n_sv * (d + powers) + coefs, "memory": n_sv * d + coefs + biases}
 
 
 def libsvm_fit(sec, x, y, gamma: float, log=print) -> dict:
@@ -153,9 +160,13 @@ def fit_svm(cfg, x, y, log=print) -> SVM:
     sec = cfg.svm
     x = x.reshape(len(x), -1)
     gamma = gamma_of(x, sec.gamma)  # of the training pixels, kept for the second fit
-    fit = libsvm_fit(sec, x, y, gamma, log)
-    extra = {}
-    if sec.virtual == "shift1":
+    extra, ovr = {}, sec.machines == "ovr"
+    if ovr:  # CV95's ten one-vs-rest machines, each with its own virtual refit (ovr.py)
+        fit = ovr_fit(sec, x, y, gamma, log)
+        extra = fit["extra"]
+    else:
+        fit = libsvm_fit(sec, x, y, gamma, log)
+    if sec.virtual == "shift1" and not ovr:
         side = math.isqrt(x.shape[1])
         if side * side != x.shape[1]:
             raise UserError(f"svm.virtual: shift1 needs square images (got {x.shape[1]} inputs)")
@@ -166,8 +177,9 @@ def fit_svm(cfg, x, y, log=print) -> SVM:
         fit = libsvm_fit(sec, vx, vy, gamma, log)
         extra["svc_fit_seconds_total"] = round(extra["first_fit_seconds"] + fit["seconds"], 1)
     sv = fit["sv"]
-    cost = svm_cost(len(sv), x.shape[1], sec.degree)
-    summary = {"support_vectors": len(sv), "support_per_class": fit["n_support"], "gamma": gamma,
+    cost = svm_cost(len(sv), x.shape[1], sec.degree, *((int((fit["coef"] != 0).sum()), CLASSES) if ovr else ()))
+    summary = {"support_vectors": len(sv), ("support_per_machine" if ovr else "support_per_class"): fit["n_support"],
+               "gamma": gamma,
                "svc_fit_seconds": round(fit["seconds"], 1), **extra, **cost}
     return SVM(sv, fit["coef"], fit["intercept"], gamma, sec.coef0, sec.degree, cfg.seed,
                {"support_vectors": len(sv), "gamma": gamma}, summary, sec.readout)
