@@ -18,6 +18,7 @@ def fake_run(root: Path, name: str, epochs: int, wall: float, **summary):
                                                 **summary}))
     (d / "metrics.jsonl").write_text(json.dumps({"fit_seconds": wall - 10, "test_seconds": 5}) + "\n")
     (d / "env.json").write_text(json.dumps({"threads": 1}))
+    (d / "config.yaml").write_text(f"name: {name}\n" + ("svm: {machines: ovr, jobs: 2}\n" if "svm-poly4" in name else ""))
 
 
 def test_rows_and_limit(tmp_path, capsys):
@@ -25,7 +26,8 @@ def test_rows_and_limit(tmp_path, capsys):
     fake_run(tmp_path, "fig9-vsvm-poly9", 0, 1900.0, svc_fit_seconds=900.0, svc_fit_seconds_total=1800.0)
     fake_run(tmp_path, "fig9-lenet4", 20, 5000.0)  # a trained net: not a fit, left out
     got = fig9_fits.rows(tmp_path)
-    assert [(r[0], r[2], r[5]) for r in got] == [("fig9-svm-poly4", 390.0, 390.0), ("fig9-vsvm-poly9", 1890.0, 1800.0)]
+    assert [(r[0], r[2], r[5], r[7]) for r in got] == [("fig9-svm-poly4", 390.0, 390.0, 2),
+                                                       ("fig9-vsvm-poly9", 1890.0, 1800.0, 1)]
     assert fig9_fits.main([str(tmp_path)]) == 1  # 1,900 s is over 30 minutes
     assert "over it ['fig9-vsvm-poly9']" in capsys.readouterr().out
     assert fig9_fits.main([str(tmp_path), "--limit-min", "32"]) == 0

@@ -31,7 +31,9 @@ Scoring does not go through libsvm: decision values are computed here from the s
 libsvm's dual coefficients (one matrix product per chunk; `decision_values`), which a test checks
 against scikit-learn's own decision_function. Cost (Figs. 11-12), counted from the fitted machine:
 each support vector is one 784-MAC dot product, 2 multiplies for the 4th power and one MAC in each of
-the 9 machines it belongs to; memory = its 784 pixels and 9 coefficients, plus 45 biases.
+the 9 machines it belongs to; memory = its 784 pixels and 9 coefficients, plus 45 biases. One-vs-rest
+counts each distinct support vector's dot product and power once, one MAC per nonzero coefficient
+(a vector shared by several machines has one in each) and 10 biases.
 """
 from __future__ import annotations
 
