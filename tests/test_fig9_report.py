@@ -202,3 +202,21 @@ def test_deslant_table_follows_its_rule():
     knn["val-knn-deslant-text-t128"] = _val_group("knn-deslant", 0.0195, **text)  # 12.35: a tie goes to 128
     assert picks(fig9_validation({**ridge, **knn}, {}))["text, >= 128"] == ("12.35", "yes")
     assert "`fig9-linear-deslant` (text, >= 1) | 0.1: 10.50, 0.01: 10.30 | 0.01 | - |" in out  # ridge rows per deslant
+
+
+def test_svm_tables_read_one_vs_rest_runs():
+    """The key table names svm.machines for a scheme run (a string value), and the RS-SVM table reads a
+    one-vs-rest run's single unreduced error into the class-scores column, '-' under the min readout."""
+    key = _val_group("svm-poly4", 0.0168, **{"svm.machines": "ovr"})
+    rs = {"svm.machines": "ovr", "svm.readout": "min"}
+    summary = {"val_error": 0.0191, "seed": 0, "epochs": 0, "support_vectors": 29957, "reduced_vectors": 830,
+               "macs": 654040, "gamma": 0.0134, "unreduced_val_error": 0.0118, "rs_relative_distance": [[1, 0.3], [1, 0.5]]}
+    ovr = _val_group("rsvm-poly5", 0.0191, **rs)
+    ovr[0]["summary"] = summary
+    ovo = _val_group("rsvm-poly5", 0.0283)
+    ovo[0]["summary"] = {**summary, "val_error": 0.0283, "unreduced_min_val_error": 0.0134,
+                         "unreduced_sum_val_error": 0.0232}
+    out = fig9_validation({"val-svm-ovr": key, "val-rsvm-poly5-ovr": ovr, "val-rsvm-poly5-iters200": ovo}, {})
+    assert "| `val-svm-ovr` | svm.machines | ovr | 1.68 |" in out
+    assert "| `val-rsvm-poly5-ovr` | one-vs-rest | 0.0134 | 10 | 29957 | - | 1.18 | 10 machines | 830 | 200 | 654 | 1.91 | 0.400 |" in out
+    assert "| `val-rsvm-poly5-iters200` | one-vs-one | 0.0134 | 10 | 29957 | 1.34 | 2.32 | 10 class sums |" in out
