@@ -51,7 +51,7 @@ def test_cost_counts_each_distinct_vector_once():
 
 def test_bad_keys():
     with pytest.raises(ConfigError, match="svm.readout: sum reads one-vs-one"):
-        load_config("fig9/rsvm-poly5", ["svm.machines=ovr"])  # rsvm-poly5 reads its one-vs-one machines by sum
+        load_config("fig9/rsvm-poly5", ["svm.readout=sum"])  # rsvm-poly5 is one-vs-rest: no one-vs-one readout
     with pytest.raises(ConfigError, match="svm.jobs must be >= 1"):
         load_config("fig9/svm-poly4", ["svm.machines=ovr", "svm.jobs=0"])
     with pytest.raises(ConfigError, match="svm.machines"):
