@@ -7,6 +7,7 @@ imports it: importing this package registers its methods in paper_lenet.registry
     local.py          LeNet-4 / Local (a ridge classifier per test pattern on its nearest features)
     tangent.py        [16x16] Tangent Distance (k-NN after a Euclidean prefilter)
     svm.py            SVM poly 4 (scikit-learn's SVC, an optional extra); virtual.py: [dist] V-SVM poly 9
+    ovr.py            svm.machines ovr: CV95's ten one-vs-rest machines (each with its own virtual refit)
     reduced.py        RS-SVM poly 5 (Burges' reduced set of a V-SVM, torch L-BFGS)
     cost.py           Figs. 11-12 for these methods
     fit.py            a fitted method's run
