@@ -248,7 +248,7 @@ def svm_cause(groups) -> str:
             if "first_support_vectors" in s:
                 line += (f"first fits {s['first_support_vectors']:,} support vectors over the ten, each machine "
                          f"refitted on its own and their 4 one-pixel shifts: ")
-            line += (f"{s['support_per_machine_sum']:,} support vectors over the machines (CV95's count), "
+            line += (f"{s['support_per_machine_sum']:,} support vectors over the machines (CV95's way of counting), "
                      f"{s['support_vectors']:,} distinct; ")
         elif "first_support_vectors" in s:
             line += (f"first machine {s['first_support_vectors']:,} support vectors, the second on them and their 4 "

@@ -213,7 +213,7 @@ def test_svm_tables_read_one_vs_rest_runs():
                "macs": 654040, "gamma": 0.0134, "unreduced_val_error": 0.0118, "rs_relative_distance": [[1, 0.3], [1, 0.5]]}
     ovr = _val_group("rsvm-poly5", 0.0191, **rs)
     ovr[0]["summary"] = summary
-    ovo = _val_group("rsvm-poly5", 0.0283)
+    ovo = _val_group("rsvm-poly5", 0.0283, **{"svm.machines": "ovo", "svm.readout": "sum"})
     ovo[0]["summary"] = {**summary, "val_error": 0.0283, "unreduced_min_val_error": 0.0134,
                          "unreduced_sum_val_error": 0.0232}
     out = fig9_validation({"val-svm-ovr": key, "val-rsvm-poly5-ovr": ovr, "val-rsvm-poly5-iters200": ovo}, {})
