@@ -88,7 +88,7 @@ def deslant_table(knn: dict, ridge: dict, groups: dict) -> str:
 # a run's prefix: the key it varies
 KEYS = {"val-svm-gamma": ("svm", "gamma"), "val-svm-ovr": ("svm", "machines"), "val-svm-": ("svm", "C"),
         "val-vsvm-poly9-gamma": ("svm", "gamma"), "val-vsvm-poly9-ovr": ("svm", "machines"),
-        "val-vsvm-": ("svm", "C"), "val-tangent-": ("tangent", "sigma")}
+        "val-vsvm-": ("svm", "C"), "val-tangent-prefilter": ("tangent", "prefilter"), "val-tangent-": ("tangent", "sigma")}
 
 
 def key_table(val: dict) -> str:
