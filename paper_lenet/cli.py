@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
 
 from .accounting import fmt_count, format_table
@@ -89,6 +90,10 @@ def cmd_show_tangents(args):
 
 
 def cmd_train(args):
+    # SIGINT always stops a run through KeyboardInterrupt (its files saved, resumable), even when it was
+    # started with SIGINT ignored: a shell's background job (`cmd &`) and its children inherit SIG_IGN,
+    # and a sweep's Ctrl-C reaches its runs only as SIGINT (sweep._stop), so they would wait out its SIGKILL.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     run_from_cli(args.config, args.overrides, out=args.out, resume=args.resume)
 
 

@@ -133,7 +133,7 @@ def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict) -> int:
                 f = open(logpath, "a")
                 # its own session: Ctrl-C reaches it only through _stop, which waits for it to exit
                 proc = subprocess.Popen(_command(path, seed, extra, run), stdout=f, stderr=subprocess.STDOUT,
-                                        env=env, start_new_session=True, preexec_fn=default_sigint)
+                                        env=env, start_new_session=True)
                 running[proc] = (f"{name}/seed{seed}", time.time(), logpath, f)
             if not running:  # the last ones were skipped
                 continue
@@ -157,13 +157,6 @@ def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict) -> int:
         if progress.tty:
             print(file=progress.stream)
     return failed + skipped
-
-
-def default_sigint() -> None:
-    """In a training process before it starts: SIGINT back to its default, so that _stop's SIGINT ends it
-    through KeyboardInterrupt even when the sweep itself ignores SIGINT (a shell starts a background job,
-    `cmd &`, with SIGINT ignored, and children inherit that; they would then wait out STOP_WAIT_S)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_any(running: dict, poll_s: float = 0.2):
