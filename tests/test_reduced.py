@@ -168,3 +168,10 @@ def test_virtual_and_reduced_fits_on_tiny_images():
     assert p.z.shape == (45, 2, 36) and p.summary["macs"] == 90 * (36 + 2 + 1)
     dec = (reduced.poly_kernel(q, p.z.reshape(90, 36), v.gamma, 1.0, 3).reshape(20, 45, 2) * p.b).sum(2) + p.bias
     assert torch.allclose(p.scores(q), svm.ovo_scores(dec))  # the same float64 computation, arranged apart
+
+
+def test_image_side_needs_a_square():
+    from paper_lenet.errors import UserError
+    assert virtual.image_side(784) == 28 and virtual.image_side(36) == 6
+    with pytest.raises(UserError, match="shift1 needs square images \\(got 785 inputs\\)"):
+        virtual.image_side(785)

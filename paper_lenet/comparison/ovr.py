@@ -16,7 +16,6 @@ Burges' reduced set approximates (reduced.py reduces the ten machines directly).
 """
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -24,7 +23,7 @@ import torch
 
 from ..errors import UserError
 from .least_squares import CLASSES
-from .virtual import shift1
+from .virtual import image_side, shift1
 
 
 def binary_fit(x: np.ndarray, t: np.ndarray, sec_kw: dict, gamma: float, side: int) -> dict:
@@ -68,11 +67,7 @@ def ovr_fit(sec, x: torch.Tensor, y: torch.Tensor, gamma: float, log=print) -> d
     missing = sorted(set(range(CLASSES)) - set(y.tolist()))
     if missing:
         raise UserError(f"svm: every class 0..9 needs a training sample (missing {missing})")
-    side = 0
-    if sec.virtual == "shift1":
-        side = math.isqrt(x.shape[1])
-        if side * side != x.shape[1]:
-            raise UserError(f"svm.virtual: shift1 needs square images (got {x.shape[1]} inputs)")
+    side = image_side(x.shape[1]) if sec.virtual == "shift1" else 0
     kw = {"degree": sec.degree, "coef0": sec.coef0, "C": sec.C, "cache_size": sec.cache_mb, "tol": sec.tol}
     log(f"  10 one-vs-rest SVCs poly {sec.degree} on {len(x)}: gamma {gamma:.6g}, coef0 {sec.coef0}, C {sec.C}, "
         f"{sec.jobs} side by side" + (", each refitted on its virtual support vectors" if side else ""))

@@ -33,7 +33,7 @@ import torch
 from ..model import in_batches
 from .knn import train_subset
 from .least_squares import CLASSES
-from .svm import CHUNK, fit_svm, ovo_scores, ovo_sums, sum_matrix, svm_cost
+from .svm import CHUNK, READOUTS, fit_svm, sum_matrix, svm_cost
 
 
 def poly_kernel(a, b, gamma: float, coef0: float, degree: int, dots=torch.float64) -> torch.Tensor:
@@ -105,14 +105,13 @@ class ReducedSVM:
     def __init__(self, z, b, bias, full, summary, readout):
         self.z, self.b, self.bias, self.full, self.summary, self.readout = z, b, bias, full, summary, readout
         self.metrics = {"support_vectors": len(full.sv), "reduced_vectors": int(z.shape[0] * z.shape[1])}
-        if full.coef.shape[1] == CLASSES:  # one-vs-rest: one readout, the machines' outputs
-            self.extra_scores = {"unreduced": lambda x: full.scores(x)}
+        if full.readout == "classes":  # one-vs-rest: one readout, the machines' outputs
+            self.extra_scores = {"unreduced": full.scores}
         else:
             self.extra_scores = {"unreduced_min": self._full("min"), "unreduced_sum": self._full("sum")}
 
     def _full(self, readout):
-        return lambda x: in_batches(lambda q: (ovo_sums if readout == "sum" else ovo_scores)(self.full.decision(q)),
-                                    x, CHUNK)
+        return lambda x: in_batches(lambda q: READOUTS[readout](self.full.decision(q)), x, CHUNK)
 
     @torch.no_grad()
     def scores(self, x: torch.Tensor) -> torch.Tensor:
@@ -122,7 +121,7 @@ class ReducedSVM:
         def block(q):
             k = poly_kernel(q.reshape(len(q), -1), self.z.reshape(e * m, d), f.gamma, f.coef0, f.degree)
             out = (k.reshape(len(q), e, m) * self.b).sum(2) + self.bias
-            return out if self.readout == "classes" else ovo_scores(out)
+            return READOUTS[self.readout](out)
         return in_batches(block, x, CHUNK)
 
     def train_index(self, n: int) -> torch.Tensor:
@@ -132,7 +131,7 @@ class ReducedSVM:
 def reduced_cost(m: int, d: int, degree: int, expansions: int = CLASSES) -> dict:
     """Figs. 11-12 of `expansions` expansions (10 class sums, or 45 one-vs-one machines) of m reduced
     vectors each (module docstring)."""
-    per = svm_cost(1, d, degree)["macs"] - (CLASSES - 1) + 1  # the dot product and power, one coefficient
+    per = svm_cost(1, d, degree, coefs=1)["macs"]  # the dot product and power, one coefficient
     return {"macs": expansions * m * per, "memory": expansions * m * (d + 1) + expansions}
 
 
@@ -141,7 +140,7 @@ def fit_reduced(cfg, x, y, log=print) -> ReducedSVM:
     sums (coef @ svm.sum_matrix()); readout min, the 45 one-vs-one machines, each over its own vectors."""
     sec = cfg.svm
     full = fit_svm(cfg, x, y, log)
-    if sec.machines == "ovr":  # the ten one-vs-rest machines are the class scores (ovr.py)
+    if full.readout == "classes":  # the ten one-vs-rest machines are the class scores (ovr.py)
         a, bias, what, readout = full.coef, full.intercept, "class machine", "classes"
     elif sec.readout == "sum":
         a, bias, what, readout = full.coef @ sum_matrix(), full.intercept @ sum_matrix(), "class", "classes"

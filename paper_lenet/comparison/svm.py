@@ -37,7 +37,6 @@ counts each distinct support vector's dot product and power once, one MAC per no
 """
 from __future__ import annotations
 
-import math
 import time
 
 import torch
@@ -47,7 +46,7 @@ from ..model import in_batches
 from .knn import train_subset
 from .least_squares import CLASSES, PAIRS
 from .ovr import ovr_fit
-from .virtual import shift1
+from .virtual import image_side, shift1
 
 CHUNK = 2000  # test images per kernel block (2,000 x 20,000 support vectors: 160 MB in float32)
 
@@ -102,6 +101,11 @@ def ovo_sums(o: torch.Tensor) -> torch.Tensor:
     return o @ sum_matrix().to(o.dtype)
 
 
+# class scores (N, 10) from a machine's decision values: one-vs-one's 45 read by min or sum, or the ten
+# one-vs-rest machines' own outputs (svm.machines ovr, whose SVM has readout "classes")
+READOUTS = {"min": ovo_scores, "sum": ovo_sums, "classes": lambda o: o}
+
+
 class SVM:
     """A fitted SVM: support vectors, their coefficients in each machine (45 one-vs-one, or 10 one-vs-rest:
     ovr.py) and the machines' biases."""
@@ -117,10 +121,7 @@ class SVM:
 
     @torch.no_grad()
     def scores(self, x: torch.Tensor) -> torch.Tensor:
-        if self.coef.shape[1] == CLASSES:  # svm.machines ovr: the ten machines' outputs are the class scores
-            return in_batches(self.decision, x, CHUNK)
-        readout = ovo_sums if self.readout == "sum" else ovo_scores
-        return in_batches(lambda b: readout(self.decision(b)), x, CHUNK)
+        return in_batches(lambda b: READOUTS[self.readout](self.decision(b)), x, CHUNK)
 
     def train_index(self, n: int) -> torch.Tensor:
         return train_subset(n, self.seed)
@@ -169,19 +170,18 @@ def fit_svm(cfg, x, y, log=print) -> SVM:
     else:
         fit = libsvm_fit(sec, x, y, gamma, log)
     if sec.virtual == "shift1" and not ovr:
-        side = math.isqrt(x.shape[1])
-        if side * side != x.shape[1]:
-            raise UserError(f"svm.virtual: shift1 needs square images (got {x.shape[1]} inputs)")
-        vx, vy = shift1(fit["sv"].to(x.dtype), fit["labels"], side)
+        vx, vy = shift1(fit["sv"].to(x.dtype), fit["labels"], image_side(x.shape[1]))
         extra = {"first_support_vectors": len(fit["sv"]), "first_support_per_class": fit["n_support"],
                  "first_fit_seconds": round(fit["seconds"], 1), "virtual_training_set": len(vx)}
         log(f"  virtual support vectors: {len(fit['sv'])} and their 4 one-pixel shifts, {len(vx)} images")
         fit = libsvm_fit(sec, vx, vy, gamma, log)
         extra["svc_fit_seconds_total"] = round(extra["first_fit_seconds"] + fit["seconds"], 1)
     sv = fit["sv"]
-    cost = svm_cost(len(sv), x.shape[1], sec.degree, *((int((fit["coef"] != 0).sum()), CLASSES) if ovr else ()))
+    if ovr:  # each distinct vector's dot product once, one MAC per nonzero coefficient, 10 biases
+        cost = svm_cost(len(sv), x.shape[1], sec.degree, int((fit["coef"] != 0).sum()), CLASSES)
+    else:
+        cost = svm_cost(len(sv), x.shape[1], sec.degree)
     summary = {"support_vectors": len(sv), ("support_per_machine" if ovr else "support_per_class"): fit["n_support"],
-               "gamma": gamma,
-               "svc_fit_seconds": round(fit["seconds"], 1), **extra, **cost}
+               "gamma": gamma, "svc_fit_seconds": round(fit["seconds"], 1), **extra, **cost}
     return SVM(sv, fit["coef"], fit["intercept"], gamma, sec.coef0, sec.degree, cfg.seed,
-               {"support_vectors": len(sv), "gamma": gamma}, summary, sec.readout)
+               {"support_vectors": len(sv), "gamma": gamma}, summary, "classes" if ovr else sec.readout)

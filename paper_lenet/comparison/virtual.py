@@ -10,7 +10,11 @@ row or column let in is 0. With another scaling the edge would need the backgrou
 """
 from __future__ import annotations
 
+import math
+
 import torch
+
+from ..errors import UserError
 
 SHIFTS = ((-1, 0), (1, 0), (0, -1), (0, 1))  # (rows, columns): up, down, left, right by one pixel
 
@@ -31,3 +35,11 @@ def shift1(x: torch.Tensor, y: torch.Tensor, side: int, background: float = 0.0)
     img = x.reshape(len(x), side, side)
     parts = [img] + [shift(img, dy, dx, background) for dy, dx in SHIFTS]
     return torch.cat(parts).reshape(-1, side * side), y.repeat(len(parts))
+
+
+def image_side(d: int) -> int:
+    """The side of the square images that d inputs hold (svm.virtual: shift1 moves them by a pixel)."""
+    side = math.isqrt(d)
+    if side * side != d:
+        raise UserError(f"svm.virtual: shift1 needs square images (got {d} inputs)")
+    return side
