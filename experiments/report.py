@@ -108,11 +108,18 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
     if any(n.startswith("ablation-") for n in groups):
         parts += ["## Ablations (one factor at a time)\n",
                   "Baseline: `lenet5_1998` for `ablation-paper-*`, `modern` for `ablation-modern-*`. "
-                  "The difference is config minus baseline in points with its 95% interval from "
-                  "`paper-lenet compare`'s paired two-level bootstrap (seeds of each config resampled, "
-                  "then the same test images for both); P(better): the share of bootstrap replicates in "
-                  "which the config's error is lower. An interval that excludes 0 is a difference these "
-                  "seeds and this test set can see.\n", ablation_table(groups, labels) + "\n"]
+                  "The difference is config minus baseline in points with `paper-lenet compare`'s 95% "
+                  "interval: a Welch-t over the seeds' errors plus the paired test-sample part, with "
+                  "Satterthwaite's degrees of freedom (`paper_lenet/stats.py`; in simulation it excludes 0 "
+                  "in at most 5-6.5% of comparisons with no true difference at 2-10 seeds, "
+                  "`docs/own-ablation.md`). An interval that excludes 0 is a difference larger than what "
+                  "another draw of seeds and of test images would likely give; p (no difference) is the "
+                  "same t's two-sided p, Holm p adjusts it over the ablations of one baseline. Seeds per "
+                  "arm to resolve: how many would bring the interval's half-width below the observed "
+                  "difference at the observed variances. Made by: the commit of each run (its env.json), "
+                  "with its count of seeds; training code changed between some of them (the same seed can "
+                  "give another error, `docs/own-ablation.md`), while a config's seeds differ only by seed.\n",
+                  ablation_table(groups, labels) + "\n"]
     fig9_rows = None
     if "lenet5_1998" in groups or any(n.startswith("fig9-") for n in groups):
         fig9_rows = fig9_table(groups, labels)

@@ -83,12 +83,13 @@ def modern(seeds=range(3), **run):
     return run_set(configs("modern"), seeds, **run)
 
 
-def ablations(seeds=range(3), **run):
+def ablations(seeds=range(5), **run):
     """Every config in configs/ablations/: one factor at a time, paper -> modern and modern -> paper.
 
     Command: python -m experiments.reproduce ablations
-    Expected: each row vs its baseline with a McNemar p-value in results/RESULTS.md; n = 3 seeds.
-    Time: 21 configs x 3 seeds, ~2.1 min a run on average; ~66 min on 2 cores.
+    Expected: each row vs its baseline with compare's interval, p-value and Holm p in
+    results/RESULTS.md; n = 5 seeds.
+    Time: RESULTS.md "Rerun times", ablations row (the committed runs' own wall clocks / 2).
     """
     return run_set(configs("ablations"), seeds, **run)
 

@@ -7,8 +7,9 @@ import numpy as np
 
 from paper_lenet import paper
 from paper_lenet.config import load_config, to_dict
-from paper_lenet.compare import versus
-from paper_lenet.stats import mean_std, t_interval
+from paper_lenet.compare import versus, with_holm
+from paper_lenet.provenance import made_by as commit_of
+from paper_lenet.stats import error_interval, mean_std, t_interval
 from .study import (EXPERIMENTS, HEADLINE, PAPER_CONFIG, PREVIOUS, PUBLISHED, SOURCES, TARGETS, TIE, VALIDATION_BASE,
                     baseline_of)
 from .text_schedule import running_text, text_schedule_text, val_stats
@@ -195,7 +196,7 @@ def as_compared(name: str, group: list[dict], labels: str) -> dict | None:
 
 
 def versus_baseline(name: str, groups: dict, labels: str | None) -> dict | None:
-    """`paper-lenet compare`'s paired two-level bootstrap of name against its baseline (None: n/a)."""
+    """`paper-lenet compare`'s comparison of name against its baseline (None: n/a); p_holm unset."""
     base = baseline_of(name)
     if labels is None or base not in groups:
         return None
@@ -204,23 +205,52 @@ def versus_baseline(name: str, groups: dict, labels: str | None) -> dict | None:
 
 
 def ablation_table(groups, labels) -> str:
+    """One row per ablation: its error over seeds and compare's difference from its baseline, with the
+    p-values Holm-adjusted within each baseline's family (the configs compared with it)."""
+    names = sorted(n for n in groups if n.startswith("ablation-"))
+    vs = {n: versus_baseline(n, groups, labels) for n in names}
+    for base in {baseline_of(n) for n in names}:
+        with_holm([vs[n] for n in names if baseline_of(n) == base and vs[n]])
     rows = ["| config | change vs baseline | test error %: mean +- std (n) | 95% t-interval over seeds | "
-            "vs baseline (points) [95% paired bootstrap] | P(better) |", "|---|---|---|---|---|---|"]
-    for name in sorted(n for n in groups if n.startswith("ablation-")):
+            "vs baseline (points) [95% interval] | p (no difference) | Holm p | seeds per arm to resolve | made by |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for name in names:
         base_name = baseline_of(name)
         s = over_seeds(groups[name])
-        mean, ci = fmt(s)
+        ci, why = error_interval([100 * r["summary"]["test_error"] for r in groups[name]])
+        mean, ci = mean_pm(s["mean"], s["std"], s["n"]), (f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else why)
+        p = holm = need = "n/a"
         if base_name in groups:
             base = groups[base_name]
             change = ", ".join(config_diff(base[0]["config"], groups[name][0]["config"])) or "-"
-            v = versus_baseline(name, groups, labels)
-            delta = f"{v['diff']:+.2f} [{v['ci95'][0]:+.2f}, {v['ci95'][1]:+.2f}]" if v else \
-                f"{s['mean'] - over_seeds(base)['mean']:+.2f} (no paired predictions)"
-            p = f"{v['p_better']:.3f}" if v else "n/a"
+            v = vs[name]
+            if v and v["ci95"]:
+                delta = f"{v['diff']:+.2f} [{v['ci95'][0]:+.2f}, {v['ci95'][1]:+.2f}]"
+            elif v:
+                delta = f"{v['diff']:+.2f} ({v['reason']})"
+            else:
+                delta = f"{s['mean'] - over_seeds(base)['mean']:+.2f} (no paired predictions)"
+            if v and v["p_value"] is not None:
+                p, holm = _p(v["p_value"]), _p(v["p_holm"])
+                need = str(v["seeds_needed"]) if v["seeds_needed"] else v["seeds_needed_reason"]
         else:
-            delta, change, p = "n/a", f"(no {base_name} runs)", "n/a"
-        rows.append(f"| `{name}` | {change} | {mean} | {ci} | {delta} | {p} |")
+            delta, change = "n/a", f"(no {base_name} runs)"
+        rows.append(f"| `{name}` | {change} | {mean} | {ci} | {delta} | {p} | {holm} | {need} "
+                    f"| {made_by(groups[name])} |")
     return "\n".join(rows)
+
+
+def made_by(group: list[dict]) -> str:
+    """The commits that trained a config's runs (their env.json), each with its count: 'deb471f x3, ...'."""
+    counts: dict[str, int] = {}
+    for r in group:
+        c = commit_of(r["dir"]).split("@")[1]
+        counts[c] = counts.get(c, 0) + 1
+    return ", ".join(f"{c} x{k}" for c, k in counts.items())
+
+
+def _p(p: float) -> str:
+    return f"{p:.2g}" if p >= 1e-4 else "< 1e-4"
 
 
 def explore_table(explore: dict) -> str:

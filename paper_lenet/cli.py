@@ -122,7 +122,8 @@ def cmd_sweep(args):
 
 
 def cmd_compare(args):
-    text = compare(args.dirs, baseline=args.baseline, fmt=args.format, plot=args.plot, root=args.root)
+    text = compare(args.dirs, baseline=args.baseline, fmt=args.format, plot=args.plot, root=args.root,
+                   warn=lambda line: print(line, file=sys.stderr))
     print(text, end="")
     if args.plot:
         print(f"wrote {args.plot}", file=sys.stderr)

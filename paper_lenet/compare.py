@@ -3,10 +3,12 @@
 Each DIR holds `seed*/` run directories (what `paper-lenet sweep` writes, or results/runs/<name>),
 every one scored on the MNIST test set (test_predictions.txt, checked against the real labels and
 the run's summary.json). Per config: each seed's error, mean, std, a 95% t-interval over seeds
-(training variance) and, apart, the test-sample standard error of the mean error. Per config against
-the baseline (default: the first DIR): the difference of mean errors with a 95% interval from a
-paired two-level bootstrap (seeds resampled per config, the same test images resampled for both),
-P(config better), and McNemar's exact p for each seed both have. Every figure is in percent.
+(training variance; none for one seed or for seeds that disagree) and, apart, the test-sample standard
+error of the seed-mean error. Per config against the baseline (default: the first DIR): the difference
+of mean errors with a 95% Welch-t interval over seeds plus the paired test-sample part (stats.difference),
+its two-sided p-value, Holm-adjusted over the configs compared with one baseline, and the seeds per arm
+that would resolve the observed difference. Every figure is in percent. Warnings (provenance.py) go
+to stderr and into the JSON.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import stats
+from . import provenance, stats
 from .compare_format import need_matplotlib, render, write_plot
 from .data.download import resolve_root
 from .data.idx import LABELS_MAGIC, SPLIT_FILES, find_file, read_idx
@@ -70,35 +72,49 @@ def load_config_runs(folder, labels: np.ndarray) -> dict:
         wrong.append(miss)
     order = np.argsort(seeds, kind="stable")
     return {"name": folder.name, "dir": str(folder), "seeds": [seeds[i] for i in order],
-            "wrong": np.stack([wrong[i] for i in order])}
+            "wrong": np.stack([wrong[i] for i in order]), "runs": [runs[i] for i in order]}
 
 
 def summarize(cfg: dict) -> dict:
-    """A config's row: n, each seed's error, mean, std, 95% t-interval, test-sample SE (all in %)."""
+    """A config's row: n, each seed's error, mean, std, 95% t-interval (or why none), and the
+    test-sample SE of the seed-mean error (all in %)."""
     errors = [100 * float(w.mean()) for w in cfg["wrong"]]
     mean, std = stats.mean_std(errors)
-    ci = stats.t_interval(errors)
-    n_test = cfg["wrong"].shape[1]
+    ci, reason = stats.error_interval(errors)
     return {"name": cfg["name"], "dir": cfg["dir"], "n": len(errors), "seeds": cfg["seeds"], "errors": errors,
-            "mean": mean, "std": std, "ci95": list(ci) if ci else None,
-            "test_se": 100 * stats.test_se(mean / 100, n_test)}
+            "mean": mean, "std": std, "ci95": list(ci) if ci else None, "ci_reason": reason,
+            "test_se": 100 * stats.seed_mean_test_se(cfg["wrong"])}
 
 
 def versus(cfg: dict, base: dict, reps: int = REPLICATES, seed: int = 0) -> dict:
-    """cfg against base: bootstrap difference (cfg - base, %), its interval, P(cfg better), McNemar per seed."""
+    """cfg against base (cfg - base, in points): stats.difference's interval and p-value, the seeds per
+    arm it would take to resolve the difference, and the old paired bootstrap's interval, named as such.
+    Where either config's seeds disagree (summarize), there is no interval and no p-value."""
+    res = stats.difference(cfg["wrong"], base["wrong"])
     boot = stats.paired_bootstrap(cfg["wrong"], base["wrong"], reps=reps, seed=seed)
-    mcnemar = {}
-    for s in sorted(set(cfg["seeds"]) & set(base["seeds"])):
-        a, b = cfg["wrong"][cfg["seeds"].index(s)], base["wrong"][base["seeds"].index(s)]
-        mcnemar[str(s)] = stats.mcnemar_exact(int((a & ~b).sum()), int((~a & b).sum()))
-    return {"name": cfg["name"], "baseline": base["name"], "diff": 100 * boot["diff"],
-            "ci95": [100 * boot["ci95"][0], 100 * boot["ci95"][1]], "p_better": boot["p_better"],
-            "mcnemar_p": mcnemar}
+    disagree = [c["name"] for c in (cfg, base) if summarize(c)["ci_reason"] == "seeds disagree: no interval"]
+    reason = f"seeds disagree ({', '.join(disagree)}): no interval" if disagree else res["reason"]
+    ci = None if disagree or res["ci95"] is None else [max(-100.0, 100 * res["ci95"][0]),
+                                                        min(100.0, 100 * res["ci95"][1])]  # errors are in [0, 100]
+    return {"name": cfg["name"], "baseline": base["name"], "diff": 100 * res["diff"], "ci95": ci,
+            "p_value": None if disagree else res["p_value"], "p_holm": None, "df": res["df"],
+            "se": None if res["se"] is None else 100 * res["se"], "reason": reason,
+            "seeds_needed": None if disagree else res["seeds_needed"],
+            "seeds_needed_reason": "n/a" if disagree else res["seeds_needed_reason"],
+            "bootstrap_ci95": [100 * boot["ci95"][0], 100 * boot["ci95"][1]]}
 
 
-def compare(dirs, baseline=None, fmt: str = "md", plot=None, root=None, reps: int = REPLICATES) -> str:
-    """Load, check, compute; return the table in `fmt`, and draw `plot` (a PNG) when given.
-    Every input is checked before anything is written."""
+def with_holm(comparisons: list[dict]) -> list[dict]:
+    """Fill p_holm: the p-values of the configs compared with one baseline, Holm-adjusted as a family."""
+    for m, p in zip(comparisons, stats.holm([m["p_value"] for m in comparisons])):
+        m["p_holm"] = p
+    return comparisons
+
+
+def compare(dirs, baseline=None, fmt: str = "md", plot=None, root=None, reps: int = REPLICATES, warn=None) -> str:
+    """Load, check, compute; return the table in `fmt`, and draw `plot` (a PNG) when given; `warn`
+    (e.g. a print to stderr) gets each provenance warning line. Every input is checked before anything
+    is written."""
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt}: unknown; choose one of {', '.join(FORMATS)}")
     if not dirs:
@@ -114,7 +130,10 @@ def compare(dirs, baseline=None, fmt: str = "md", plot=None, root=None, reps: in
     base = configs[0] if baseline is None else next(c for c in configs
                                                      if Path(c["dir"]).resolve() == Path(baseline).resolve())
     result = {"configs": [summarize(c) for c in configs],
-              "comparisons": [versus(c, base, reps) for c in configs if c is not base]}
+              "comparisons": with_holm([versus(c, base, reps) for c in configs if c is not base]),
+              "warnings": provenance.warnings(configs, base)}
+    for line in result["warnings"] if warn else ():
+        warn(line)
     if plot is not None:
         write_plot(result, plot)
     return render(result, fmt)

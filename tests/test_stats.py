@@ -30,9 +30,27 @@ def test_t_interval_known_values():
     assert t_interval([1.0]) is None  # one seed: no interval
 
 
-def test_test_se_by_hand():
-    assert stats.test_se(0.01, 10000) == pytest.approx(math.sqrt(0.01 * 0.99 / 10000), rel=1e-12)  # 0.000995
-    assert stats.test_se(0.0, 10000) == 0.0 and stats.test_se(0.5, 100) == pytest.approx(0.05, rel=1e-12)
+def test_seed_mean_test_se_by_hand():
+    one = np.zeros((1, 10000), bool)
+    one[0, :100] = True  # one seed, 1%: sd of 100 ones among 10,000 (ddof 1) / 100 = sqrt(0.99 x 100/9999) / 100
+    assert stats.seed_mean_test_se(one) == pytest.approx(math.sqrt(0.0099 * 10000 / 9999) / 100, rel=1e-12)
+    same = np.repeat(one, 3, axis=0)  # seeds that miss the same images: the one-seed figure
+    assert stats.seed_mean_test_se(same) == pytest.approx(stats.seed_mean_test_se(one), rel=1e-12)
+    apart = np.zeros((2, 10000), bool)  # two seeds, 1% each, disjoint misses: 200 images at 0.5
+    apart[0, :100] = apart[1, 100:200] = True
+    var = (200 * 0.25 - 10000 * 0.01 ** 2) / 9999  # sum of squares minus N mean^2, over N - 1
+    assert stats.seed_mean_test_se(apart) == pytest.approx(math.sqrt(var / 10000), rel=1e-12)
+    assert stats.seed_mean_test_se(apart) < stats.seed_mean_test_se(one)  # their flips partly average out
+
+
+def test_error_interval_refuses_one_seed_and_seeds_that_disagree_and_stays_in_0_100():
+    assert stats.error_interval([1.0]) == (None, "1 seed: no interval")
+    assert stats.error_interval([71.0, 90.2, 13.42]) == (None, "seeds disagree: no interval")  # lenet5_1998_literal
+    ci, why = stats.error_interval([1.0, 1.2, 1.1])
+    assert why is None and ci == pytest.approx(t_interval([1.0, 1.2, 1.1]), rel=1e-12)
+    assert stats.error_interval([0.88, 1.12])[0] == pytest.approx((0.0, 1.0 + T975[1] * 0.12), abs=1e-3)  # clipped
+    assert stats.error_interval([13.52, 17.23, 36.02])[0][0] == 0.0  # paper-s2-average: t gives -7.7
+    assert stats.error_interval([90.26, 90.26])[0] == pytest.approx((90.26, 90.26))  # all diverged: agree
 
 
 def test_sample_sd_divides_by_n_minus_1():
