@@ -9,7 +9,7 @@ from paper_lenet import paper
 from paper_lenet.config import load_config, to_dict
 from paper_lenet.compare import versus, with_holm
 from paper_lenet.provenance import made_by as commit_of
-from paper_lenet.stats import error_interval, mean_std, t_interval
+from paper_lenet.stats import error_interval, mean_std
 from .study import (EXPERIMENTS, HEADLINE, PAPER_CONFIG, PREVIOUS, PUBLISHED, SOURCES, TARGETS, TIE, VALIDATION_BASE,
                     baseline_of)
 from .text_schedule import running_text, text_schedule_text, val_stats
@@ -28,12 +28,14 @@ def over_seeds(group: list[dict]) -> dict:
     unit: no pooling of seeds x images into one binomial."""
     errs = [100 * r["summary"]["test_error"] for r in group]
     m, sd = mean_std(errs)
-    ci = t_interval(errs)
-    return {"mean": m, "std": sd, "n": len(group), "lo": ci[0] if ci else None, "hi": ci[1] if ci else None}
+    ci, why = error_interval(errs)  # clipped to [0, 100]; none for one seed or seeds that disagree
+    return {"mean": m, "std": sd, "n": len(group), "lo": ci[0] if ci else None, "hi": ci[1] if ci else None,
+            "why": why}
 
 
 def fmt(s: dict) -> tuple[str, str]:
-    ci = f"[{s['lo']:.2f}, {s['hi']:.2f}]" if s["lo"] is not None else "- (one seed)"
+    ci = f"[{s['lo']:.2f}, {s['hi']:.2f}]" if s["lo"] is not None else (
+        "- (one seed)" if s["n"] == 1 else f"- ({s['why']})")
     return mean_pm(s["mean"], s["std"], s["n"]), ci
 
 
@@ -217,8 +219,7 @@ def ablation_table(groups, labels) -> str:
     for name in names:
         base_name = baseline_of(name)
         s = over_seeds(groups[name])
-        ci, why = error_interval([100 * r["summary"]["test_error"] for r in groups[name]])
-        mean, ci = mean_pm(s["mean"], s["std"], s["n"]), (f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else why)
+        mean, ci = fmt(s)
         p = holm = need = "n/a"
         if base_name in groups:
             base = groups[base_name]

@@ -337,3 +337,15 @@ def test_the_old_bootstrap_interval_in_percent_by_hand(synthetic_root, tmp_path)
         make_run(tmp_path / folder, seed, missed, labels)
     (m,) = json.loads(compare([tmp_path / "B", tmp_path / "A"], fmt="json", root=synthetic_root))["comparisons"]
     assert m["diff"] == pytest.approx(75.0, abs=1e-9) and m["bootstrap_ci95"] == [25.0, 100.0]
+
+
+@needs_mnist
+@pytest.mark.parametrize("doc", ["README.md", "docs/own-ablation.md"])
+def test_the_documented_example_is_what_compare_prints_on_the_committed_runs(doc):
+    """Every row of the own-ablation tables in the README and docs/own-ablation.md comes from the command
+    written beside them, on the committed files."""
+    root = RUNS.parents[1]
+    md = compare([RUNS / "lenet5_1998", root / "results" / "own-ablation" / "ablation-paper-maxpool"])
+    rows = [line for line in md.splitlines() if line.startswith("|")]
+    text = (root / doc).read_text()
+    assert all(line in text for line in rows), [line for line in rows if line not in text]
