@@ -61,6 +61,10 @@ def test_a_lock_taken_twice_and_released_twice_is_free(tmp_path):
     run.mkdir()
     lock(run)
     assert (run / LOCK).read_text() == f"{os.getpid()}\n"  # the holder's pid, for the refusal message
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (run / LOCK).stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file: read-write, never executable
+    assert holder(run) is None  # holder() names another process: this one's own lock is not a reason to skip
     lock(run)  # re-entrant: the same process opens the run again
     assert not another_process_takes(run)
     unlock(run)
@@ -75,6 +79,11 @@ def test_a_lock_taken_twice_and_released_twice_is_free(tmp_path):
     assert not another_process_takes(run)
     unlock(run)
     assert another_process_takes(run)
+    for _ in range(3):  # three deep (a run reopened inside a reopened run): free after the third release only
+        lock(run)
+    for held in (True, True, False):
+        unlock(run)
+        assert another_process_takes(run) is not held
 
 
 def test_another_process_can_take_the_run_after_an_in_process_train_and_sweep(synthetic_root, tmp_path, capsys):
