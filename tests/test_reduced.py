@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import time
 
 import pytest
 import torch
@@ -203,8 +204,8 @@ def constructed(readout: str, seed: int = 0, bias_scale: float = 20.0) -> svm.SV
 def reduce_by_hand(monkeypatch, full: svm.SVM, m: int, iters: int) -> reduced.ReducedSVM:
     monkeypatch.setattr(reduced, "fit_svm", lambda cfg, x, y, log=print: full)
     readout = "sum" if full.readout == "classes" else full.readout  # svm.readout of a one-vs-one config
-    cfg = cfg_of(degree=3, readout=readout, reduced=m, rs_iters=iters)
-    return reduced.fit_reduced(cfg, torch.zeros(1, 5), None, log=lambda s: None)
+    cfg = cfg_of(degree=full.degree, readout=readout, reduced=m, rs_iters=iters)
+    return reduced.fit_reduced(cfg, torch.zeros(1, full.sv.shape[1]), None, log=lambda s: None)  # x: its size only
 
 
 def unreduced_expansions(full: svm.SVM) -> tuple[torch.Tensor, callable]:
@@ -283,38 +284,87 @@ def test_the_biases_reach_the_reduced_scores(monkeypatch):
     assert torch.allclose(r1.scores(q) - r0.scores(q), shift, rtol=1e-9, atol=1e-9)
 
 
-@pytest.mark.parametrize("m", [1, 2, 3])
-def test_the_search_starts_from_the_largest_terms_of_the_expansion(m):
-    """The documented start (module docstring, docs/deviations.md): the m support vectors of largest
-    |a_s| sqrt(K(s, s)), each term's length |a_s phi(s)| in feature space. Six vectors whose terms have
-    lengths 4, 3, 2, 1.5, 1.25, 1 with alternating signs, and norms chosen so that neither |a_s| nor
-    K(s, s) alone nor the signed a_s ranks them so: top 3 by the rule {0, 1, 2}, by signed a_s
-    sqrt(K(s, s)) {0, 2, 4}, by |a_s| {1, 2, 4}, by K(s, s) {0, 1, 3}."""
-    gamma, coef0 = 0.7, 1.0
+GAMMA2, COEF0 = 0.7, 1.0  # the kernel (0.7 u.v + 1)^2 of phi2, for the start-set tests
+
+
+def known_terms() -> tuple[torch.Tensor, torch.Tensor]:
+    """(sv (6, 4), a (6,)): six terms a_s phi(sv_s) of lengths 4, 3, 2, 1.5, 1.25, 1 in feature space
+    (float32 vectors, as svm.SVM keeps them), signs alternating, and norms chosen so that neither |a_s|
+    nor K(s, s) alone nor the signed a_s ranks them so: the top 3 by |a_s| sqrt(K(s, s)) are {0, 1, 2},
+    by signed a_s sqrt(K(s, s)) {0, 2, 4}, by |a_s| {1, 2, 4}, by K(s, s) {0, 1, 3}."""
     lengths = torch.tensor([4.0, 3.0, 2.0, 1.5, 1.25, 1.0], dtype=torch.float64)
     signs = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0], dtype=torch.float64)
     t = torch.tensor([8.0, 1.5, 1.2, 3.0, 1.1, 1.3], dtype=torch.float64)  # sqrt K(s, s) = gamma |s|^2 + coef0
     dirs = torch.nn.functional.normalize(torch.randn(6, 4, generator=torch.Generator().manual_seed(12),
                                                      dtype=torch.float64), dim=1)
-    sv = dirs * ((t - coef0) / gamma).sqrt()[:, None]
-    a = signs * lengths / t
-    feats = phi2(sv, gamma, coef0)  # the explicit feature map: K(s, s) = |phi(s)|^2, not the code's kdiag
-    assert torch.allclose((a[:, None] * feats).norm(dim=1), lengths, rtol=1e-12)  # the terms are as built
+    sv = (dirs * ((t - COEF0) / GAMMA2).sqrt()[:, None]).float().double()
+    a = signs * lengths / phi2(sv, GAMMA2, COEF0).norm(dim=1)  # |phi(s)| = sqrt K(s, s), explicitly
+    # the terms are as built, to float32's rounding of the vectors
+    assert torch.allclose((a[:, None] * phi2(sv, GAMMA2, COEF0)).norm(dim=1), lengths, rtol=1e-12)
+    assert torch.allclose(phi2(sv, GAMMA2, COEF0).norm(dim=1), t, rtol=1e-6)
+    return sv, a
 
-    def kern(p, q):
-        return reduced.poly_kernel(p, q, gamma, coef0, 2)
+
+def kern2(p, q):
+    return reduced.poly_kernel(p, q, GAMMA2, COEF0, 2)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_the_search_starts_from_the_largest_terms_of_the_expansion(m):
+    """The documented start (module docstring, docs/deviations.md): the m support vectors of largest
+    |a_s| sqrt(K(s, s)), each term's length |a_s phi(s)| in feature space (known_terms)."""
+    sv, a = known_terms()
     starts = []
 
     def cross(z):  # K(Z, S) during the search: its first call sees the start set
         starts.append(z.detach().clone())
-        return kern(z, sv)
-    norm2 = float(a @ kern(sv, sv) @ a)
-    _, _, before, _ = reduced.reduce_expansion(sv, a, m, kern, 1, norm2, kern(sv, sv).diagonal(), lambda s: None, cross)
+        return kern2(z, sv)
+    norm2 = float(a @ kern2(sv, sv) @ a)
+    _, _, before, _ = reduced.reduce_expansion(sv, a, m, kern2, 1, norm2, kern2(sv, sv).diagonal(),
+                                               lambda s: None, cross)
     want = list(range(m))  # the m longest terms are the first m vectors, by construction
-    assert sorted(int((starts[0][j] - sv).abs().sum(1).argmin()) for j in range(m)) == want
-    assert torch.equal(starts[0].sort(0).values, sv[want].sort(0).values)  # the vectors themselves, unmoved
+    assert torch.equal(starts[0].sort(0).values, sv[want].sort(0).values)  # those vectors, unmoved
     # `before` is that start's distance: Psi's least-squares fit by phi(sv_s) of those s, explicitly
+    feats = phi2(sv, GAMMA2, COEF0)
     psi = a @ feats
     fit = feats[want].T @ torch.linalg.lstsq(feats[want].T, psi[:, None]).solution[:, 0]
     # the search's solve has a 1e-12 jitter and the kernel form cancels terms of size |Psi|^2: 1e-9
     assert math.isclose(before, float((psi - fit).square().sum()) / norm2, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_fit_reduced_starts_each_expansion_from_its_largest_terms_and_reports_the_fit(monkeypatch):
+    """fit_reduced ranks each expansion's vectors by its own |a_s| and K(s, s): ten one-vs-rest machines
+    on known_terms' vectors, machine e's coefficients (1 + e) (-1)^e a (the same order of term lengths,
+    the signs flipped in every other machine), three vectors each, their start seen through cross()."""
+    sv, a = known_terms()
+    coef = torch.stack([(1 + e) * (-1) ** e * a for e in range(10)], 1)
+    summary = {"support_vectors": 6, "gamma": GAMMA2, **svm.svm_cost(6, 4, 2, coefs=60, biases=10)}
+    full = svm.SVM(sv, coef, torch.zeros(10, dtype=torch.float64), GAMMA2, COEF0, 2, 0, {}, summary, "classes")
+    starts, original = [], reduced.reduce_expansion
+
+    def recording(sv_e, a_e, m, kern, iters, norm2, kdiag, log=print, cross=None):
+        seen = []
+        out = original(sv_e, a_e, m, kern, iters, norm2, kdiag, log,
+                       lambda z: seen.append(z.detach().clone()) or (cross or (lambda q: kern(q, sv_e)))(z))
+        starts.append(seen[0])
+        return out
+    monkeypatch.setattr(reduced, "reduce_expansion", recording)
+    t0 = time.time()
+    r = reduce_by_hand(monkeypatch, full, 3, 2)
+    elapsed = time.time() - t0
+    assert len(starts) == 10
+    for e, z in enumerate(starts):
+        assert torch.equal(z.sort(0).values, sv[:3].sort(0).values), e
+    # the summary: the unreduced machine's facts kept, the reduced set's added
+    assert r.metrics == {"support_vectors": 6, "reduced_vectors": 30} and r.summary["reduced_vectors"] == 30
+    assert r.summary["support_vectors"] == 6 and r.summary["gamma"] == GAMMA2
+    assert r.summary["unreduced_macs"] == summary["macs"] and r.summary["macs"] == 10 * 3 * (4 + 1 + 1)
+    assert 0 <= r.summary["rs_seconds"] <= elapsed + 0.05  # the search's own time, rounded to 0.1 s
+    # each expansion's reported relative distance before the search is its start's, and it went down
+    for e, (before, after) in enumerate(r.summary["rs_relative_distance"]):
+        feats = phi2(sv, GAMMA2, COEF0)
+        psi = coef[:, e] @ feats
+        fit = feats[:3].T @ torch.linalg.lstsq(feats[:3].T, psi[:, None]).solution[:, 0]
+        # rounded to 6 decimals; |Psi|^2 from float32 dot products (expansion_norm2): ~1e-6 relative
+        assert math.isclose(before, float((psi - fit).square().sum() / psi.square().sum()), abs_tol=2e-6), e
+        assert after <= before
