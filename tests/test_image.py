@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from scipy import ndimage
 
 from paper_lenet.errors import UserError
-from paper_lenet.image import read_grey, to_grey, to_mnist
+from paper_lenet.image import read_grey, to_grey, to_mnist, write_png
 
 # every (height, width) from 1x40 through 20x21 / 21x20 to 40x1, and squares of 1, 2, 7, 20 and 40
 SHAPES = [(h, 41 - h) for h in range(1, 41)] + [(s, s) for s in (1, 2, 7, 20, 40)]
@@ -57,7 +58,7 @@ def test_read_grey_takes_every_layout_of_the_same_grey_image():
             "(H, W, 2) opaque": np.dstack([g, np.full_like(g, 255)]),
             "(H, W, 4) opaque": np.dstack([g] * 3 + [np.full_like(g, 255)]),
             "tensor (H, W)": t, "tensor (1, H, W)": t[None], "tensor (3, H, W)": t.expand(3, -1, -1),
-            "tensor (1, 1, H, W)": t[None, None], "floats 0..1": g / 255.0, "tensor floats 0..1": t.float() / 255,
+            "tensor (1, 1, H, W)": t[None, None], "tensor (1, 3, H, W)": t.expand(1, 3, -1, -1), "floats 0..1": g / 255.0, "tensor floats 0..1": t.float() / 255,
             "floats 0..255": want, "Pillow L": Image.fromarray(g)}
     for name, image in same.items():
         got = read_grey(image)
@@ -101,9 +102,59 @@ def test_wide_integer_and_float_pillow_modes():
     assert np.array_equal(to_grey(modes["F"]), g)
     assert np.allclose(to_grey(modes["I;16"]), g, rtol=0, atol=1e-9)  # 16-bit grey, whatever its values
     assert np.allclose(to_grey(Image.fromarray(np.full((3, 3), 257 * 100, np.uint16))), 100)
+    # any value over 255 says the image is not 8-bit: the whole image is read as 0..65535
+    assert np.allclose(to_grey(Image.fromarray(np.array([[0, 128, 256]], np.int32))), [0, 128 / 257, 256 / 257])
+
+
+def test_a_one_row_tensor_is_an_image_one_pixel_tall():
+    row = torch.arange(40.0)[None] * 5  # (1, 40): one row, not a batch of one 40-pixel image
+    assert read_grey(row).shape == (1, 40) and read_grey(row[:, None]).shape == (1, 40)  # (1, 1, 40) as (C, H, W)
 
 
 @pytest.mark.parametrize("shape", [(5,), (0, 4), (4, 0), (2, 3, 4, 5), (4, 4, 5), (4, 4, 0)])
 def test_what_is_not_an_image_is_a_one_line_error(shape):
     with pytest.raises(UserError, match=r"expected an image \(H, W\)"):
         read_grey(np.zeros(shape, np.uint8))
+    if len(shape) == 4:  # a batch of two images is not one image (only a batch of one is unwrapped)
+        with pytest.raises(UserError, match=r"expected an image \(H, W\)"):
+            read_grey(torch.zeros(2, 1, 9, 13))
+
+
+def test_the_field_keeps_the_inks_grey_levels_in_proportion_on_a_background_of_0():
+    """MNIST: background 0, the ink's grey levels kept, scaled so that the brightest is 255. A 60x10
+    bar in two tones of ink (100 and 200 grey levels, 30 columns each) and a short stroke well below it
+    (so that the ink's box holds background), either polarity."""
+    img = np.zeros((50, 70))
+    img[10:20, 5:35], img[10:20, 35:65] = 100.0, 200.0
+    img[40:48, 5:9] = 100.0
+    for page in (img, 255.0 - img):
+        field = to_mnist(page)
+        # background: 3 or more pixels (any direction) from every pixel of a quarter of the peak or more.
+        # Resampling by 1/3 leaves a partly covered pixel beside the ink, and the centring's
+        # interpolation spreads an edge by one pixel more
+        far = ~ndimage.binary_dilation(field >= 0.25 * 255, np.ones((3, 3)), iterations=2)
+        assert far.sum() > 28 * 28 / 2 and np.abs(field[far]).max() < 1e-9
+        # the two tones along the bar's brightest row: the 200 ink at 255, the 100 ink at half of it
+        # (the 30 columns of each tone are 10 field pixels; those 2 or more from an edge are unblurred)
+        row = field[field.max(1).argmax()]
+        assert row.max() == pytest.approx(255)
+        assert (np.abs(row - 255) < 1e-6).sum() >= 6 and (np.abs(row - 127.5) < 1e-6).sum() >= 6
+
+
+def test_write_png_makes_the_folders_it_needs(tmp_path):
+    img = np.arange(60, dtype=np.uint8).reshape(6, 10)
+    path = write_png(tmp_path / "a" / "b" / "x.png", img)
+    assert path == tmp_path / "a" / "b" / "x.png" and np.array_equal(read_grey(path), img)
+
+
+@pytest.mark.parametrize("wide", [True, False])
+def test_a_line_one_pixel_from_the_edges_of_grey_paper(wide):
+    """A tightly cropped dash (or a 1) on grey paper (200, a scan's, not white): a 3-pixel strip whose
+    middle row is the ink, so that the page is only the outermost rows. The page is still read from the
+    image's outermost rows and columns: dark ink on light paper, the paper's level the background."""
+    strip = np.full((3, 40), 200.0)
+    strip[1, 2:38] = 0.0
+    field = to_mnist(strip if wide else strip.T)
+    rows, cols = ink_extent(field)
+    assert (cols if wide else rows) in (20, 21)  # the line is the ink, its length 20 (ink_extent)
+    assert field.max() == pytest.approx(255)
