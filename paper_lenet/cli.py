@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import signal
 import sys
 
 from .accounting import fmt_count, format_table
@@ -28,6 +27,7 @@ from .hub import REGISTRY
 from .maps import save_distortion_grid, show_maps
 from .predict import predict_files
 from .registry import describe, method, paper_cost
+from .signals import exit_code, stop_message, stop_on_signals
 from .sweep import sweep
 
 
@@ -90,11 +90,13 @@ def cmd_show_tangents(args):
 
 
 def cmd_train(args):
-    # SIGINT always stops a run through KeyboardInterrupt (its files saved, resumable), even when it was
-    # started with SIGINT ignored: a shell's background job (`cmd &`) and its children inherit SIG_IGN,
-    # and a sweep's Ctrl-C reaches its runs only as SIGINT (sweep._stop), so they would wait out its SIGKILL.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    run_from_cli(args.config, args.overrides, out=args.out, resume=args.resume)
+    # SIGINT, SIGTERM and SIGHUP always stop a run through KeyboardInterrupt (its files saved, resumable),
+    # even when it was started with SIGINT ignored: a shell's background job (`cmd &`) and its children
+    # inherit SIG_IGN, and a sweep's signal reaches its runs only through sweep._stop, so they would wait
+    # out its SIGKILL.
+    with stop_on_signals():
+        run_from_cli(args.config, args.overrides, out=args.out, resume=args.resume,
+                     resume_if_possible=args.resume_if_possible)
 
 
 def cmd_eval(args):
@@ -174,7 +176,10 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_show_tangents)
     s = with_config("train", "train a model; writes a run directory")
     s.add_argument("--out", default=None, help="run directory (default runs/<config name>/seed<seed>)")
-    s.add_argument("--resume", action="store_true", help="continue a killed run")
+    again = s.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue a killed run (an error where there is none)")
+    again.add_argument("--resume-if-possible", action="store_true",
+                       help="continue a killed run if there is one, else start it (for scripts)")
     s.set_defaults(fn=cmd_train)
     s = sub.add_parser("eval", help="test error, misses and confusion matrix of a run")
     s.add_argument("run_dir")
@@ -213,7 +218,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--seeds", required=True, help="5 (seeds 0..4), 0-4 or 0,3,7")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--jobs", type=int, default=2, help="runs side by side (one thread each)")
-    s.add_argument("--backend", choices=("process", "ray"), default="process")
+    s.add_argument("--backend", choices=("process", "ray"), default="process",
+                   help="process (default): Ctrl-C, SIGTERM or SIGHUP is forwarded to every run; each stops and "
+                        "the same command resumes it from its last checkpoint (exit 130 / 143 / 129). "
+                        "ray: the same signals cancel every task (its training process is killed); finished "
+                        "runs are written, unfinished ones start again from the beginning next time")
     s.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT)")
     s.set_defaults(fn=cmd_sweep)
     s = sub.add_parser("compare", help="test error over seeds per config, and each config against a baseline")
@@ -236,7 +245,7 @@ def main(argv=None) -> int:
     except UserError as e:
         print(f"paper-lenet: error: {' '.join(str(e).split())}", file=sys.stderr)  # one line, always
         return 2
-    except KeyboardInterrupt:
-        print("paper-lenet: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM / SIGHUP where a command handles them (signals.py)
+        print(f"paper-lenet: {stop_message(e)}", file=sys.stderr)
+        return exit_code(e)
     return rc or 0
