@@ -25,7 +25,7 @@ from .evaluate import eval_run
 from .make import cost, run_from_cli
 from .hub import REGISTRY
 from .maps import save_distortion_grid, show_maps
-from .predict import predict_files
+from .predict import failed, predict_files
 from .registry import describe, method, paper_cost
 from .signals import exit_code, stop_message, stop_on_signals
 from .sweep import sweep
@@ -104,8 +104,9 @@ def cmd_eval(args):
 
 
 def cmd_predict(args):
-    predict_files(args.images, run=args.run, name=args.model, show=args.show,
-                  fmt="json" if args.json else "csv" if args.csv else "text")
+    res = predict_files(args.images, run=args.run, name=args.model, show=args.show, strict=args.strict,
+                        fmt="json" if args.json else "csv" if args.csv else "text")
+    return 2 if failed(res) else 0  # each failure already said on stderr
 
 
 def cmd_show_maps(args):
@@ -201,6 +202,8 @@ def parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="a JSON list, one object per image")
     fmt.add_argument("--csv", action="store_true")
     s.add_argument("--show", default=None, metavar="FILE.png", help="draw the centred 28x28 fields and the outputs")
+    s.add_argument("--strict", action="store_true",
+                   help="stop at the first file that cannot be read (default: report it, predict the others, exit 2)")
     s.set_defaults(fn=cmd_predict)
     s = sub.add_parser("show-maps", help="the input, every layer's feature maps and the outputs for one image (Fig. 2)")
     s.add_argument("image")

@@ -258,10 +258,37 @@ def _bad(kind: str, tmp_path: Path) -> tuple[Path, str]:
 def test_bad_input_is_one_line_naming_the_file(tmp_path, capsys, kind):
     bad, phrase = _bad(kind, tmp_path)
     good = _save(digit(), tmp_path / "good.png")
-    assert main(["predict", str(good), str(bad)]) == 2  # a good file first: nothing printed for it either
+    assert main(["predict", str(good), str(bad)]) == 2  # the good file is predicted all the same
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{good}: 7 ") and out.count("\n") == 1, out
+    assert err.count("\n") == 1 and str(bad) in err and phrase in err, err
+    assert main(["predict", str(good), str(bad), "--strict"]) == 2  # --strict: nothing printed for it
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and str(bad) in err and phrase in err, err
     assert main(["show-maps", str(bad), "--out", str(tmp_path / "m.png")]) == 2 or kind in ("no-images-dir", "glob")
+
+
+def test_a_batch_predicts_every_good_file_in_order_and_reports_each_bad_one(tmp_path, capsys):
+    a, b = _save(digit(), tmp_path / "a.png"), _save(digit().convert("RGB"), tmp_path / "b.jpg", quality=90)
+    empty, text = _bad("empty", tmp_path)[0], _bad("not-an-image", tmp_path)[0]
+    given = [a, empty, b, text, tmp_path / "nothing*.png"]
+    assert main(["predict", *map(str, given)]) == 2
+    out, err = capsys.readouterr()
+    assert [ln.split(":")[0] for ln in out.splitlines()] == [str(a), str(b)]  # the good ones, in order
+    lines = err.splitlines()
+    assert len(lines) == 3 and all(ln.startswith("paper-lenet: error: ") for ln in lines)
+    assert [str(empty) in lines[0], str(text) in lines[1], "nothing*.png" in lines[2]] == [True] * 3
+    assert main(["predict", *map(str, given), "--json"]) == 2
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["image"] for r in rows] == [str(p) for p in given]
+    assert [r.get("class") for r in rows] == [7, None, 7, None, None]
+    assert ["empty file" in rows[1]["error"], "not an image" in rows[3]["error"]] == [True, True]
+    assert main(["predict", *map(str, given), "--csv"]) == 2
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["image"], r["class"], bool(r["error"])) for r in rows] == [
+        (str(a), "7", False), (str(empty), "", True), (str(b), "7", False), (str(text), "", True),
+        (str(tmp_path / "nothing*.png"), "", True)]
+    assert main(["predict", str(a), str(b)]) == 0 and capsys.readouterr().err == ""  # no failure: exit 0
 
 
 def test_tampered_weights_fail_the_sha_check(tmp_path, monkeypatch, capsys):
