@@ -152,7 +152,7 @@ def parser() -> argparse.ArgumentParser:
 
     def with_config(name, help_):
         s = sub.add_parser(name, help=help_)
-        s.add_argument("config", help="YAML config file")
+        s.add_argument("config", help="config name (e.g. lenet5_1998) or YAML file")
         s.add_argument("overrides", nargs="*", help="section.key=value overrides")
         return s
 
