@@ -18,6 +18,7 @@ from .comparison.fit import fit_run
 from .config import Config, load_config
 from .errors import UserError
 from .registry import method
+from .runlock import holder
 from .train import train
 
 
@@ -42,7 +43,9 @@ def run_from_cli(config: str, overrides, out=None, resume=False, resume_if_possi
     starts it (a sweep's runs, scripts)."""
     cfg = load_config(config, overrides)  # an invalid config never creates a run directory
     out = Path(out) if out else rundir.default_run_dir(cfg)
-    if resume and not any((out / p).exists() for p in rundir.PROGRESS):
+    # nothing to resume, unless another process is writing it (it may not have its first checkpoint
+    # yet): then open_run's lock says `in use by pid N`
+    if resume and not any((out / p).exists() for p in rundir.PROGRESS) and holder(out) is None:
         raise UserError(f"{out}: --resume, but nothing to resume there (no checkpoint.pt or summary.json); "
                         "leave out --resume to start it, or pass --resume-if-possible")
     return make_run(cfg, out, resume or resume_if_possible)
