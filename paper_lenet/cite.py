@@ -1,8 +1,8 @@
 """`paper-lenet cite [--format bibtex|text]`: how to cite this package and the paper, ready to paste.
 
 The package's entry comes from CITATION.cff when it sits beside the package (a checkout; then the
-git commit is added), else from SOFTWARE below (an installed package), which a test keeps equal to
-CITATION.cff. The paper's facts are paper.CITATION.
+git commit is added), else from SOFTWARE below (an installed package, which says "installed package:
+no commit"), which a test keeps equal to CITATION.cff. The paper's facts are paper.CITATION.
 """
 from __future__ import annotations
 
@@ -37,6 +37,11 @@ def software() -> dict:
             "commit": git_commit()}
 
 
+def no_commit() -> str:
+    """What the citation says where it has no commit to give."""
+    return "installed package: no commit" if not CFF.is_file() else "a checkout without git history: no commit"
+
+
 def _tex(s: str) -> str:
     s = s.replace("_", r"\_")
     for ch, tex in TEX_ACCENTS.items():
@@ -49,7 +54,7 @@ def bibtex(sw: dict) -> str:
               ("author", " and ".join("{" + _tex(a) + "}" for a in sw["authors"])),  # braced: a group's name
               ("version", sw["version"]), ("year", sw["date-released"][:4]), ("date", sw["date-released"])]
     fields += [("url", sw["url"])] if sw["url"] else []
-    fields += [("note", f"git commit {sw['commit']}")] if sw["commit"] else []
+    fields += [("note", f"git commit {sw['commit']}" if sw["commit"] else no_commit())]
     p = PAPER
     paper = [("author", " and ".join(f"{_tex(f)}, {_tex(g)}" for f, g in p["authors"])),
              ("title", "{" + p["title"] + "}"), ("journal", p["journal"]), ("volume", p["volume"]),
@@ -64,7 +69,7 @@ def _entry(kind: str, key: str, fields) -> str:
 
 
 def text(sw: dict) -> str:
-    commit = f", git commit {sw['commit']}" if sw["commit"] else ""
+    commit = f", git commit {sw['commit']}" if sw["commit"] else f", {no_commit()}"
     url = f" {sw['url']}" if sw["url"] else ""
     p = PAPER
     names = [f"{g[0]}. {f}" for f, g in p["authors"]]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import signal
 import sys
 
 from .accounting import fmt_count, format_table
@@ -26,8 +25,9 @@ from .evaluate import eval_run
 from .make import cost, run_from_cli
 from .hub import REGISTRY
 from .maps import save_distortion_grid, show_maps
-from .predict import predict_files
+from .predict import failed, predict_files
 from .registry import describe, method, paper_cost
+from .signals import exit_code, stop_message, stop_on_signals
 from .sweep import sweep
 
 
@@ -90,11 +90,13 @@ def cmd_show_tangents(args):
 
 
 def cmd_train(args):
-    # SIGINT always stops a run through KeyboardInterrupt (its files saved, resumable), even when it was
-    # started with SIGINT ignored: a shell's background job (`cmd &`) and its children inherit SIG_IGN,
-    # and a sweep's Ctrl-C reaches its runs only as SIGINT (sweep._stop), so they would wait out its SIGKILL.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    run_from_cli(args.config, args.overrides, out=args.out, resume=args.resume)
+    # SIGINT, SIGTERM and SIGHUP always stop a run through KeyboardInterrupt (its files saved, resumable),
+    # even when it was started with SIGINT ignored: a shell's background job (`cmd &`) and its children
+    # inherit SIG_IGN, and a sweep's signal reaches its runs only through sweep._stop, so they would wait
+    # out its SIGKILL.
+    with stop_on_signals():
+        run_from_cli(args.config, args.overrides, out=args.out, resume=args.resume,
+                     resume_if_possible=args.resume_if_possible)
 
 
 def cmd_eval(args):
@@ -102,8 +104,9 @@ def cmd_eval(args):
 
 
 def cmd_predict(args):
-    predict_files(args.images, run=args.run, name=args.model, show=args.show,
-                  fmt="json" if args.json else "csv" if args.csv else "text")
+    res = predict_files(args.images, run=args.run, name=args.model, show=args.show, strict=args.strict,
+                        fmt="json" if args.json else "csv" if args.csv else "text")
+    return 2 if failed(res) else 0  # each failure already said on stderr
 
 
 def cmd_show_maps(args):
@@ -150,7 +153,7 @@ def parser() -> argparse.ArgumentParser:
 
     def with_config(name, help_):
         s = sub.add_parser(name, help=help_)
-        s.add_argument("config", help="YAML config file")
+        s.add_argument("config", help="config name (e.g. lenet5_1998) or YAML file")
         s.add_argument("overrides", nargs="*", help="section.key=value overrides")
         return s
 
@@ -175,7 +178,10 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_show_tangents)
     s = with_config("train", "train a model; writes a run directory")
     s.add_argument("--out", default=None, help="run directory (default runs/<config name>/seed<seed>)")
-    s.add_argument("--resume", action="store_true", help="continue a killed run")
+    again = s.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue a killed run (an error where there is none)")
+    again.add_argument("--resume-if-possible", action="store_true",
+                       help="continue a killed run if there is one, else start it (for scripts)")
     s.set_defaults(fn=cmd_train)
     s = sub.add_parser("eval", help="test error, misses and confusion matrix of a run")
     s.add_argument("run_dir")
@@ -197,6 +203,8 @@ def parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="a JSON list, one object per image")
     fmt.add_argument("--csv", action="store_true")
     s.add_argument("--show", default=None, metavar="FILE.png", help="draw the centred 28x28 fields and the outputs")
+    s.add_argument("--strict", action="store_true",
+                   help="stop at the first file that cannot be read (default: report it, predict the others, exit 2)")
     s.set_defaults(fn=cmd_predict)
     s = sub.add_parser("show-maps", help="the input, every layer's feature maps and the outputs for one image (Fig. 2)")
     s.add_argument("image")
@@ -214,7 +222,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--seeds", required=True, help="5 (seeds 0..4), 0-4 or 0,3,7")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--jobs", type=int, default=2, help="runs side by side (one thread each)")
-    s.add_argument("--backend", choices=("process", "ray"), default="process")
+    s.add_argument("--backend", choices=("process", "ray"), default="process",
+                   help="process (default): Ctrl-C, SIGTERM or SIGHUP is forwarded to every run; each stops and "
+                        "the same command resumes it from its last checkpoint (exit 130 / 143 / 129). "
+                        "ray: the same signals cancel every task (its training process is killed); finished "
+                        "runs are written, unfinished ones start again from the beginning next time")
     s.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT)")
     s.set_defaults(fn=cmd_sweep)
     s = sub.add_parser("compare", help="test error over seeds per config, and each config against a baseline")
@@ -237,7 +249,7 @@ def main(argv=None) -> int:
     except UserError as e:
         print(f"paper-lenet: error: {' '.join(str(e).split())}", file=sys.stderr)  # one line, always
         return 2
-    except KeyboardInterrupt:
-        print("paper-lenet: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM / SIGHUP where a command handles them (signals.py)
+        print(f"paper-lenet: {stop_message(e)}", file=sys.stderr)
+        return exit_code(e)
     return rc or 0

@@ -22,6 +22,7 @@ from .data.download import resolve_root
 from .data.idx import LABELS_MAGIC, SPLIT_FILES, find_file, read_idx
 from .errors import UserError
 from .rundir import read_json, read_text
+from .runpaths import seed_runs
 
 FORMATS = ("md", "latex", "csv", "json")
 REPLICATES = 10000
@@ -42,9 +43,7 @@ def load_test_labels(root=None) -> np.ndarray:
 def load_config_runs(folder, labels: np.ndarray) -> dict:
     """One config: its seed*/ runs' misses on the test set, checked against labels and summaries."""
     folder = Path(folder)
-    runs = sorted(p for p in folder.glob("seed*") if p.is_dir()) if folder.is_dir() else []
-    if not runs:
-        raise UserError(f"{folder}: no runs (expected seed*/ run directories, as `paper-lenet sweep` writes)")
+    runs = seed_runs(folder)  # a one-line UserError when the folder holds no seed*/ runs
     seeds, wrong = [], []
     for run in runs:
         if not (run / "summary.json").is_file():

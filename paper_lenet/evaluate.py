@@ -12,6 +12,7 @@ from .errors import UserError
 from .losses import per_sample_loss
 from .model import in_batches
 from .registry import build_model
+from .runpaths import existing_dir
 
 
 @torch.no_grad()
@@ -36,7 +37,7 @@ def top_two_margin(scores: torch.Tensor) -> torch.Tensor:
 
 def load_trained(run: Path):
     """(config, model with the run's final weights) from a run directory."""
-    cfg = rundir.load_run_config(run)
+    cfg = rundir.load_run_config(existing_dir(run))
     weights = Path(run) / "model.pt"
     if not weights.is_file():
         raise UserError(f"{run}: no model.pt (the run has not finished; resume it with --resume)")

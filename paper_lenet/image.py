@@ -7,8 +7,9 @@ JPEG, BMP, TIFF, GIF (first frame), WebP where Pillow has it. Every image become
 UserError naming the file.
 
 MNIST's digits were size-normalised to fit a 20x20 box (aspect ratio kept, anti-aliased) and then
-centred by their centre of mass in a 28x28 field, light ink on a dark background (0 = background).
-`to_mnist` does the same to any grey image, either polarity; transforms.Transform adds the
+centred by their centre of mass in a 28x28 field, light ink on a dark background (0 = background),
+the box moved by whole pixels. `to_mnist` does the same to any grey image, either polarity, putting
+the centre of mass where MNIST's training digits have it (MNIST_CENTRE, docs/mnist-centring.md); transforms.Transform adds the
 config's own scaling and padding. `predict` and `pretrained().transforms` share it.
 """
 from __future__ import annotations
@@ -32,6 +33,10 @@ LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601-2, as Pillow's convert("L")
 # noise of sd 2 / 4 / 6 levels, saved as JPEG at quality 75, peaks at 7 / 15 / 19 (measured); a
 # pencil stroke on a scan is several times 25.
 MIN_INK = 25.0
+# Where MNIST put a digit's centre of mass in its 28x28 field (row, column; pixel centres at 0..27):
+# the mean over the 60,000 training digits, 13.996 and 14.007 (sd 0.29 each, so the mean is good to
+# 0.002), measured by `python dev/mnist_centre.py`; docs/mnist-centring.md says how and why.
+MNIST_CENTRE = (13.996, 14.007)
 
 
 def read_image(path) -> np.ndarray:
@@ -119,12 +124,17 @@ def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
     size = (max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale)))
     small = F.interpolate(torch.tensor(crop)[None, None], size=size, mode="area" if scale < 1 else "bilinear",
                           align_corners=None if scale < 1 else False)[0, 0].numpy()
+    cy, cx = ndimage.center_of_mass(small)
+    top, left = place(cy, size[0], MNIST_CENTRE[0]), place(cx, size[1], MNIST_CENTRE[1])
     field = np.zeros((28, 28))
-    top, left = (28 - size[0]) // 2, (28 - size[1]) // 2
-    field[top:top + size[0], left:left + size[1]] = small
-    cy, cx = ndimage.center_of_mass(field)
-    field = ndimage.shift(field, (13.5 - cy, 13.5 - cx), order=1, mode="constant")  # centre of mass to the middle
+    field[top:top + size[0], left:left + size[1]] = small  # a whole-pixel move: no resampling, no blur
     return np.clip(field * 255.0 / max(field.max(), 1e-12), 0, 255)
+
+
+def place(mass_centre: float, n: int, target: float) -> int:
+    """The whole-pixel offset that puts a box of n pixels whose centre of mass is at mass_centre
+    (from the box's first pixel) nearest to target in the 28-pixel field; the box stays inside."""
+    return min(max(int(np.floor(target - mass_centre + 0.5)), 0), 28 - n)
 
 
 def write_png(path, grey: np.ndarray) -> Path:

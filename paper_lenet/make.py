@@ -16,7 +16,9 @@ from . import rundir
 from .comparison.boost import train_boosted
 from .comparison.fit import fit_run
 from .config import Config, load_config
+from .errors import UserError
 from .registry import method
+from .runlock import holder
 from .train import train
 
 
@@ -35,6 +37,15 @@ def cost(cfg: Config) -> dict:
     return method(cfg.model.arch).cost(cfg)
 
 
-def run_from_cli(config: str, overrides, out=None, resume=False) -> dict:
+def run_from_cli(config: str, overrides, out=None, resume=False, resume_if_possible=False) -> dict:
+    """`train`: resume continues a run that has begun (else a UserError naming the directory: a typo'd
+    --out must not start a fresh run silently); resume_if_possible continues one if there is one, else
+    starts it (a sweep's runs, scripts)."""
     cfg = load_config(config, overrides)  # an invalid config never creates a run directory
-    return make_run(cfg, Path(out) if out else rundir.default_run_dir(cfg), resume)
+    out = Path(out) if out else rundir.default_run_dir(cfg)
+    # nothing to resume, unless another process is writing it (it may not have its first checkpoint
+    # yet): then open_run's lock says `in use by pid N`
+    if resume and not any((out / p).exists() for p in rundir.PROGRESS) and holder(out) is None:
+        raise UserError(f"{out}: --resume, but nothing to resume there (no checkpoint.pt or summary.json); "
+                        "leave out --resume to start it, or pass --resume-if-possible")
+    return make_run(cfg, out, resume or resume_if_possible)

@@ -36,13 +36,13 @@ from .runlock import lock, unlock
 
 @contextlib.contextmanager
 def _deferred_interrupts():
-    """SIGINT/SIGTERM held back while a file is written (delivered right after): a Ctrl-C never leaves a
-    temporary file behind. Only where the platform can block signals (POSIX)."""
+    """SIGINT/SIGTERM/SIGHUP held back while a file is written (delivered right after): a Ctrl-C never
+    leaves a temporary file behind. Only where the platform can block signals (POSIX)."""
     block = getattr(signal, "pthread_sigmask", None)
     if block is None:
         yield
         return
-    old = block(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    old = block(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
     try:
         yield
     finally:

@@ -3,10 +3,11 @@
 Each run is its own one-thread `python -m paper_lenet train` process (OMP_NUM_THREADS=1), logged to
 DIR/<name>/seed<k>.log, so a crash or a kill affects one run only. Finished runs (summary.json
 present) are skipped, unless they hold another config (a one-line error); killed ones are resumed
-(--resume, which refuses another config); one that another process is writing (its lock, runlock.py)
+(--resume-if-possible, which refuses another config); one that another process is writing (its lock, runlock.py)
 is skipped and reported. A run directory is only ever resumable or
-finished (the trainer writes every file atomically, summary.json last); Ctrl-C interrupts every
-training process, waits for it to exit, and leaves it resumable. With `backend="ray"` the same runs
+finished (the trainer writes every file atomically, summary.json last). Ctrl-C (SIGINT), SIGTERM and
+SIGHUP, also when the sweep was started with SIGINT ignored (`cmd &`), are forwarded to every training
+process; the sweep waits for each to exit, which leaves it resumable, and exits 130 / 143 / 129. With `backend="ray"` the same runs
 are Ray tasks (paper_lenet.cluster), on this machine or on a cluster at `address`.
 
     sweep(["ablations/paper-maxpool", "lenet5_1998"], ["data.train_size=5000"], "0-4", "runs", jobs=2)
@@ -26,10 +27,11 @@ from .config import load_config, resolve_config
 from .errors import UserError
 from .rundir import finished
 from .runlock import holder
+from .signals import Stopped, handling, stop_on_signals
 
 THREADS = ("train.threads=1",)  # two one-thread processes use two cores; two-thread ones fight over them
 MAX_SEEDS = 1000  # runs per config in one sweep: far past any study here, and a typo's 10^20 is refused
-STOP_WAIT_S = 60  # after Ctrl-C: how long a run may take to exit on SIGINT before it is SIGKILLed
+STOP_WAIT_S = 60  # after a stop signal: how long a run may take to exit on it before it is SIGKILLed
 
 
 def parse_seeds(spec) -> list[int]:
@@ -98,14 +100,15 @@ def sweep(configs, overrides=(), seeds="5", out="runs", jobs: int = 2, backend: 
             import ray  # noqa: F401  (only to say clearly when it is missing)
         except ImportError:
             raise UserError("--backend ray needs ray: pip install 'paper-lenet[cluster]'") from None
-        return run_set_ray([(p, s) for p, _, s in runs], out, extra, address=address, env=env, log=log,
-                           jobs=None if address else jobs)
+        with stop_on_signals():  # SIGTERM and SIGHUP cancel the tasks as Ctrl-C does (cluster.py)
+            return run_set_ray([(p, s) for p, _, s in runs], out, extra, address=address, env=env, log=log,
+                               jobs=None if address else jobs)
     return _run_processes(runs, out, extra, jobs, log, dict(os.environ, OMP_NUM_THREADS="1", **(env or {})))
 
 
 def _command(path: Path, seed: int, extra, run: Path) -> list[str]:
     cmd = [sys.executable, "-m", "paper_lenet", "train", str(path), f"seed={seed}", *extra, "--out", str(run)]
-    return cmd + ["--resume"] if run.exists() else cmd
+    return cmd + ["--resume-if-possible"] if run.exists() else cmd  # a run stopped before it began: starts
 
 
 def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict) -> int:
@@ -117,64 +120,80 @@ def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict) -> int:
             waiting.append((path, name, seed))
     progress = Progress(len(runs), jobs=jobs, done=len(runs) - len(waiting))
     running: dict = {}  # Popen -> (key, start time, log path, log file)
-    failed, skipped, note = 0, 0, ""
+    failed, skipped = 0, 0
+    caught: list[int] = []  # stop signals, noted by the handler and acted on in the loop (never mid-Popen)
     try:
-        while waiting or running:
-            while waiting and len(running) < jobs:
-                path, name, seed = waiting.pop(0)
-                run, logpath = out / name / f"seed{seed}", out / name / f"seed{seed}.log"
-                pid = holder(run)
-                if pid is not None:  # another sweep or a hand-run --resume is writing it: not ours to touch
-                    skipped += 1
-                    progress.finished()
-                    progress.show(len(running), f"{name}/seed{seed}: skipped, in use by pid {pid}")
-                    continue
-                logpath.parent.mkdir(parents=True, exist_ok=True)
-                f = open(logpath, "a")
-                # its own session: Ctrl-C reaches it only through _stop, which waits for it to exit
-                proc = subprocess.Popen(_command(path, seed, extra, run), stdout=f, stderr=subprocess.STDOUT,
-                                        env=env, start_new_session=True)
-                running[proc] = (f"{name}/seed{seed}", time.time(), logpath, f)
-            if not running:  # the last ones were skipped
-                continue
-            progress.show(len(running), note)
-            done = _wait_any(running)
-            key, t0, logpath, f = running.pop(done)
-            f.close()
-            failed += done.returncode != 0
-            progress.finished(time.time() - t0 if done.returncode == 0 else None)
-            note = (f"{key}: done in {time.time() - t0:.0f}s" if done.returncode == 0
-                    else f"{key}: failed (exit {done.returncode}; see {logpath})")
-        progress.show(0, note)
+        with handling(lambda signum, frame: caught.append(signum)):  # also while _stop waits
+            try:
+                failed, skipped = _loop(waiting, running, jobs, out, extra, env, progress, caught)
+            except KeyboardInterrupt as e:
+                _stop(running, getattr(e, "signum", signal.SIGINT))
+                print(f"\ninterrupted: {len(running)} run(s) stopped, each resumable; the same command continues",
+                      file=sys.stderr)
+                raise
         if skipped:
             log(f"{skipped} run(s) skipped: another process is writing them (run the sweep again when it ends)")
-    except KeyboardInterrupt:
-        _stop(running)
-        print(f"\ninterrupted: {len(running)} run(s) stopped, each resumable; the same command continues",
-              file=sys.stderr)
-        raise
     finally:
         if progress.tty:
             print(file=progress.stream)
     return failed + skipped
 
 
-def _wait_any(running: dict, poll_s: float = 0.2):
+def _loop(waiting, running, jobs, out, extra, env, progress, caught) -> tuple[int, int]:
+    """Start and wait for the runs, `jobs` at a time; (failed, skipped). Stopped when a stop signal is
+    in `caught`, with `running` holding every process started."""
+    failed, skipped, note = 0, 0, ""
+    while waiting or running:
+        while waiting and len(running) < jobs:
+            if caught:
+                raise Stopped(caught[0])
+            path, name, seed = waiting.pop(0)
+            run, logpath = out / name / f"seed{seed}", out / name / f"seed{seed}.log"
+            pid = holder(run)
+            if pid is not None:  # another sweep or a hand-run --resume is writing it: not ours to touch
+                skipped += 1
+                progress.finished()
+                progress.show(len(running), f"{name}/seed{seed}: skipped, in use by pid {pid}")
+                continue
+            logpath.parent.mkdir(parents=True, exist_ok=True)
+            f = open(logpath, "a")
+            # its own session: Ctrl-C reaches it only through _stop, which waits for it to exit
+            proc = subprocess.Popen(_command(path, seed, extra, run), stdout=f, stderr=subprocess.STDOUT,
+                                    env=env, start_new_session=True)
+            running[proc] = (f"{name}/seed{seed}", time.time(), logpath, f)
+        if not running:  # the last ones were skipped
+            continue
+        progress.show(len(running), note)
+        done = _wait_any(running, caught=caught)
+        key, t0, logpath, f = running.pop(done)
+        f.close()
+        failed += done.returncode != 0
+        progress.finished(time.time() - t0 if done.returncode == 0 else None)
+        note = (f"{key}: done in {time.time() - t0:.0f}s" if done.returncode == 0
+                else f"{key}: failed (exit {done.returncode}; see {logpath})")
+    progress.show(0, note)
+    return failed, skipped
+
+
+def _wait_any(running: dict, poll_s: float = 0.2, caught=()):
     """The first process of `running` to exit (a poll loop: a process that exits between polls is
-    found at the next one)."""
+    found at the next one); Stopped as soon as a stop signal is in `caught`."""
     while True:
+        if caught:
+            raise Stopped(caught[0])
         for proc in running:
             if proc.poll() is not None:
                 return proc
         time.sleep(poll_s)
 
 
-def _stop(running: dict) -> None:
-    """SIGINT to every training process (it exits through its KeyboardInterrupt, files intact), then
-    wait for each; one that has not exited after STOP_WAIT_S is SIGKILLed (its files are atomic)."""
+def _stop(running: dict, signum: int = signal.SIGINT) -> None:
+    """The stop signal to every training process (the train command exits through its
+    KeyboardInterrupt, files intact), then wait for each; one that has not exited after STOP_WAIT_S is
+    SIGKILLed (its files are atomic). Further signals meanwhile are only noted by the sweep's handler."""
     for proc in running:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
+            os.killpg(proc.pid, signum)
     for proc, (_, _, _, f) in running.items():
         try:
             proc.wait(timeout=STOP_WAIT_S)

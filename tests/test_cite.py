@@ -84,7 +84,8 @@ def test_installed_package_fallback_equals_citation_cff(monkeypatch):
     assert C.SOFTWARE == cff
     monkeypatch.setattr(C, "CFF", ROOT / "no-such-CITATION.cff")  # as when pip-installed elsewhere
     assert C.software() == dict(cff, commit=None)
-    assert "note" not in parse_bibtex(C.cite("bibtex"))["paper_lenet"][1]  # no commit outside a checkout
+    assert parse_bibtex(C.cite("bibtex"))["paper_lenet"][1]["note"] == "installed package: no commit"
+    assert f"({cff['date-released']}, installed package: no commit)." in C.cite("text")  # says why, not silence
     assert paper_lenet.__version__ == cff["version"]  # pyproject.toml reads it from paper_lenet/_version.py
 
 
@@ -94,3 +95,9 @@ def test_paper_facts_equal_citation_cff_reference():
     for k in ("title", "journal", "volume", "issue", "start", "end", "year"):
         assert CITATION[k] == ref[k], k
     assert CITATION["doi"] == str(ref["doi"])
+
+
+def test_train_help_says_a_config_is_a_name_or_a_file(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "config name (e.g. lenet5_1998) or YAML file" in " ".join(capsys.readouterr().out.split())

@@ -254,7 +254,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(two_configs, synthetic_
     root = ["--root", str(synthetic_root), "--plot", str(plot)]
     (tmp_path / "empty").mkdir()
     _bad([str(a), str(tmp_path / "empty"), *root], capsys, "no runs")
-    _bad([str(a), str(tmp_path / "nowhere"), *root], capsys, "no runs")
+    _bad([str(a), str(tmp_path / "nowhere"), *root], capsys, f"no such directory: {tmp_path / 'nowhere'}")
     make_run(tmp_path / "short", 0, [1], labels[:100])  # scored on a 100-image test set
     _bad([str(a), str(tmp_path / "short"), *root], capsys, "different test sets")
     make_run(tmp_path / "n_test", 0, [1], labels, n_test=10000)  # its summary says another test set

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -185,3 +186,37 @@ def test_configs_resolve_by_name_from_the_package():
     assert r.returncode == 0 and "60,000" in r.stdout
 
 
+
+
+def _readme_components() -> list[dict]:
+    """The README's component table: one dict per row, column header -> cell."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("| component |"))
+    rows = []
+    for ln in lines[start:]:
+        if not ln.startswith("|"):
+            break
+        rows.append([c.strip() for c in ln.strip("|").split(" | ")])
+    head = rows[0]
+    return [dict(zip(head, r)) for r in rows[2:]]
+
+
+def test_the_readme_component_table_names_values_the_config_accepts():
+    """Each row's modern column names its setting as `key=value`: a value the config accepts, the value
+    configs/modern.yaml holds, under a key of the row's key column (the table once said `dense` for
+    model.c3, which allows only table and full)."""
+    rows = _readme_components()
+    modern_col = next(h for h in rows[0] if h.startswith("modern"))
+    modern = load_config("modern")
+    assert len(rows) == 7
+    for row in rows:
+        named = re.findall(r"`([a-z_0-9]+(?:\.[a-z_0-9]+)+)=([^`]+)`", row[modern_col])
+        keys = re.findall(r"`([a-z_0-9.*]+)`", row["key"])
+        assert named, f"row {row['component']!r}: its modern setting is not named as `key=value`"
+        load_config("lenet5_1998", [f"{k}={v}" for k, v in named])  # accepted together (a ConfigError otherwise)
+        for key, value in named:
+            assert key in keys, (row["component"], key, keys)
+            obj = modern
+            for part in key.split("."):
+                obj = getattr(obj, part)
+            assert str(obj) == value, (key, obj)  # what configs/modern.yaml holds

@@ -116,3 +116,18 @@ def test_the_wheel_ships_every_config_the_checkout_knows(tmp_path):
                    if n.startswith(prefix) and n.endswith(".yaml") and not Path(n).name.startswith("_"))
     assert names == known_configs() and len(names) > 30
     assert sorted(p.name for p in CONFIGS.iterdir() if p.is_dir()) == ["ablations", "fig9"]
+
+
+@pytest.mark.slow
+def test_the_wheel_builds_without_a_deprecation_warning_and_carries_its_licence(tmp_path):
+    """pyproject's licence as an SPDX string plus license-files (a TOML table is deprecated: setuptools
+    warns, and stops building such projects after 2027-02-18)."""
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-v",
+                        "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "Deprecat" not in r.stdout + r.stderr, (r.stdout + r.stderr)[-3000:]
+    (wheel,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+        assert "License-Expression: MIT" in z.read(meta).decode().splitlines()
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in z.namelist())

@@ -97,13 +97,13 @@ def test_ctrl_c_stops_every_training_process_and_leaves_resumable_runs(synthetic
     seen = []
     real_wait = S._wait_any
 
-    def wait_then_interrupt(running, poll_s=0.2):
+    def wait_then_interrupt(running, poll_s=0.2, caught=()):
         """Ctrl-C once both runs have written a checkpoint (a file condition, polled; not a timer)."""
         seen.extend(running)
         runs = [out / "lenet5_1998" / f"seed{k}" for k in (0, 1)]
         while not all((r / "checkpoint.pt").exists() for r in runs):
             if any(p.poll() is not None for p in running):  # a run failed to start: let the sweep report it
-                return real_wait(running, poll_s)
+                return real_wait(running, poll_s, caught)
             S.time.sleep(0.05)
         raise KeyboardInterrupt
 
@@ -127,3 +127,11 @@ def test_ctrl_c_stops_every_training_process_and_leaves_resumable_runs(synthetic
     assert all((out / "lenet5_1998" / f"seed{k}" / "summary.json").exists() for k in (0, 1))
     assert "resuming at pass" in (out / "lenet5_1998" / "seed0.log").read_text()
 
+
+
+def test_help_says_what_a_signal_does_to_each_backend(capsys):
+    with pytest.raises(SystemExit):
+        main(["sweep", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps the help
+    assert "SIGTERM or SIGHUP is forwarded to every run" in text
+    assert "ray: the same signals cancel every task" in text and "start again from the beginning" in text

@@ -152,3 +152,17 @@ def test_optimizer_settings_reach_the_optimizer(synthetic_root, tmp_path):
     run = Trainer(cfg, tmp_path / "r", log=lambda *_: None)
     g = run.opt.param_groups[0]
     assert isinstance(run.opt, torch.optim.SGD) and (g["momentum"], g["weight_decay"], g["lr"]) == (0.5, 1e-4, 0.01)
+
+
+def test_resume_with_nothing_to_resume_is_an_error_naming_the_directory(synthetic_root, tmp_path):
+    """A mistyped --out with --resume must not start a fresh run silently; --resume-if-possible does."""
+    args = ["train", str(PAPER), *small(synthetic_root, "train.epochs=1"), "--out"]
+    for where in (tmp_path / "no_such_run", tmp_path / "empty"):
+        if where.name == "empty":
+            where.mkdir()
+        r = cli(*args, str(where), "--resume")
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+        assert f"{where}: --resume, but nothing to resume there" in r.stderr
+        assert not (where / "config.yaml").exists() and where.exists() == (where.name == "empty")
+    r = cli(*args, str(tmp_path / "no_such_run"), "--resume-if-possible")
+    assert r.returncode == 0 and (tmp_path / "no_such_run" / "summary.json").exists(), r.stderr
