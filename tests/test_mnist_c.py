@@ -6,28 +6,15 @@ import colorsys
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from font_digits import font_digits
 from scipy import ndimage
 from scipy.stats import poisson
 
 from paper_lenet.data import mnist_c
 from paper_lenet.data import mnist_c_ops as ops
 from paper_lenet.data.mnist_c import CORRUPTIONS, corrupt, parameter
-from paper_lenet.image import to_mnist
 
 RANDOM = [c for c in CORRUPTIONS if c not in ("scale", "brightness", "stripe", "canny_edges")]
-
-
-def font_digits() -> np.ndarray:
-    """The ten digits in Pillow's own font, drawn as MNIST's (20x20 box, centred by mass): (10, 28, 28)."""
-    font = ImageFont.load_default(size=48)
-    out = []
-    for d in range(10):
-        img = Image.new("L", (80, 80), 0)
-        ImageDraw.Draw(img).text((40, 40), str(d), fill=255, font=font, anchor="mm")
-        a = ndimage.grey_dilation(np.asarray(img, np.float64), size=(3, 3))  # MNIST's pen is about 2 px wide
-        out.append(np.floor(to_mnist(a) + 0.5).astype(np.uint8))
-    return np.stack(out)
 
 
 DIGITS = font_digits()
