@@ -39,10 +39,11 @@ def about_centre(m: np.ndarray) -> np.ndarray:
 
 def warp(img: np.ndarray, inverse_map: np.ndarray) -> np.ndarray:
     """scikit-image's warp(img, inverse_map) for one (28, 28) image: output pixel (row r, column c) is
-    the input, bilinearly interpolated (order 1), at inverse_map @ (c, r, 1); outside is 0."""
+    the input, bilinearly interpolated (order 1), at inverse_map @ (c, r, 1); pixels outside the image
+    count as 0 in the interpolation (its _warp_fast, mode 'constant': scipy's 'grid-constant')."""
     rows, cols = np.mgrid[0:img.shape[0], 0:img.shape[1]].astype(np.float64)
     src = inverse_map @ np.stack([cols.ravel(), rows.ravel(), np.ones(cols.size)])
-    return ndimage.map_coordinates(img, [src[1], src[0]], order=1, mode="constant", cval=0.0).reshape(img.shape)
+    return ndimage.map_coordinates(img, [src[1], src[0]], order=1, mode="grid-constant", cval=0.0).reshape(img.shape)
 
 
 def motion_blur(img: np.ndarray, radius: float, sigma: float, angle_deg: float) -> np.ndarray:
@@ -54,9 +55,11 @@ def motion_blur(img: np.ndarray, radius: float, sigma: float, angle_deg: float) 
     i = np.arange(width)
     k = np.exp(-(i * i) / (2.0 * sigma * sigma))
     k /= k.sum()
-    a = np.deg2rad(angle_deg)
-    dx = np.ceil(i * np.cos(a) - 0.5).astype(int)
-    dy = np.ceil(i * np.sin(a) - 0.5).astype(int)
+    a = np.pi * angle_deg / 180.0  # DegreesToRadians; then its offsets, in its floating-point order
+    px, py = width * np.sin(a), width * np.cos(a)
+    h = np.hypot(px, py)
+    dx = np.ceil(i * py / h - 0.5).astype(int)
+    dy = np.ceil(i * px / h - 0.5).astype(int)
     pad = width
     p = np.pad(img, pad, mode="edge")
     h, w = img.shape
