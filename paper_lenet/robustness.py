@@ -15,6 +15,9 @@ Intervals are 95% Student-t over seeds; a config against the baseline is a Welch
 """
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +34,7 @@ from .errors import UserError
 from .evaluate import load_trained
 from .model import in_batches
 from .robustness_format import need_matplotlib, render, write_plot
-from .rundir import read_json
+from .rundir import atomic_write, read_json
 
 FORMATS = ("md", "latex", "csv", "json")
 TPR = 0.95
@@ -82,6 +85,38 @@ class TestSets:
         self.test_y = test_y.astype(np.int64)
         self.corrupted = {c: testsets.corrupted(self.test_x, c, seed) for c in corruptions}
         self.rubbish = {r: testsets.rubbish(r, train_x, train_y, n_rubbish, seed) for r in rubbish}
+        h = hashlib.sha256(self.test_x.tobytes() + self.test_y.tobytes())
+        for name, arr in [*self.corrupted.items(), *self.rubbish.items()]:
+            h.update(name.encode() + arr.tobytes())
+        self.signature = h.hexdigest()
+
+
+def _cached_score(run: Path, sets: TestSets, score) -> dict:
+    """score(run, sets), kept under the test-set cache keyed by the run's weights, config and the sets:
+    a study re-run with one more config scores only that config."""
+    h = hashlib.sha256(sets.signature.encode())
+    for name in ("model.pt", "config.yaml", "summary.json"):
+        p = run / name
+        h.update(p.read_bytes() if p.is_file() else b"")
+    path = testsets.cache_dir() / "scores" / f"{h.hexdigest()[:24]}.npz"
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                return {**meta, "run": str(run), "clean": z["clean"],
+                        "corrupted": {c: z[f"c_{c}"] for c in sets.corrupted}}
+        except (OSError, ValueError, KeyError):
+            pass  # damaged: scored again
+    res = score(run, sets)
+    meta = json.dumps({"seed": res["seed"], "head": res["head"], "rejection": res["rejection"]})
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.array(meta), clean=res["clean"], **{f"c_{c}": w for c, w in res["corrupted"].items()})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda f: f.write(buf.getvalue()))
+    except (OSError, UserError):
+        pass  # an unwritable cache only costs the time to score the run again
+    return res
 
 
 def list_runs(folder) -> list[Path]:
@@ -126,7 +161,7 @@ def score_run(run: Path, sets: TestSets) -> dict:
 
 
 def load_config_scores(folder, sets: TestSets) -> dict:
-    runs = [score_run(r, sets) for r in list_runs(folder)]
+    runs = [_cached_score(r, sets, score_run) for r in list_runs(folder)]
     runs.sort(key=lambda r: r["seed"])
     heads = {r["head"] for r in runs}
     if len(heads) > 1:

@@ -166,3 +166,20 @@ def test_the_command_from_another_folder(two_configs, synthetic_root, tmp_path):
     assert res["corruptions"] == ["shot_noise", "stripe"] and res["rubbish"] == ["noise", "letters"]
     r = subprocess.run(cmd[:4] + [str(tmp_path / "none")], capture_output=True, text=True, cwd=cwd, env=env)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "no runs" in r.stderr
+
+
+def test_scores_are_kept_per_run_and_rescored_when_the_weights_change(two_configs, synthetic_root, monkeypatch):
+    import paper_lenet.robustness as rob
+
+    rbf, lin = two_configs
+    kw = dict(fmt="json", root=synthetic_root, corruptions=FEW, n_rubbish=20)
+    first = json.loads(robustness([rbf, lin], **kw))
+    calls = []
+    real = rob.score_run
+    monkeypatch.setattr(rob, "score_run", lambda run, sets: calls.append(run) or real(run, sets))
+    assert json.loads(robustness([rbf, lin], **kw)) == first and calls == []  # all three runs from the cache
+    state = torch.load(lin / "seed3" / "model.pt")
+    state["F7.bias"] = state["F7.bias"] + 1.0
+    torch.save(state, lin / "seed3" / "model.pt")
+    robustness([rbf, lin], **kw)
+    assert [p.name for p in calls] == ["seed3"]  # new weights: scored again, the others kept
