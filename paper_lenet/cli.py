@@ -1,5 +1,5 @@
 """`paper-lenet` command line: info, download, show-distortions, show-preprocessing, show-tangents, train,
-eval, predict, show-maps, bench, sweep, compare, cite.
+eval, predict, show-maps, bench, sweep, compare, robustness, show-corruptions, cite.
 
 A UserError (bad config, damaged data file, existing run directory) is printed as one line and
 the command exits with code 2; anything else is a bug and keeps its traceback.
@@ -19,7 +19,10 @@ from .comparison.tangent import TANGENTS, crop16, save_tangent_picture
 from .config import load_config
 from .data.download import ensure_mnist
 from .data.mnist import check_input_size, load_mnist
+from .data.mnist_c import CORRUPTIONS
 from .data.preprocess import save_preprocessing_grid
+from .data.rubbish import RUBBISH
+from .data.rubbish import SIZE as RUBBISH_SIZE
 from .errors import UserError
 from .evaluate import eval_run
 from .make import cost, run_from_cli
@@ -28,6 +31,8 @@ from .maps import save_distortion_grid, show_maps
 from .predict import failed, predict_files
 from .registry import describe, method, paper_cost
 from .signals import exit_code, stop_message, stop_on_signals
+from .robustness import robustness
+from .show_corruptions import save_corruption_picture
 from .sweep import sweep
 
 
@@ -130,6 +135,23 @@ def cmd_compare(args):
     print(text, end="")
     if args.plot:
         print(f"wrote {args.plot}", file=sys.stderr)
+
+
+def _names(text, default):
+    return tuple(default) if text is None else tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def cmd_robustness(args):
+    text = robustness(args.dirs, baseline=args.baseline, fmt=args.format, plot=args.plot, root=args.root,
+                      n_rubbish=args.rubbish_size, threads=args.threads,
+                      corruptions=_names(args.corruptions, CORRUPTIONS), rubbish=_names(args.rubbish, RUBBISH))
+    print(text, end="")
+    if args.plot:
+        print(f"wrote {args.plot}", file=sys.stderr)
+
+
+def cmd_show_corruptions(args):
+    print(f"wrote {save_corruption_picture(args.out, root=args.root, seed=args.seed)}")
 
 
 def cmd_cite(args):
@@ -236,6 +258,22 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", default=None, metavar="FILE.png", help="also draw each config's error and interval")
     s.add_argument("--root", default=None, help="MNIST folder with the test labels (default: the download chain)")
     s.set_defaults(fn=cmd_compare)
+    s = sub.add_parser("robustness", help="error under MNIST-C's corruptions and rejection of rubbish, per config")
+    s.add_argument("dirs", nargs="+", metavar="RUN_DIR", help="a folder of seed*/ runs with model.pt (one config)")
+    s.add_argument("--baseline", default=None, help="the config mCE and the differences are taken against (default: the first)")
+    s.add_argument("--format", default="md", help="md (default), latex, csv or json")
+    s.add_argument("--plot", default=None, metavar="FILE.png", help="also draw corrupted error and AUROC per config")
+    s.add_argument("--root", default=None, help="MNIST folder (default: the download chain)")
+    s.add_argument("--rubbish-size", type=int, default=RUBBISH_SIZE, help=f"images per rubbish set (default {RUBBISH_SIZE:,})")
+    s.add_argument("--threads", type=int, default=1, help="torch threads for the evaluation (default 1)")
+    s.add_argument("--corruptions", default=None, metavar="A,B", help="only these corruptions (default: all 15)")
+    s.add_argument("--rubbish", default=None, metavar="A,B", help=f"only these rubbish sets (default: {','.join(RUBBISH)})")
+    s.set_defaults(fn=cmd_robustness)
+    s = sub.add_parser("show-corruptions", help="PNG of MNIST-C's 15 corruptions and the 6 rubbish sets")
+    s.add_argument("--out", default="corruptions.png")
+    s.add_argument("--root", default=None, help="MNIST folder (default: the download chain)")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(fn=cmd_show_corruptions)
     s = sub.add_parser("cite", help="how to cite this package and the paper")
     s.add_argument("--format", default="bibtex", help="bibtex (default) or text")
     s.set_defaults(fn=cmd_cite)
