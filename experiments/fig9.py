@@ -59,10 +59,8 @@ def _row(label: str, cell: str, name: str, ref, groups, network: bool) -> str:
         return f"| {label} | {cell} | {_paper(ref)} | not run | - | - | {provenance_column(name)} |"
     s = over_seeds(groups[name])
     mean, ci = fmt(s)
-    if ref is not None and (is_network(name, groups[name]) if network else True):
-        v = verdict(s["mean"], ref) + ("" if network else " (this reading)")
-    else:
-        v = "-"
+    judged = ref is not None and (is_network(name, groups[name]) if network else True)
+    v = verdict(s["mean"], ref) + ("" if network else " (this reading)") if judged else "-"
     return f"| {label} | {cell} | {_paper(ref)} | {mean} | {ci} | {v} | {provenance_column(name)} |"
 
 
