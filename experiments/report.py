@@ -26,7 +26,8 @@ from .tables import (ablation_table, explore_table, fig5_late_why, fig5_table, h
 from .fig9 import fig9_section, fig9_table
 from .fig9_validation import fig9_validation
 from .plots import write_plots
-from .study import FIG9_VALIDATION, PAPER_CONFIG, PREVIOUS
+from .provenance import cases_section
+from .study import FIG9_VALIDATION, HEADLINE, PAPER_CONFIG, PREVIOUS
 
 COMMAND = "python -m experiments.report results/runs --out results"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -82,6 +83,7 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
              "test-sample part of the uncertainty (about 0.1 points at 1%: sqrt(p(1-p)/10,000)) is apart, "
              "and comparisons use `paper-lenet compare`'s paired two-level bootstrap (seeds, then the same "
              "test images for both configs).\n", "## Headline\n", head + "\n",
+             cases_section(HEADLINE, title="### The headline configs' choices made after test figures had been seen"),
              "## Targets\n", targets_table(groups) + "\n",
              "Where a target is missed, the runs below say what we know: the authors' own protocol "
              "(`lenet5_lush`), the validation candidates, the ablations and the exploratory runs; "

@@ -10,10 +10,12 @@ results/RESULTS.md and the README tables.
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from paper_lenet import load_config, make  # noqa: F401  (make registers every model.arch)
-from paper_lenet.config import CONFIGS
+from paper_lenet.config import CONFIGS, to_dict
+from paper_lenet.errors import UserError
 from paper_lenet.registry import method
 from paper_lenet.sweep import sweep
 
@@ -32,9 +34,66 @@ def configs(experiment: str) -> list[str]:
     return ABLATIONS if names is None else [str(CONFIGS / f"{n}.yaml") for n in names]
 
 
-def run_set(files, seeds, jobs: int = 2, runs: Path = RUNS, backend: str = "process", address=None) -> int:
-    """Every (config, seed) run into runs/<name>/seed<k>/ through paper_lenet.sweep; the failed count."""
-    return sweep([str(f) for f in files], (), list(seeds), runs, jobs=jobs, backend=backend, address=address)
+# a value naming another run's directory: ".../<config name>/seed{seed}" (the same seed) or ".../seed<k>"
+RUN_REFERENCE = re.compile(r"(?:^|/)([^/{}]+)/seed(\{seed\}|\d+)/?$")
+
+
+def run_references(cfg: dict) -> set[tuple[str, str]]:
+    """Every run a resolved config reads: (config name, "{seed}" or a fixed seed) for each string value,
+    at any depth, that names a run directory (`knn.features`, `local.features`, `boost.net1`, ...)."""
+    found, todo = set(), [cfg]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, dict):
+            todo += list(v.values())
+        elif isinstance(v, (list, tuple)):
+            todo += list(v)
+        elif isinstance(v, str) and (m := RUN_REFERENCE.search(v.strip())):
+            found.add((m[1], m[2]))
+    return found
+
+
+def plan(files, seeds, fitted_once: bool = False) -> list[list[tuple[str, int]]]:
+    """The runs of `files` x `seeds` in stages: a stage holds runs whose references to other runs (see
+    run_references) all lie in earlier stages or outside the set. With `fitted_once`, a fitted method
+    that reads no per-seed run is deterministic and runs once (seed 0); one that reads a per-seed run
+    runs with every seed of it. Within a stage: networks, then fitted methods, each sorted."""
+    cfgs = {str(f): load_config(f) for f in files}
+    by_name = {c.name: f for f, c in cfgs.items()}
+    refs = {f: run_references(to_dict(c)) for f, c in cfgs.items()}
+    per_seed = {f: any(s == "{seed}" for _, s in r) for f, r in refs.items()}
+    depth: dict[str, int] = {}
+
+    def level(f: str, seen=()) -> int:
+        if f in seen:
+            raise UserError(f"{f}: its run references form a cycle ({' -> '.join((*seen, f))})")
+        if f not in depth:
+            depth[f] = 1 + max((level(by_name[n], (*seen, f)) for n, _ in refs[f] if n in by_name), default=-1)
+        return depth[f]
+
+    stages: list[list[tuple[str, int]]] = [[] for _ in range(1 + max(map(level, cfgs), default=-1))]
+    for f in sorted(cfgs, key=lambda f: (method(cfgs[f].model.arch).kind == "fitted", f)):
+        once = fitted_once and method(cfgs[f].model.arch).kind == "fitted" and not per_seed[f]
+        stages[depth[f]] += [(f, s) for s in ([0] if once else seeds)]
+    return [s for s in stages if s]
+
+
+def run_set(files, seeds, jobs: int = 2, runs: Path = RUNS, backend: str = "process", address=None,
+            dry_run: bool = False, fitted_once: bool = False) -> int:
+    """Every (config, seed) run into runs/<name>/seed<k>/ through paper_lenet.sweep, stage by stage
+    (plan); the failed count. dry_run: print the plan (stage, config, seed) and run nothing."""
+    failed = 0
+    for i, stage in enumerate(plan(files, list(seeds), fitted_once)):
+        if dry_run:
+            print("\n".join(f"stage {i}  {Path(f).relative_to(ROOT) if Path(f).is_relative_to(ROOT) else f}  "
+                            f"seed {s}" for f, s in stage))
+            continue
+        by_seeds: dict[tuple[int, ...], list[str]] = {}
+        for f in dict.fromkeys(f for f, _ in stage):
+            by_seeds.setdefault(tuple(s for g, s in stage if g == f), []).append(f)
+        for ss, fs in by_seeds.items():
+            failed += sweep(fs, (), list(ss), runs, jobs=jobs, backend=backend, address=address)
+    return failed
 
 
 def headline(seeds=range(5), **run):
@@ -142,10 +201,11 @@ def explore(seeds=(0,), **run):
 
 def fig9(seeds=range(3), **run):
     """Sec. III-C's comparison (Figs. 9-12): every configs/fig9/*.yaml. Networks (LeNet-1, LeNet-4, the
-    fully connected nets) over `seeds`, the deterministic classical methods once (seed 0); then the
-    two that build on LeNet-4's runs: LeNet-4 / K-NN and [dist] boosted LeNet-4 (nets 2 and 3).
+    fully connected nets) over `seeds`, the deterministic classical methods once (seed 0); a config that
+    reads another run (`knn.features`, `local.features`, `boost.net1`: reproduce.run_references) runs
+    after it, with its seeds (LeNet-4 / K-NN, LeNet-4 / Local, [dist] boosted LeNet-4 after fig9-lenet4).
 
-    Command: python -m experiments.reproduce fig9
+    Command: python -m experiments.reproduce fig9   (--dry-run: the planned runs, in order)
     Expected: Fig. 9's values (paper_lenet/paper.py FIG9) for each row, networks within max(0.3
     points, 15%) or explained in results/RESULTS.md; n = 3 seeds per network, 1 per classical method.
     Time: RESULTS.md "Rerun times", fig9 row (sum of the committed runs' wall clocks / 2). Those runs
@@ -153,20 +213,19 @@ def fig9(seeds=range(3), **run):
     parts: a LeNet-4 pass ~10 s, LeNet-1 ~1.5 s, 28x28-1000-10 ~9 s, 28x28-300-10 ~3 s (one idle
     core); boosting adds two LeNet-4 trainings and ~1.4M distorted draws per seed; k-NN ~1 min.
     """
-    files = sorted(ROOT / "configs" / "fig9" / f"{n[len('fig9-'):]}.yaml" for n in EXPERIMENTS["fig9"])
-    later = [f for f in files if f.stem in ("boosted-lenet4", "lenet4-knn")]  # need fig9-lenet4's runs
-    first = [f for f in files if f not in later]
-    classical = [f for f in first if method(load_config(f).model.arch).kind == "fitted"]
-    nets = [f for f in first if f not in classical]
-    failed = run_set(nets, seeds, **run) + run_set(classical, [0], **run)
-    return failed + run_set(later, seeds, **run)
+    return run_set(fig9_files(), seeds, fitted_once=True, **run)
+
+
+def fig9_files() -> list[str]:
+    return sorted(str(ROOT / "configs" / "fig9" / f"{n[len('fig9-'):]}.yaml") for n in EXPERIMENTS["fig9"])
 
 
 def everything(**run):
     """All of the above in order of importance (headline first).
 
     Command: python -m experiments.reproduce everything
-    Time: about 90 minutes on 2 cores with the fast path (results/RESULTS.md, "Rerun times").
+    Time: RESULTS.md "Rerun times", everything row: the committed runs' own wall clocks, summed over
+    these experiments and halved (two runs side by side on 2 cores).
     """
     return sum(f(**run) for f in (headline, lush, modern, distortions, training_size, literal, ablations, fig9))
 
@@ -181,7 +240,8 @@ if __name__ == "__main__":
     p.add_argument("--backend", choices=("process", "ray"), default="process",
                    help="process: local one-thread processes; ray: one Ray task per run")
     p.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT)")
+    p.add_argument("--dry-run", action="store_true", help="print the planned runs (stage, config, seed) only")
     a = p.parse_args()
-    run = {"jobs": a.jobs, "backend": a.backend, "address": a.address}
+    run = {"jobs": a.jobs, "backend": a.backend, "address": a.address, "dry_run": a.dry_run}
     seeds = {"seeds": a.seeds} if a.seeds and a.experiment != "everything" else {}
     raise SystemExit(1 if choices[a.experiment](**seeds, **run) else 0)

@@ -1,4 +1,4 @@
-"""paper_lenet: a faithful, tested PyTorch reproduction of LeNet-5 (LeCun et al., 1998)."""
+"""paper_lenet: a tested PyTorch reproduction of LeNet-5 (LeCun et al., 1998)."""
 from ._version import __version__
 from .config import Config, load_config
 from .hub import pretrained

@@ -16,7 +16,7 @@ from .rundir import git_commit
 
 CFF = Path(__file__).resolve().parents[1] / "CITATION.cff"
 # CITATION.cff's fields, for an installed package without it (tests/test_cite.py checks them equal)
-SOFTWARE = {"title": "paper_lenet: a faithful PyTorch reproduction of LeNet-5 (LeCun et al., 1998)",
+SOFTWARE = {"title": "paper_lenet: a tested PyTorch reproduction of LeNet-5 (LeCun et al., 1998)",
             "authors": ["The paper_lenet developers"], "version": "0.1.0", "date-released": "2026-11-29",
             "url": None}
 FORMATS = ("bibtex", "text")

@@ -77,7 +77,7 @@ def cmd_show_preprocessing(args):
     labels = data.train_y.numpy()
     picks = [int((labels == c).nonzero()[0][0]) for c in range(10) if (labels == c).any()]
     mode = cfg.data.preprocess
-    modes = ["none", "deslant", "16x16"] if mode == "none" else ["none", mode]
+    modes = ["none", "deslant", "16x16", "deskew"] if mode == "none" else ["none", mode]
     d = cfg.data
     save_preprocessing_grid(data.train_raw[picks], modes, args.out, variant=d.deslant, threshold=d.deslant_threshold)
     names = {"none": "raw", "deslant": f"deslant ({d.deslant}" + (f", >= {d.deslant_threshold})" if d.deslant == "text" else ")")}
@@ -190,7 +190,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="distortions.png")
     s.set_defaults(fn=cmd_show_distortions)
     s = with_config("show-preprocessing",
-                    "PNG grid of one digit per class, raw and after data.preprocess (none: both variants)")
+                    "PNG grid of one digit per class, raw and after data.preprocess (none: every mode)")
     s.add_argument("--out", default="preprocessing.png")
     s.set_defaults(fn=cmd_show_preprocessing)
     s = sub.add_parser("show-tangents", help="PNG of one [16x16] digit per class and its 7 tangent vectors "

@@ -66,7 +66,8 @@ class DataConfig:
     subset: Literal["stratified", "first"] = "stratified"
     pad: bool = True  # 28x28 -> 32x32 with background
     scaling: Literal["lecun98", "lush", "unit", "standardize"] = "lecun98"  # lush: pixel x 0.01
-    preprocess: Literal["none", "deslant", "16x16"] = "none"  # Fig. 9's [deslant] (20x20) and [16x16] (in 28x28)
+    preprocess: Literal["none", "deslant", "16x16", "deskew"] = "none"  # Fig. 9's [deslant] (20x20) and [16x16]
+    # (in 28x28); deskew: the MNIST page's 28x28 deskewing (data/deskew.py)
     # preprocess deslant (data/deslant.py): text = moments of pixels counted 1/0, shear, size-normalised
     # into 20x20 as MNIST was made; grey_crop = grey-weighted moments, shear, 20x20 window on the ink box
     # (runs saved before this key existed: migrate). Chosen on validation (docs/deviations.md).

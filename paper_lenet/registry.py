@@ -35,7 +35,7 @@ from .nets import SeqNet
 class Method:
     """One `model.arch`. A network has `build` (and `fast`: (supported(model, cfg) -> reason or None,
     stepper class)); a fitted method has `fit(cfg, out, resume, log) -> summary`. `cost(cfg)` gives
-    Figs. 11-12's {"macs", "memory"}; `row(cfg)` the Fig. 9 row the config reproduces (None: none)."""
+    Figs. 11-12's {"macs", "memory"}; `row(cfg)` the Fig. 9 row the config is for (None: none)."""
     name: str
     kind: str  # "network" | "fitted"
     cost: Callable[[Config], dict]

@@ -116,7 +116,14 @@ def test_fig9_table(runs, monkeypatch):
     assert r[5] == "outside"  # |1.5 - 1.1| = 0.4 > max(0.3, 0.165)
     assert row(t, "28x28-300-10")[5] == "within" and row(t, "28x28-1000-10")[5] == "outside"
     assert row(t, "Linear")[5] == "-"  # classical: no verdict
-    assert row(t, "LeNet-5")[1] == "`lenet5_1998_text`"  # the paper config (study.PAPER_CONFIG)
+    assert row(t, "LeNet-5")[1].startswith("`lenet5_1998_text` (the text's 20-pass")  # the paper config, its protocol
+    assert "authors' protocol" in row(t, "[dist] LeNet-5")[1]  # lenet5_1998 + distortions, said in the row
+    # the provenance column (experiments/provenance.yaml): a case, a clean row, and the sub-row
+    assert row(t, "[dist] V-SVM poly 9")[6] == "yes (C, gamma and scheme, after 1.34%)"
+    assert row(t, "40 PCA + quadratic")[6] == "no"
+    sub = row(t, "&nbsp;&nbsp;SVM poly 4, deskewed (the MNIST page's reading)")
+    assert sub[1] == "`fig9-svm-poly4-deskew`" and sub[2] == "1.10" and sub[6] == "no"
+    assert t.index("| SVM poly 4 |") < t.index("SVM poly 4, deskewed") < t.index("| RS-SVM poly 5 |")
     assert row(t, "LeNet-5")[5] == "within"  # arch missing from an old run's config: LeNet-5 by default
     assert row(t, "Pairwise")[3] == "not run"
     assert row(t, "SVM poly 4")[3] == "not run"  # a config, no run in this set

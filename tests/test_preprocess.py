@@ -168,7 +168,7 @@ def test_extent_is_the_hull_of_the_ink_and_0_1_when_blank():
     assert first.tolist() == [0, 0, 3, 2] and size.tolist() == [1, 1, 3, 6]
 
 
-@pytest.mark.parametrize("mode", ["none", "deslant", "16x16"])
+@pytest.mark.parametrize("mode", ["none", "deslant", "16x16", "deskew"])
 def test_preprocessings_take_only_batches_of_28x28_images(mode):
     for shape in ((28, 28), (2, 28, 27), (2, 27, 28)):
         with pytest.raises(ValueError, match="expected images"):
@@ -260,8 +260,8 @@ def test_cli_show_preprocessing(tmp_path, synthetic_root):
     # digits drawn, read back through Pillow: dark ink on 5.1% of the pixels measured, 0 when
     # the grid is blank (a blank grid is also a valid 1.3 kB PNG, hence this check)
     assert (read_image(tmp_path / "x.png") < 128).mean() > 0.03
-    r = cli(*src, "--out", str(tmp_path / "all.png"))  # none: raw | deslant | 16x16
-    assert r.returncode == 0 and png_size(tmp_path / "all.png")[0][1] == (3 * 30 + 2) * 4
+    r = cli(*src, "--out", str(tmp_path / "all.png"))  # none: raw | deslant | 16x16 | deskew
+    assert r.returncode == 0 and png_size(tmp_path / "all.png")[0][1] == (4 * 30 + 2) * 4
     r = cli("data.preprocess=foo", "--out", str(tmp_path / "bad.png"))
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "data.preprocess" in r.stderr
     r = cli(*knn, "model.input_size=16", "--out", str(tmp_path / "bad.png"))

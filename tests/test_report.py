@@ -71,7 +71,7 @@ def test_report_from_runs_is_reproducible(synthetic_root, tmp_path, monkeypatch)
     # the headline misses 0.95 on synthetic data, so RESULTS says why, with figures from the runs
     assert "Why the headline target is missed" in text and "final on-the-fly training error" in text
     assert "## Exploratory runs" in text
-    assert "## How each setting was chosen" in text and "Lowest mean val_error: `" in text
+    assert "## How each setting was chosen" in text and "Lowest mean val_error among `lenet5_1998`'s candidates: `" in text
     row = next(l for l in text.splitlines() if l.startswith("| `val-map-j5` |"))
     assert "train.loss=map" in row and "train.map_j=5.0" in row and "(n=1)" in row
     assert "| `model.subsample_mode` |" in text  # where each setting of lenet5_1998 comes from

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(
 
 
 def test_quickstart_reaches_under_two_percent(tmp_path):
-    """configs/quickstart.yaml: the faithful model, a few minutes on 2 cores, test error < 2%."""
+    """configs/quickstart.yaml: the paper's architecture trained with the authors' protocol, a few minutes on 2 cores, test error < 2%."""
     summary = train(load_config(ROOT / "configs" / "quickstart.yaml"), tmp_path / "q", log=print)
     assert summary["test_error"] < 0.02, summary
     rows = [json.loads(l) for l in (tmp_path / "q" / "metrics.jsonl").read_text().splitlines()]

@@ -1,6 +1,9 @@
-"""The two preprocessings of the paper's comparison (Sec. III-C, Fig. 9): `[deslant]` and `[16x16]`.
+"""The two preprocessings of the paper's comparison (Sec. III-C, Fig. 9): `[deslant]` and `[16x16]`,
+and the MNIST page's `deskew`.
 
 [deslant]: data/deslant.py (data.deslant: text or grey_crop), 20x20.
+
+deskew: data/deskew.py, 28x28: the MNIST page's reading of its SVM poly 4, RS-SVM and pairwise rows.
 
 [16x16]: the digits "down-sampled to 16x16" and, for LeNet-1, centred in the 28x28 input field.
 We scale each digit's ink bounding box (pixels > 0) so its longer side is 16 pixels, aspect kept,
@@ -19,11 +22,12 @@ import numpy as np
 import torch
 
 from ..image import write_png
+from .deskew import deskew
 from .deslant import CROP, deslant
 from .idx import IMAGE_SIDE
 from .resample import as_float, box_matrix, chunked, extent
 
-SIDE = {"none": IMAGE_SIDE, "deslant": CROP, "16x16": IMAGE_SIDE}  # output side of each mode
+SIDE = {"none": IMAGE_SIDE, "deslant": CROP, "16x16": IMAGE_SIDE, "deskew": IMAGE_SIDE}  # output side of each mode
 BOX = 16  # [16x16] longer side of the ink box
 
 
@@ -50,6 +54,8 @@ def apply(images, mode: str, variant: str = "text", threshold: float = 128) -> t
         return deslant(images, variant, threshold)
     if mode == "16x16":
         return downsample16(images)
+    if mode == "deskew":
+        return deskew(images)
     raise ValueError(f"unknown preprocess {mode!r}; allowed: {', '.join(SIDE)}")
 
 
