@@ -23,7 +23,7 @@ from .data.mnist import check_input_size, load_mnist
 from .data.preprocess import save_preprocessing_grid
 from .errors import UserError
 from .evaluate import eval_run
-from .make import cost, run_from_cli
+from .make import cost, run_from_cli, seeds_from_cli
 from .hub import REGISTRY
 from .maps import save_distortion_grid, show_maps
 from .predict import predict_files
@@ -94,6 +94,9 @@ def cmd_train(args):
     # started with SIGINT ignored: a shell's background job (`cmd &`) and its children inherit SIG_IGN,
     # and a sweep's Ctrl-C reaches its runs only as SIGINT (sweep._stop), so they would wait out its SIGKILL.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if args.seeds is not None:  # several seeds in one process: in lockstep where the fast path applies
+        seeds_from_cli(args.config, args.overrides, args.seeds, out=args.out, resume=args.resume)
+        return
     run_from_cli(args.config, args.overrides, out=args.out, resume=args.resume)
 
 
@@ -175,6 +178,8 @@ def parser() -> argparse.ArgumentParser:
     s = with_config("train", "train a model; writes a run directory")
     s.add_argument("--out", default=None, help="run directory (default runs/<config name>/seed<seed>)")
     s.add_argument("--resume", action="store_true", help="continue a killed run")
+    s.add_argument("--seeds", default=None, help="train these seeds (5, 0-4 or 0,3,7) in one process, in lockstep "
+                   "where the fast path applies; --out is then the folder of their seed<k>/ run directories")
     s.set_defaults(fn=cmd_train)
     s = sub.add_parser("eval", help="test error, misses and confusion matrix of a run")
     s.add_argument("run_dir")

@@ -16,6 +16,7 @@ from . import rundir
 from .comparison.boost import train_boosted
 from .comparison.fit import fit_run
 from .config import Config, load_config
+from .errors import UserError
 from .registry import method
 from .train import train
 
@@ -33,6 +34,18 @@ def make_run(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
 def cost(cfg: Config) -> dict:
     """Figs. 11-12: {"macs", "memory"} per recognition, from the method's definition."""
     return method(cfg.model.arch).cost(cfg)
+
+
+def seeds_from_cli(config: str, overrides, seeds, out=None, resume=False) -> list[dict]:
+    """`train --seeds SPEC`: every seed's run into OUT/seed<k> (default runs/<name>/seed<k>), in one process."""
+    from .lockstep import train_many
+    from .sweep import parse_seeds
+
+    if any(o.split("=", 1)[0].strip() == "seed" for o in overrides):
+        raise UserError("train --seeds: seed= is not an override here; give the seeds with --seeds")
+    cfgs = [load_config(config, [*overrides, f"seed={s}"]) for s in parse_seeds(seeds)]
+    outs = [Path(out) / f"seed{c.seed}" if out else rundir.default_run_dir(c) for c in cfgs]
+    return train_many(cfgs, outs, resume)
 
 
 def run_from_cli(config: str, overrides, out=None, resume=False) -> dict:
