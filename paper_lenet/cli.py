@@ -117,7 +117,7 @@ def cmd_sweep(args):
     configs = [c for c in args.items if "=" not in c]
     overrides = [c for c in args.items if "=" in c]
     failed = sweep(configs, overrides, args.seeds, args.out, jobs=args.jobs, backend=args.backend,
-                   address=args.address)
+                   address=args.address, lockstep=args.lockstep == "on")
     if failed:
         print(f"paper-lenet: {failed} run(s) failed or skipped (in use by another process); "
               f"see above and the logs in {args.out}", file=sys.stderr)
@@ -219,6 +219,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--jobs", type=int, default=2, help="runs side by side (one thread each)")
     s.add_argument("--backend", choices=("process", "ray"), default="process")
+    s.add_argument("--lockstep", choices=("on", "off"), default="on",
+                   help="on: seeds of one config share `train --seeds` processes (SIMD across models) where "
+                        "the fast path applies; off: one process per seed")
     s.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT)")
     s.set_defaults(fn=cmd_sweep)
     s = sub.add_parser("compare", help="test error over seeds per config, and each config against a baseline")

@@ -134,6 +134,30 @@ def _start_pass(t: Trainer) -> dict:
     return {"epoch": e, "x": x, "order": order, "lr": lr, "eff": eff, "t0": t0, "last_ckpt": t.st.pos}
 
 
+def groups(configs: list, seeds: list[int], jobs: int, load, log=print) -> list[tuple[object, list[int]]]:
+    """How a sweep runs `seeds` of one config: [(config, seeds of one process)]. In lockstep where
+    it applies: the seeds split evenly over min(jobs, seeds) processes, or more when a process would
+    hold more than default_lanes(); else (or for one seed) one process per seed, said once.
+    load(config, seed): the config's Config for that seed."""
+    out = []
+    for c in configs:
+        mine = [s for cc, s in seeds if cc == c]
+        why = lockstep_supported(load(c, mine[0]), len(mine)) if len(mine) > 1 else "one seed"
+        if why is not None:
+            if len(mine) > 1:
+                log(f"{load(c, mine[0]).name}: one process per seed (not in lockstep: {why})")
+            out += [(c, [s]) for s in mine]
+            continue
+        n = max(min(jobs, len(mine)), -(-len(mine) // default_lanes()))
+        size, extra = divmod(len(mine), n)
+        at = 0
+        for g in range(n):
+            k = size + (g < extra)
+            out.append((c, mine[at:at + k]))
+            at += k
+    return out
+
+
 def train_many(cfgs: list[Config], outs: list[Path], resume: bool = False, log=print,
                lockstep: bool = True) -> list[dict]:
     """`train --seeds`: the seeds in lockstep where it applies, else one after another (said once)."""
