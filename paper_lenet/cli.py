@@ -136,7 +136,7 @@ def cmd_cite(args):
 
 
 def cmd_bench(args):
-    run_bench(as_json=args.json, steps=args.steps)
+    run_bench(as_json=args.json, steps=args.steps, only_lockstep=args.lockstep)
 
 
 class Parser(argparse.ArgumentParser):
@@ -210,6 +210,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="reference vs fast per-sample SDLM step, minibatch epoch, eval speed")
     s.add_argument("--json", action="store_true")
     s.add_argument("--steps", type=int, default=2000)
+    s.add_argument("--lockstep", action="store_true", help="only the seeds-in-lockstep part (K models per step, FMA peak)")
     s.set_defaults(fn=cmd_bench)
     s = sub.add_parser("sweep", help="train every config x seed into OUT/<config name>/seed<k>/ "
                                      "(skips finished runs, resumes killed ones)")

@@ -158,16 +158,4 @@ def groups(configs: list, seeds: list[int], jobs: int, load, log=print) -> list[
     return out
 
 
-def train_many(cfgs: list[Config], outs: list[Path], resume: bool = False, log=print,
-               lockstep: bool = True) -> list[dict]:
-    """`train --seeds`: the seeds in lockstep where it applies, else one after another (said once)."""
-    why = "--lockstep off" if not lockstep else lockstep_supported(cfgs[0], len(cfgs))
-    if why is None:
-        return train_seeds(cfgs, outs, resume, log)
-    if len(cfgs) > 1:
-        log(f"notice: seeds not in lockstep ({why}); training them one after another")
-    from .make import make_run
-    return [make_run(c, Path(o), resume, _prefixed(log, c.seed)) for c, o in zip(cfgs, outs)]
-
-
-__all__ = ["lockstep_supported", "train_many", "train_seeds"]
+__all__ = ["groups", "lockstep_supported", "train_seeds"]

@@ -15,7 +15,8 @@ from paper_lenet import build_model, load_config
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.fast import FastStepper, build
 from paper_lenet.fast.lockstep import LockstepStepper, lanes_for
-from paper_lenet.lockstep import lockstep_supported, train_many
+from paper_lenet.lockstep import lockstep_supported
+from paper_lenet.make import train_many
 from paper_lenet.sdlm import curvature, sdlm_rates
 from paper_lenet.train import KILL_AFTER_CHECKPOINT, train
 
