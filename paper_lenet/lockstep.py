@@ -134,17 +134,23 @@ def _start_pass(t: Trainer) -> dict:
     return {"epoch": e, "x": x, "order": order, "lr": lr, "eff": eff, "t0": t0, "last_ckpt": t.st.pos}
 
 
-def groups(configs: list, seeds: list[int], jobs: int, load, log=print) -> list[tuple[object, list[int]]]:
-    """How a sweep runs `seeds` of one config: [(config, seeds of one process)]. In lockstep where
-    it applies: the seeds split evenly over min(jobs, seeds) processes, or more when a process would
-    hold more than default_lanes(); else (or for one seed) one process per seed, said once.
+# The fewest seeds a lockstep process is worth: K = 8 lanes step 1.7x the model-steps/s of one model
+# (benchmarks/README.md), so a process of g seeds beats g one-seed processes on its core when g > 8 / 1.7.
+MIN_GROUP = 5
+
+
+def groups(configs: list, seeds: list, jobs: int, load, log=print) -> list[tuple[object, list[int]]]:
+    """How a sweep runs the (config, seed) pairs `seeds`: [(config, seeds of one process)]. A config's
+    seeds split evenly over min(jobs, seeds) processes (more when one would hold more than
+    default_lanes()); each part of at least MIN_GROUP seeds trains in lockstep where it applies, the
+    rest one process per seed (a config whose fast path does not apply says so once).
     load(config, seed): the config's Config for that seed."""
     out = []
     for c in configs:
         mine = [s for cc, s in seeds if cc == c]
-        why = lockstep_supported(load(c, mine[0]), len(mine)) if len(mine) > 1 else "one seed"
+        why = lockstep_supported(load(c, mine[0]), len(mine)) if len(mine) >= MIN_GROUP else "few seeds"
         if why is not None:
-            if len(mine) > 1:
+            if len(mine) >= MIN_GROUP:
                 log(f"{load(c, mine[0]).name}: one process per seed (not in lockstep: {why})")
             out += [(c, [s]) for s in mine]
             continue
@@ -153,7 +159,8 @@ def groups(configs: list, seeds: list[int], jobs: int, load, log=print) -> list[
         at = 0
         for g in range(n):
             k = size + (g < extra)
-            out.append((c, mine[at:at + k]))
+            part = mine[at:at + k]
+            out += [(c, part)] if k >= MIN_GROUP else [(c, [s]) for s in part]
             at += k
     return out
 

@@ -1,9 +1,10 @@
 """`paper-lenet sweep`: every config x seed into DIR/<config name>/seed<k>/, `jobs` at a time.
 
 Each run is its own one-thread `python -m paper_lenet train` process (OMP_NUM_THREADS=1), logged to
-DIR/<name>/seed<k>.log, so a crash or a kill affects one run only; with lockstep (the default where the
-fast path applies) the seeds of a config share `jobs` processes (`train --seeds`, paper_lenet.lockstep,
-logged to DIR/<name>/seeds<a>+<b>.log), each seed still in its own locked, resumable run directory. Finished runs (summary.json
+DIR/<name>/seed<k>.log, so a crash or a kill affects one run only. With lockstep (the default where the
+fast path applies) the seeds of a config share up to `jobs` processes of at least lockstep.MIN_GROUP
+seeds each (`train --seeds`, paper_lenet.lockstep, logged to DIR/<name>/seeds<a>+<b>.log), each seed
+still in its own locked, resumable run directory. Finished runs (summary.json
 present) are skipped, unless they hold another config (a one-line error); killed ones are resumed
 (--resume, which refuses another config); one that another process is writing (its lock, runlock.py)
 is skipped and reported. A run directory is only ever resumable or

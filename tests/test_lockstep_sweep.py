@@ -26,18 +26,21 @@ def load(path, seed):
 @needs_kernel
 def test_seeds_split_evenly_over_jobs_and_lanes(monkeypatch):
     seeds = lambda n: [(PAPER, s) for s in range(n)]
-    assert [s for _, s in groups([PAPER], seeds(5), 2, load)] == [[0, 1, 2], [3, 4]]
-    assert [s for _, s in groups([PAPER], seeds(5), 8, load)] == [[0], [1], [2], [3], [4]]
+    monkeypatch.setenv("PAPER_LENET_LANES", "8")
+    assert [s for _, s in groups([PAPER], seeds(10), 2, load)] == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    assert [s for _, s in groups([PAPER], seeds(5), 1, load)] == [[0, 1, 2, 3, 4]]
+    # parts under MIN_GROUP seeds (5): one process per seed, lockstep would not pay (benchmarks/README.md)
+    assert [s for _, s in groups([PAPER], seeds(5), 2, load)] == [[0], [1], [2], [3], [4]]
     assert [s for _, s in groups([PAPER], seeds(1), 2, load)] == [[0]]
-    monkeypatch.setenv("PAPER_LENET_LANES", "4")  # a process holds at most 4 seeds: 3 processes for 10
-    assert [s for _, s in groups([PAPER], seeds(10), 2, load)] == [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    assert [s for _, s in groups([PAPER], seeds(17), 2, load)] == [list(range(6)), list(range(6, 12)),
+                                                                   list(range(12, 17))]  # at most 8 a process
 
 
 def test_without_the_fast_path_one_process_per_seed_said_once(monkeypatch):
     monkeypatch.setenv("PAPER_LENET_FAST", "off")
     notes = []
-    g = groups([PAPER], [(PAPER, s) for s in range(3)], 2, load, log=notes.append)
-    assert [s for _, s in g] == [[0], [1], [2]]
+    g = groups([PAPER], [(PAPER, s) for s in range(5)], 1, load, log=notes.append)
+    assert [s for _, s in g] == [[0], [1], [2], [3], [4]]
     assert len(notes) == 1 and "not in lockstep" in notes[0] and "PAPER_LENET_FAST=off" in notes[0]
 
 
@@ -59,14 +62,14 @@ def same_run(a: Path, b: Path):
 @needs_kernel
 def test_lockstep_sweep_killed_resumes_alone_and_matches_lockstep_off(synthetic_root, tmp_path, capsys):
     on, off = tmp_path / "on", tmp_path / "off"
-    # one process for seeds 0-2, SIGKILLed right after its first seed's second checkpoint
-    assert S.sweep([str(PAPER)], small(synthetic_root), "0-2", on, jobs=1, env={KILL_AFTER_CHECKPOINT: "2"}) == 3
-    assert (on / "lenet5_1998" / "seeds0+1+2.log").exists()
-    assert all((on / "lenet5_1998" / f"seed{s}" / "checkpoint.pt").exists() for s in range(3))
+    # one process for seeds 0-4, SIGKILLed right after its first seed's second checkpoint
+    assert S.sweep([str(PAPER)], small(synthetic_root), "0-4", on, jobs=1, env={KILL_AFTER_CHECKPOINT: "2"}) == 5
+    assert (on / "lenet5_1998" / "seeds0+1+2+3+4.log").exists()
+    assert all((on / "lenet5_1998" / f"seed{s}" / "checkpoint.pt").exists() for s in range(5))
     # each seed resumes alone, in its own process, from its own checkpoint
-    assert S.sweep([str(PAPER)], small(synthetic_root), "0-2", on, jobs=2, lockstep=False) == 0
-    assert all((on / "lenet5_1998" / f"seed{s}.log").exists() for s in range(3))
-    assert S.sweep([str(PAPER)], small(synthetic_root), "0-2", off, jobs=2, lockstep=False) == 0
-    assert "runs: 3/3 done" in capsys.readouterr().out
-    for s in range(3):
+    assert S.sweep([str(PAPER)], small(synthetic_root), "0-4", on, jobs=2, lockstep=False) == 0
+    assert all((on / "lenet5_1998" / f"seed{s}.log").exists() for s in range(5))
+    assert S.sweep([str(PAPER)], small(synthetic_root), "0-4", off, jobs=2, lockstep=False) == 0
+    assert "runs: 5/5 done" in capsys.readouterr().out
+    for s in range(5):
         same_run(on / "lenet5_1998" / f"seed{s}", off / "lenet5_1998" / f"seed{s}")

@@ -128,13 +128,11 @@ static void backward_body(float *const *P, float *const *D, float *const *R, con
         ls_conv_layer(w->g5p, 120, H5 + 8, P[C5W], NULL, 16, NULL, 1, w->g4);
         ls_conv_wgrad(w->gx5, 120, H4, w->x4, 16, NULL, D[C5W], R[C5W], D[C5B], R[C5B]);
     }
-    ls_pool_bwd(w->g4, w->d4, w->s4, w->m4, 16, H4, o, P[S4C], D[S4C], R[S4C], D[S4B], R[S4B], w->g3);
-    mul(w->g3, w->d3, 16 * H3 * H3);
+    ls_pool_bwd(w->g4, w->d4, w->s4, w->m4, 16, H4, o, P[S4C], D[S4C], R[S4C], D[S4B], R[S4B], w->g3, w->d3);
     pad4(w->g3, 16, H3, w->g3p);
     ls_conv_layer(w->g3p, 16, H3 + 8, P[C3W], NULL, 6, w->kid3, 1, w->g2);
     ls_conv_wgrad(w->g3, 16, H2, w->x2, 6, w->kid3, D[C3W], R[C3W], D[C3B], R[C3B]);
-    ls_pool_bwd(w->g2, w->d2, w->s2, w->m2, 6, H2, o, P[S2C], D[S2C], R[S2C], D[S2B], R[S2B], w->g1);
-    mul(w->g1, w->d1, 6 * H1 * H1);
+    ls_pool_bwd(w->g2, w->d2, w->s2, w->m2, 6, H2, o, P[S2C], D[S2C], R[S2C], D[S2B], R[S2B], w->g1, w->d1);
     ls_conv_wgrad(w->g1, 6, H0, img, 1, NULL, D[C1W], R[C1W], D[C1B], R[C1B]);
 }
 

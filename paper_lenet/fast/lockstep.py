@@ -25,8 +25,10 @@ MAX_LANES = 16
 
 
 def default_lanes() -> int:
-    """The most models per lockstep call on this machine: one float32 vector register's worth
-    (AVX-512: 16, AVX/AVX2: 8, else 4: SSE2, NEON); $PAPER_LENET_LANES overrides it."""
+    """The most models per lockstep call on this machine: 8 with AVX (one 256-bit register of float32),
+    else 4 (SSE2, NEON); $PAPER_LENET_LANES overrides it. Not 16 on AVX-512: measured on a Zen 4 core
+    (benchmarks/README.md), 16 lanes step slower per model than 8: its 512-bit FMAs do no more work
+    per cycle, and 16 models' dense weights stream from L3 at twice the bytes per step."""
     env = os.environ.get(LANES_ENV, "").strip()
     if env:
         if env not in ("1", "2", "4", "8", "16"):
@@ -36,14 +38,15 @@ def default_lanes() -> int:
         flags = next((l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")), "").split()
     except OSError:
         flags = []
-    return 16 if "avx512f" in flags else 8 if "avx" in flags else 4
+    return 8 if "avx" in flags else 4
 
 
 def lanes_for(n: int) -> int:
-    """The library width for n models: the smallest power of two >= n (vector types need one)."""
+    """The library width for n models: the smallest power of two >= n (vector types need one), and at
+    least 4 (a 128-bit vector: narrower ones are emulated, measured 2-8x slower per model)."""
     if not 1 <= n <= MAX_LANES:
         raise ValueError(f"{n} models in one lockstep call: expected 1..{MAX_LANES}")
-    return 1 << (n - 1).bit_length()
+    return max(4, 1 << (n - 1).bit_length())
 
 
 class LockstepStepper:
@@ -54,7 +57,7 @@ class LockstepStepper:
     def __init__(self, models, loss: str, map_j: float, lanes: int | None = None):
         self.models = list(models)
         self.K = lanes or lanes_for(len(self.models))
-        if self.K < len(self.models) or self.K != lanes_for(self.K):
+        if self.K < len(self.models) or self.K & (self.K - 1):
             raise ValueError(f"lanes={self.K} for {len(self.models)} models: a power of two >= the models")
         c = self.models[0].cfg
         if any(m.cfg != c for m in self.models):

@@ -20,33 +20,66 @@ static inline vf splat(float a)
     return v;
 }
 
-/* out[r][c] (+)= sum_{ki,kj} w[tap(ki,kj)] in[r+ki][c+kj] for an so x so output block of XB
- * columns at a time: the 5 weights of a kernel row are loaded once for XB outputs and the XB+4
- * inputs once for 5 taps. flip: the kernel is read rotated by 180 degrees (the full convolution of
- * an input gradient). Each tap is one FMA into its output's chain (lenet5_ops.h sums a kernel row
- * first: only the summation order differs). */
+/* XB outputs of row r (acc) += kernel row kr (of wk, flip: rotated) times the input row at `row` */
+static inline __attribute__((always_inline)) void conv_row_taps(vf *acc, const vf *x, const float *restrict wk, int kr,
+                                                                int flip, const int XB)
+{
+    vf w[5];
+#pragma GCC unroll 5
+    for (int kj = 0; kj < 5; kj++) w[kj] = AT(wk, flip ? 24 - kr * 5 - kj : kr * 5 + kj);
+#pragma GCC unroll 5
+    for (int kj = 0; kj < 5; kj++)
+#pragma GCC unroll 8
+        for (int b = 0; b < XB; b++) acc[b] += w[kj] * x[b + kj];  /* one FMA each, XB chains */
+}
+
+/* out[r][c] (+)= sum_{ki,kj} w[tap(ki,kj)] in[r+ki][c+kj] over an so x so output, two rows and XB
+ * columns at a time: each input row is loaded once for the 2 x 5 kernel-row taps it takes part in,
+ * the 5 weights of a kernel row once for XB outputs, and 2 XB chains hide the FMA latency. flip:
+ * the kernel is read rotated by 180 degrees (the full convolution of an input gradient), and the
+ * padded gradient's 4 zero rows on each side are skipped. Each tap is one FMA into its output's
+ * chain, kernel rows in order (lenet5_ops.h sums a kernel row first: only summation order differs). */
 static inline __attribute__((always_inline)) void ls_conv_rows(const float *restrict in, int si, const float *restrict wk,
                                                              int flip, float *restrict out, int so, const int XB)
 {
-    for (int r = 0; r < so; r++)
+    const int pad = flip ? 4 : 0;
+    int r = 0;
+    for (; r + 2 <= so; r += 2)
         for (int c0 = 0; c0 < so; c0 += XB) {
-            vf acc[8];
+            vf a0[8], a1[8], x[12];
 #pragma GCC unroll 8
-            for (int b = 0; b < XB; b++) acc[b] = AT(out, r * so + c0 + b);
-            for (int ki = 0; ki < 5; ki++) {
-                const float *row = in + (int64_t)((r + ki) * si + c0) * K;
-                vf x[12], w[5];
+            for (int b = 0; b < XB; b++) {
+                a0[b] = AT(out, r * so + c0 + b);
+                a1[b] = AT(out, (r + 1) * so + c0 + b);
+            }
+            for (int t = 0; t < 6; t++) {
+                if (r + t < pad || r + t >= si - pad) continue;
+                const float *row = in + (int64_t)((r + t) * si + c0) * K;
 #pragma GCC unroll 12
-                for (int t = 0; t < XB + 4; t++) x[t] = AT(row, t);
-#pragma GCC unroll 5
-                for (int kj = 0; kj < 5; kj++) w[kj] = AT(wk, flip ? 24 - ki * 5 - kj : ki * 5 + kj);
-#pragma GCC unroll 5
-                for (int kj = 0; kj < 5; kj++)
-#pragma GCC unroll 8
-                    for (int b = 0; b < XB; b++) acc[b] += w[kj] * x[b + kj];  /* one FMA each, XB chains */
+                for (int q = 0; q < XB + 4; q++) x[q] = AT(row, q);
+                if (t < 5) conv_row_taps(a0, x, wk, t, flip, XB);
+                if (t > 0) conv_row_taps(a1, x, wk, t - 1, flip, XB);
             }
 #pragma GCC unroll 8
-            for (int b = 0; b < XB; b++) AT(out, r * so + c0 + b) = acc[b];
+            for (int b = 0; b < XB; b++) {
+                AT(out, r * so + c0 + b) = a0[b];
+                AT(out, (r + 1) * so + c0 + b) = a1[b];
+            }
+        }
+    for (; r < so; r++)  /* an odd last row */
+        for (int c0 = 0; c0 < so; c0 += XB) {
+            vf a0[8], x[12];
+#pragma GCC unroll 8
+            for (int b = 0; b < XB; b++) a0[b] = AT(out, r * so + c0 + b);
+            for (int t = 0; t < 5; t++) {
+                if (r + t < pad || r + t >= si - pad) continue;
+                const float *row = in + (int64_t)((r + t) * si + c0) * K;
+#pragma GCC unroll 12
+                for (int q = 0; q < XB + 4; q++) x[q] = AT(row, q);
+                conv_row_taps(a0, x, wk, t, flip, XB);
+            }
+#pragma GCC unroll 8
+            for (int b = 0; b < XB; b++) AT(out, r * so + c0 + b) = a0[b];
         }
 }
 
@@ -180,11 +213,11 @@ static void ls_pool_fwd(const float *restrict in, int n, int so, const opts_t *o
     if (o->pool == POOL_SUBSAMPLE) activate(x, d, n * so * so * K, o);
 }
 
-/* g: dE/dx at the pool's output (overwritten by dE/da); writes dE/dx at its compact input g_in,
- * then dcoef -= rc dE/dcoef, dbias -= rb dE/dbias (the coefficient read before its update) */
+/* g: dE/dx at the pool's output (overwritten by dE/da); writes dE/da at its compact input g_in
+ * (dE/dx times the layer below's f'(a), d_in), then dcoef -= rc dE/dcoef, dbias -= rb dE/dbias (the coefficient read before its update) */
 static void ls_pool_bwd(float *restrict g, const float *restrict d, const float *restrict s, const float *restrict arg,
                      int n, int so, const opts_t *o, const float *coef, float *dcoef, const float *rc, float *dbias,
-                     const float *rb, float *restrict g_in)
+                     const float *rb, float *restrict g_in, const float *restrict d_in)
 {
     const int si = 2 * so;
     for (int c = 0; c < n; c++) {
@@ -207,7 +240,7 @@ static void ls_pool_bwd(float *restrict g, const float *restrict d, const float 
                     v = (vf)((AT(arg, u) == splat((float)((y & 1) * 2 + (xx & 1)))) & (vi)gu);
                 else
                     v = gu * kc;
-                AT(g_in, (c * si + y) * si + xx) = v;
+                AT(g_in, (c * si + y) * si + xx) = v * AT(d_in, (c * si + y) * si + xx);
             }
         if (o->pool == POOL_SUBSAMPLE) {
             AT(dcoef, c) -= AT(rc, c) * (gc * o->sub_k);
@@ -244,38 +277,35 @@ static void ls_dense_fwd(const float *restrict x, int n_in, const float *restric
 
 /* ga = dE/da: gx = W^T ga with the weights before their update, then D -= R (ga x^T), Db -= Rb ga.
  * D == W (SDLM, in place) or accumulators (curvature pass): each element is read before it is
- * written in the same iteration, so the two may be the same memory. JB inputs at a time, their
- * gx sums and x held in registers while the outputs stream past (gx summed over o in order, as
- * lenet5_ops.h). */
-static inline __attribute__((always_inline)) void dense_bwd_cols(const float *restrict ga, int n_out,
-    const float *restrict x, int n_in, const float *w, float *D, const float *restrict R, float *restrict gx,
-    int j0, const int JB)
-{
-    vf acc[8], xv[8];
-#pragma GCC unroll 8
-    for (int q = 0; q < JB; q++) {
-        acc[q] = splat(0.0f);
-        xv[q] = AT(x, j0 + q);
-    }
-    for (int o = 0; o < n_out; o++) {
-        const vf go = AT(ga, o);
-        const int64_t row = (int64_t)o * n_in + j0;
-#pragma GCC unroll 8
-        for (int q = 0; q < JB; q++) {
-            const vf wv = AT(w, row + q);
-            acc[q] += go * wv;
-            AT(D, row + q) -= AT(R, row + q) * (go * xv[q]);
-        }
-    }
-#pragma GCC unroll 8
-    for (int q = 0; q < JB; q++) AT(gx, j0 + q) = acc[q];
-}
-
+ * written in the same iteration, so the two may be the same memory. Rows stream contiguously (the
+ * weights of K models outgrow the L2 cache: this loop runs at memory speed), two at a time so
+ * that gx is loaded and stored once per pair. */
 static void ls_dense_bwd(const float *restrict ga, int n_out, const float *restrict x, int n_in, const float *w,
                          float *D, const float *restrict R, float *Db, const float *restrict Rb, float *restrict gx)
 {
-    int j = 0;
-    for (; j + 8 <= n_in; j += 8) dense_bwd_cols(ga, n_out, x, n_in, w, D, R, gx, j, 8);
-    for (; j < n_in; j++) dense_bwd_cols(ga, n_out, x, n_in, w, D, R, gx, j, 1);
-    for (int o = 0; o < n_out; o++) AT(Db, o) -= AT(Rb, o) * AT(ga, o);
+    for (int j = 0; j < n_in; j++) AT(gx, j) = splat(0.0f);
+    int o = 0;
+    for (; o + 2 <= n_out; o += 2) {
+        const vf g0 = AT(ga, o), g1 = AT(ga, o + 1);
+        const float *w0 = w + (int64_t)o * n_in * K, *w1 = w0 + (int64_t)n_in * K;
+        const float *r0 = R + (int64_t)o * n_in * K, *r1 = r0 + (int64_t)n_in * K;
+        float *d0 = D + (int64_t)o * n_in * K, *d1 = d0 + (int64_t)n_in * K;
+        for (int j = 0; j < n_in; j++) {
+            const vf a = AT(w0, j), b = AT(w1, j), xj = AT(x, j);
+            AT(gx, j) += g0 * a + g1 * b;
+            AT(d0, j) -= AT(r0, j) * (g0 * xj);
+            AT(d1, j) -= AT(r1, j) * (g1 * xj);
+        }
+    }
+    for (; o < n_out; o++) {
+        const vf go = AT(ga, o);
+        const float *wo = w + (int64_t)o * n_in * K, *ro = R + (int64_t)o * n_in * K;
+        float *dwo = D + (int64_t)o * n_in * K;
+        for (int j = 0; j < n_in; j++) {
+            const vf wv = AT(wo, j);
+            AT(gx, j) += go * wv;
+            AT(dwo, j) -= AT(ro, j) * (go * AT(x, j));
+        }
+    }
+    for (int o2 = 0; o2 < n_out; o2++) AT(Db, o2) -= AT(Rb, o2) * AT(ga, o2);
 }
