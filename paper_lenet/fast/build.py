@@ -54,7 +54,7 @@ def unavailable(input_size: int = 32, lib: str = "lenet5", lanes: int = 0) -> st
             return "turned off by PAPER_LENET_FAST=off"
         if compiler() is None:
             return "no C compiler found (gcc, cc or $CC) to build the fast path"
-        load(input_size, lib, lanes)
+        load(input_size, lib, lanes) if lanes else load(input_size, lib)
     except (RuntimeError, OSError) as e:
         return str(e).splitlines()[0]
     return None
