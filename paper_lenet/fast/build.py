@@ -29,7 +29,7 @@ from . import abi
 HERE = Path(__file__).resolve().parent
 SOURCES = {"lenet5": ("lenet5.c", "lenet5_ops.h", "lenet5_heads.h", "lenet5_curv.h", "opts.h"),
            "seqnet": ("seqnet.c", "lenet5_ops.h", "lenet5_heads.h", "opts.h"),
-           "lockstep": ("lockstep.c", "lockstep_ops.h", "lockstep_curv.h", "lenet5_ops.h", "lenet5_heads.h", "opts.h")}
+           "lockstep": ("lockstep.c", "lockstep_ops.h", "lockstep_dense.h", "lockstep_curv.h", "lenet5_ops.h", "lenet5_heads.h", "opts.h")}
 # -fno-trapping-math only lets gcc evaluate both sides of a select (tanh's two ranges) so the
 # loop vectorises; it changes no result. -fopenmp-simd honours `omp simd reduction` only.
 NATIVE = ("-O3", "-march=native", "-fno-trapping-math", "-fopenmp-simd", "-shared", "-fPIC", "-std=gnu11")

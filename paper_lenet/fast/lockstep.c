@@ -32,6 +32,7 @@ enum { C1W, C1B, S2C, S2B, C3W, C3B, S4C, S4B, C5W, C5B, F6W, F6B, F7W, F7B, C3M
 #include "lenet5_ops.h"    /* activate (element-wise: layout-free), tanh_f */
 #include "lenet5_heads.h"  /* the heads and losses, called per lane */
 #include "lockstep_ops.h"
+#include "lockstep_dense.h"
 
 /* one step's activations and gradients for all K models, every array model-minor (x K floats) */
 typedef struct {
