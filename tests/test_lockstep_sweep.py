@@ -59,6 +59,7 @@ def same_run(a: Path, b: Path):
     assert abs(ea - eb) <= 2 / 200  # a near-tie may flip (200 synthetic test images)
 
 
+@pytest.mark.slow  # 15 two-pass runs in 11 processes (~1.5 min on 2 busy cores); test_lockstep's kill test is the fast one
 @needs_kernel
 def test_lockstep_sweep_killed_resumes_alone_and_matches_lockstep_off(synthetic_root, tmp_path, capsys):
     on, off = tmp_path / "on", tmp_path / "off"
@@ -73,3 +74,16 @@ def test_lockstep_sweep_killed_resumes_alone_and_matches_lockstep_off(synthetic_
     assert "runs: 5/5 done" in capsys.readouterr().out
     for s in range(5):
         same_run(on / "lenet5_1998" / f"seed{s}", off / "lenet5_1998" / f"seed{s}")
+
+
+@needs_kernel
+def test_sweep_runs_five_seeds_in_one_lockstep_process(synthetic_root, tmp_path, capsys):
+    """--jobs 1, 5 seeds: one `train --seeds` process; every seed gets its own finished run directory."""
+    over = (f"data.root={synthetic_root}", "data.download=false", "data.train_size=200", "train.epochs=1",
+            "train.sdlm.hessian_samples=20")
+    assert S.sweep([str(PAPER)], over, "0-4", tmp_path, jobs=1) == 0
+    text = capsys.readouterr().out
+    assert "lenet5_1998/seeds 0,1,2,3,4: done" in text and "runs: 5/5 done" in text
+    assert (tmp_path / "lenet5_1998" / "seeds0+1+2+3+4.log").exists()
+    for s in range(5):
+        assert json.loads((tmp_path / "lenet5_1998" / f"seed{s}" / "summary.json").read_text())["seed"] == s
