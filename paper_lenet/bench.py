@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from .bench_lockstep import bench_lockstep
+from .bench_lockstep import table as lockstep_table
 from .config import load_config
 from .data.mnist import load_mnist
 from .evaluate import evaluate
@@ -164,13 +166,18 @@ def _curvature_s(model, data, cfg) -> float:
     return round(time.perf_counter() - t0, 3)
 
 
-def bench(steps: int = 2000, log=print) -> dict:
+def bench(steps: int = 2000, log=print, only_lockstep: bool = False) -> dict:
 
     default_threads = torch.get_num_threads()
     res = {"machine": _machine()}
     cfg = _config()
     data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed, log=log)
     torch.set_num_threads(1)  # the per-sample path's setting (train.threads=0 with batch 1)
+    log("timing seeds in lockstep (K = 1, 2, 4, 8, 16) and the FMA peak ...")
+    res["lockstep"] = bench_lockstep(cfg, data, steps)
+    if only_lockstep:
+        torch.set_num_threads(default_threads)
+        return res
     log("timing a cold build of the fast path ...")
     res["fast_build_s"] = _fresh_build_s(cfg.model.input_size)
     log(f"timing {steps} per-sample SDLM steps, reference and fast ...")
@@ -211,6 +218,9 @@ def projection(res: dict, cfg) -> dict:
 
 
 def _table(res: dict) -> str:
+    if "per_sample_step_us" not in res:  # --lockstep: that part only
+        return "\n".join([f"machine: {res['machine']['cpu']}, {res['machine']['cores']} cores", ""]
+                         + lockstep_table(res["lockstep"]))
     m, st = res["machine"], res["per_sample_step_us"]
     rows = [f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads)",
             f"fast path cold build: {res['fast_build_s']:.1f} s", "",
@@ -231,12 +241,12 @@ def _table(res: dict) -> str:
              f"({res['minibatch_epoch_s_1thread']:.1f} s on 1 thread), autograd {res['minibatch_epoch_s_autograd']:.1f} s",
              f"projected lenet5_1998 run ({res['projected_passes']} passes): fast {p['fast'] / 60:.0f} min, "
              f"reference {p['reference'] / 3600:.1f} h",
-             f"peak RSS: {res['peak_rss_mb']:.0f} MB"]
+             f"peak RSS: {res['peak_rss_mb']:.0f} MB", ""] + lockstep_table(res["lockstep"])
     return "\n".join(rows)
 
 
-def run_bench(as_json: bool = False, steps: int = 2000) -> dict:
+def run_bench(as_json: bool = False, steps: int = 2000, only_lockstep: bool = False) -> dict:
     quiet = (lambda *_: None) if as_json else print
-    res = bench(steps, log=quiet)
+    res = bench(steps, log=quiet, only_lockstep=only_lockstep)
     print(json.dumps(res, indent=2) if as_json else _table(res))
     return res

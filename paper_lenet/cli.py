@@ -25,7 +25,7 @@ from .data.rubbish import RUBBISH
 from .data.rubbish import SIZE as RUBBISH_SIZE
 from .errors import UserError
 from .evaluate import eval_run
-from .make import cost, run_from_cli
+from .make import cost, run_from_cli, seeds_from_cli
 from .hub import REGISTRY
 from .maps import save_distortion_grid, show_maps
 from .predict import failed, predict_files
@@ -100,6 +100,10 @@ def cmd_train(args):
     # inherit SIG_IGN, and a sweep's signal reaches its runs only through sweep._stop, so they would wait
     # out its SIGKILL.
     with stop_on_signals():
+        if args.seeds is not None:  # several seeds in one process: in lockstep where the fast path applies
+            seeds_from_cli(args.config, args.overrides, args.seeds, out=args.out,
+                           resume=args.resume or args.resume_if_possible)
+            return
         run_from_cli(args.config, args.overrides, out=args.out, resume=args.resume,
                      resume_if_possible=args.resume_if_possible)
 
@@ -122,7 +126,7 @@ def cmd_sweep(args):
     configs = [c for c in args.items if "=" not in c]
     overrides = [c for c in args.items if "=" in c]
     failed = sweep(configs, overrides, args.seeds, args.out, jobs=args.jobs, backend=args.backend,
-                   address=args.address)
+                   address=args.address, lockstep=args.lockstep == "on")
     if failed:
         print(f"paper-lenet: {failed} run(s) failed or skipped (in use by another process); "
               f"see above and the logs in {args.out}", file=sys.stderr)
@@ -159,7 +163,7 @@ def cmd_cite(args):
 
 
 def cmd_bench(args):
-    run_bench(as_json=args.json, steps=args.steps)
+    run_bench(as_json=args.json, steps=args.steps, only_lockstep=args.lockstep)
 
 
 class Parser(argparse.ArgumentParser):
@@ -204,6 +208,8 @@ def parser() -> argparse.ArgumentParser:
     again.add_argument("--resume", action="store_true", help="continue a killed run (an error where there is none)")
     again.add_argument("--resume-if-possible", action="store_true",
                        help="continue a killed run if there is one, else start it (for scripts)")
+    s.add_argument("--seeds", default=None, help="train these seeds (5, 0-4 or 0,3,7) in one process, in lockstep "
+                   "where the fast path applies; --out is then the folder of their seed<k>/ run directories")
     s.set_defaults(fn=cmd_train)
     s = sub.add_parser("eval", help="test error, misses and confusion matrix of a run")
     s.add_argument("run_dir")
@@ -236,6 +242,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="reference vs fast per-sample SDLM step, minibatch epoch, eval speed")
     s.add_argument("--json", action="store_true")
     s.add_argument("--steps", type=int, default=2000)
+    s.add_argument("--lockstep", action="store_true", help="only the seeds-in-lockstep part (K models per step, FMA peak)")
     s.set_defaults(fn=cmd_bench)
     s = sub.add_parser("sweep", help="train every config x seed into OUT/<config name>/seed<k>/ "
                                      "(skips finished runs, resumes killed ones)")
@@ -249,6 +256,9 @@ def parser() -> argparse.ArgumentParser:
                         "the same command resumes it from its last checkpoint (exit 130 / 143 / 129). "
                         "ray: the same signals cancel every task (its training process is killed); finished "
                         "runs are written, unfinished ones start again from the beginning next time")
+    s.add_argument("--lockstep", choices=("on", "off"), default="on",
+                   help="on: seeds of one config share `train --seeds` processes (SIMD across models) where "
+                        "the fast path applies; off: one process per seed")
     s.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT)")
     s.set_defaults(fn=cmd_sweep)
     s = sub.add_parser("compare", help="test error over seeds per config, and each config against a baseline")

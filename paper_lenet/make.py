@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import comparison  # noqa: F401  (registers the fitted methods)
-from . import rundir
+from . import (
+    comparison,  # noqa: F401  (registers the fitted methods)
+    rundir,
+)
 from .comparison.boost import train_boosted
 from .comparison.fit import fit_run
 from .config import Config, load_config
 from .errors import UserError
+from .lockstep import lockstep_supported, train_seeds
 from .registry import method
 from .runlock import holder
+from .sweep import parse_seeds
 from .train import train
 
 
@@ -35,6 +39,26 @@ def make_run(cfg: Config, out: Path, resume: bool = False, log=print) -> dict:
 def cost(cfg: Config) -> dict:
     """Figs. 11-12: {"macs", "memory"} per recognition, from the method's definition."""
     return method(cfg.model.arch).cost(cfg)
+
+
+def train_many(cfgs: list[Config], outs: list[Path], resume: bool = False, log=print) -> list[dict]:
+    """Several seeds of one config in one process: in lockstep where it applies (lockstep.train_seeds),
+    else one after another (said once)."""
+    why = lockstep_supported(cfgs[0], len(cfgs))
+    if why is None:
+        return train_seeds(cfgs, outs, resume, log)
+    if len(cfgs) > 1:
+        log(f"notice: seeds not in lockstep ({why}); training them one after another")
+    return [make_run(c, Path(o), resume, lambda m, s=c.seed: log(f"seed {s}: {m}")) for c, o in zip(cfgs, outs)]
+
+
+def seeds_from_cli(config: str, overrides, seeds, out=None, resume=False) -> list[dict]:
+    """`train --seeds SPEC`: every seed's run into OUT/seed<k> (default runs/<name>/seed<k>), in one process."""
+    if any(o.split("=", 1)[0].strip() == "seed" for o in overrides):
+        raise UserError("train --seeds: seed= is not an override here; give the seeds with --seeds")
+    cfgs = [load_config(config, [*overrides, f"seed={s}"]) for s in parse_seeds(seeds)]
+    outs = [Path(out) / f"seed{c.seed}" if out else rundir.default_run_dir(c) for c in cfgs]
+    return train_many(cfgs, outs, resume)
 
 
 def run_from_cli(config: str, overrides, out=None, resume=False, resume_if_possible=False) -> dict:

@@ -1,7 +1,10 @@
 """`paper-lenet sweep`: every config x seed into DIR/<config name>/seed<k>/, `jobs` at a time.
 
 Each run is its own one-thread `python -m paper_lenet train` process (OMP_NUM_THREADS=1), logged to
-DIR/<name>/seed<k>.log, so a crash or a kill affects one run only. Finished runs (summary.json
+DIR/<name>/seed<k>.log, so a crash or a kill affects one run only. With lockstep (the default where the
+fast path applies) the seeds of a config share up to `jobs` processes of at least lockstep.MIN_GROUP
+seeds each (`train --seeds`, paper_lenet.lockstep, logged to DIR/<name>/seeds<a>+<b>.log), each seed
+still in its own locked, resumable run directory. Finished runs (summary.json
 present) are skipped, unless they hold another config (a one-line error); killed ones are resumed
 (--resume-if-possible, which refuses another config); one that another process is writing (its lock, runlock.py)
 is skipped and reported. A run directory is only ever resumable or
@@ -25,6 +28,7 @@ from pathlib import Path
 from .cluster import Progress, run_set_ray
 from .config import load_config, resolve_config
 from .errors import UserError
+from .lockstep import groups
 from .rundir import finished
 from .runlock import holder
 from .signals import Stopped, handling, stop_on_signals
@@ -80,11 +84,11 @@ def plan(configs, overrides=(), seeds=(0,)) -> list[tuple[Path, str, int]]:
 
 
 def sweep(configs, overrides=(), seeds="5", out="runs", jobs: int = 2, backend: str = "process",
-          address: str | None = None, log=print, env: dict | None = None) -> int:
+          address: str | None = None, log=print, env: dict | None = None, lockstep: bool = True) -> int:
     """Run every config x seed into out/<name>/seed<k>/; returns the number of runs that failed or were
     skipped because another process holds their directory (runlock: `paper-lenet train` takes it).
     configs: files or shipped names; seeds: a spec (parse_seeds) or a list of ints; env: extra
-    environment of the training processes."""
+    environment of the training processes; lockstep: seeds of one config share processes (lockstep.groups)."""
     seeds = parse_seeds(seeds) if isinstance(seeds, (str, int)) else list(seeds)
     if backend not in ("process", "ray"):
         raise UserError(f"--backend {backend}: expected process or ray")
@@ -103,29 +107,42 @@ def sweep(configs, overrides=(), seeds="5", out="runs", jobs: int = 2, backend: 
         with stop_on_signals():  # SIGTERM and SIGHUP cancel the tasks as Ctrl-C does (cluster.py)
             return run_set_ray([(p, s) for p, _, s in runs], out, extra, address=address, env=env, log=log,
                                jobs=None if address else jobs)
-    return _run_processes(runs, out, extra, jobs, log, dict(os.environ, OMP_NUM_THREADS="1", **(env or {})))
+    return _run_processes(runs, out, extra, jobs, log, dict(os.environ, OMP_NUM_THREADS="1", **(env or {})),
+                          lockstep)
 
 
-def _command(path: Path, seed: int, extra, run: Path) -> list[str]:
-    cmd = [sys.executable, "-m", "paper_lenet", "train", str(path), f"seed={seed}", *extra, "--out", str(run)]
-    return cmd + ["--resume-if-possible"] if run.exists() else cmd  # a run stopped before it began: starts
+def _command(path: Path, seeds: list[int], extra, out: Path) -> list[str]:
+    """One seed: `train CONFIG seed=K --out OUT/seedK`; several: `train CONFIG --seeds A,B --out OUT`, each
+    with --resume-if-possible where there is something to continue (a run stopped before it began starts)."""
+    if len(seeds) > 1:
+        return [sys.executable, "-m", "paper_lenet", "train", str(path), *extra, "--seeds",
+                ",".join(map(str, seeds)), "--out", str(out), "--resume-if-possible"]
+    run = out / f"seed{seeds[0]}"
+    cmd = [sys.executable, "-m", "paper_lenet", "train", str(path), f"seed={seeds[0]}", *extra, "--out", str(run)]
+    return cmd + ["--resume-if-possible"] if run.exists() else cmd
 
 
-def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict) -> int:
+def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict, lockstep: bool = True) -> int:
     waiting = []
     for path, name, seed in runs:
         if finished(load_config(path, [f"seed={seed}", *extra]), out / name / f"seed{seed}"):
             log(f"{name} seed {seed}: finished already")
         else:
             waiting.append((path, name, seed))
-    progress = Progress(len(runs), jobs=jobs, done=len(runs) - len(waiting))
-    running: dict = {}  # Popen -> (key, start time, log path, log file)
+    names = {path: name for path, name, _ in runs}
+    if lockstep:  # seeds of one config in shared processes where the lockstep kernel applies
+        waiting = groups(list(names), [(p, s) for p, _, s in waiting], jobs,
+                         lambda p, s: load_config(p, [f"seed={s}", *extra]), log)
+    else:
+        waiting = [(path, [seed]) for path, _, seed in waiting]
+    progress = Progress(len(runs), jobs=jobs, done=len(runs) - sum(len(s) for _, s in waiting))
+    running: dict = {}  # Popen -> (key, start time, log path, log file, number of seeds)
     failed, skipped = 0, 0
     caught: list[int] = []  # stop signals, noted by the handler and acted on in the loop (never mid-Popen)
     try:
         with handling(lambda signum, frame: caught.append(signum)):  # also while _stop waits
             try:
-                failed, skipped = _loop(waiting, running, jobs, out, extra, env, progress, caught)
+                failed, skipped = _loop(waiting, names, running, jobs, out, extra, env, progress, caught)
             except KeyboardInterrupt as e:
                 _stop(running, getattr(e, "signum", signal.SIGINT))
                 print(f"\ninterrupted: {len(running)} run(s) stopped, each resumable; the same command continues",
@@ -139,36 +156,47 @@ def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict) -> int:
     return failed + skipped
 
 
-def _loop(waiting, running, jobs, out, extra, env, progress, caught) -> tuple[int, int]:
-    """Start and wait for the runs, `jobs` at a time; (failed, skipped). Stopped when a stop signal is
-    in `caught`, with `running` holding every process started."""
+def _loop(waiting, names, running, jobs, out, extra, env, progress, caught) -> tuple[int, int]:
+    """Start and wait for the runs (a group of seeds per process), `jobs` processes at a time;
+    (failed, skipped) in seeds. Stopped when a stop signal is in `caught`, with `running` holding every
+    process started."""
     failed, skipped, note = 0, 0, ""
+
+    def seeds_running():
+        return sum(r[4] for r in running.values())
     while waiting or running:
         while waiting and len(running) < jobs:
             if caught:
                 raise Stopped(caught[0])
-            path, name, seed = waiting.pop(0)
-            run, logpath = out / name / f"seed{seed}", out / name / f"seed{seed}.log"
-            pid = holder(run)
-            if pid is not None:  # another sweep or a hand-run --resume is writing it: not ours to touch
-                skipped += 1
-                progress.finished()
-                progress.show(len(running), f"{name}/seed{seed}: skipped, in use by pid {pid}")
+            path, seeds = waiting.pop(0)
+            name, free = names[path], []
+            for seed in seeds:
+                pid = holder(out / name / f"seed{seed}")
+                if pid is not None:  # another sweep or a hand-run --resume is writing it: not ours to touch
+                    skipped += 1
+                    progress.finished()
+                    progress.show(seeds_running(), f"{name}/seed{seed}: skipped, in use by pid {pid}")
+                else:
+                    free.append(seed)
+            if not free:
                 continue
+            key = f"{name}/seed{'s ' if len(free) > 1 else ''}{','.join(map(str, free))}"
+            logpath = out / name / f"seed{'s' if len(free) > 1 else ''}{'+'.join(map(str, free))}.log"
             logpath.parent.mkdir(parents=True, exist_ok=True)
             f = open(logpath, "a")
             # its own session: Ctrl-C reaches it only through _stop, which waits for it to exit
-            proc = subprocess.Popen(_command(path, seed, extra, run), stdout=f, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen(_command(path, free, extra, out / name), stdout=f, stderr=subprocess.STDOUT,
                                     env=env, start_new_session=True)
-            running[proc] = (f"{name}/seed{seed}", time.time(), logpath, f)
+            running[proc] = (key, time.time(), logpath, f, len(free))
         if not running:  # the last ones were skipped
             continue
-        progress.show(len(running), note)
+        progress.show(seeds_running(), note)
         done = _wait_any(running, caught=caught)
-        key, t0, logpath, f = running.pop(done)
+        key, t0, logpath, f, n_seeds = running.pop(done)
         f.close()
-        failed += done.returncode != 0
-        progress.finished(time.time() - t0 if done.returncode == 0 else None)
+        failed += n_seeds if done.returncode != 0 else 0
+        for _ in range(n_seeds):
+            progress.finished(time.time() - t0 if done.returncode == 0 else None)
         note = (f"{key}: done in {time.time() - t0:.0f}s" if done.returncode == 0
                 else f"{key}: failed (exit {done.returncode}; see {logpath})")
     progress.show(0, note)
@@ -194,7 +222,7 @@ def _stop(running: dict, signum: int = signal.SIGINT) -> None:
     for proc in running:
         if proc.poll() is None:
             os.killpg(proc.pid, signum)
-    for proc, (_, _, _, f) in running.items():
+    for proc, (_, _, _, f, _) in running.items():
         try:
             proc.wait(timeout=STOP_WAIT_S)
         except subprocess.TimeoutExpired:

@@ -42,6 +42,9 @@ def test_bench_runs_and_reports_every_figure(capsys):
     text = _table(res)
     assert "modern minibatch epoch" in text and "autograd" in text and "projected lenet5_1998 run" in text
     assert "fig9/lenet4" in text
+    ls = res["lockstep"]
+    assert set(ls["model_steps_per_s"]) == {1, 2, 4, 8, 16} and all(v > 0 for v in ls["model_steps_per_s"].values())
+    assert all(v > 0 for v in ls["fma_peak_gflops"].values()) and "seeds in lockstep" in text
 
 
 @pytest.mark.slow

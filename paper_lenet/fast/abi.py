@@ -55,6 +55,22 @@ def declare(lib: ctypes.CDLL) -> None:
                            f"bytes; C: {theirs!r}; Python: {names()!r})")
 
 
+def declare_lockstep(lib: ctypes.CDLL) -> None:
+    """Argument types of lockstep.c's lockstep_run and lockstep_fma_peak, then declare()'s check."""
+    p = ctypes.c_void_p
+    lib.lockstep_run.argtypes = [p, p, p, p, p, p, p, p, ctypes.POINTER(Opts), p, p, p, ctypes.c_int64, p, p]
+    lib.lockstep_run.restype = ctypes.c_int
+    lib.lockstep_fma_peak.argtypes = [ctypes.c_int64]
+    lib.lockstep_fma_peak.restype = ctypes.c_float
+    lib.lockstep_lanes.restype = ctypes.c_int
+    lib.lockstep_opts_size.restype = ctypes.c_size_t
+    lib.lockstep_names.restype = ctypes.c_char_p
+    size, theirs = lib.lockstep_opts_size(), lib.lockstep_names().decode()
+    if size != ctypes.sizeof(Opts) or theirs != names():
+        raise RuntimeError(f"lockstep.c and paper_lenet/fast/abi.py disagree (opts {size} vs {ctypes.sizeof(Opts)} "
+                           f"bytes; C: {theirs!r}; Python: {names()!r})")
+
+
 SEQNET_ABI = 1
 LAYER = {"conv": 0, "pool": 1, "full": 2}
 

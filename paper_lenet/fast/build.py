@@ -1,5 +1,6 @@
-"""Compile lenet5.c (LeNet-5, one library per input size) or seqnet.c (nets.SeqNet, sizes given at run
-time) on first use and load it with ctypes.
+"""Compile lenet5.c (LeNet-5, one library per input size), lockstep.c (K LeNet-5 models side by side,
+one library per input size and K) or seqnet.c (nets.SeqNet, sizes given at run time) on first use and
+load it with ctypes.
 
 The library is built with the machine's C compiler at -O3 -march=native (no -ffast-math: the
 results must match the reference within float32 rounding; vector width and FMA contraction change
@@ -27,7 +28,8 @@ from . import abi
 
 HERE = Path(__file__).resolve().parent
 SOURCES = {"lenet5": ("lenet5.c", "lenet5_ops.h", "lenet5_heads.h", "lenet5_curv.h", "opts.h"),
-           "seqnet": ("seqnet.c", "lenet5_ops.h", "lenet5_heads.h", "opts.h")}
+           "seqnet": ("seqnet.c", "lenet5_ops.h", "lenet5_heads.h", "opts.h"),
+           "lockstep": ("lockstep.c", "lockstep_ops.h", "lockstep_dense.h", "lockstep_curv.h", "lenet5_ops.h", "lenet5_heads.h", "opts.h")}
 # -fno-trapping-math only lets gcc evaluate both sides of a select (tanh's two ranges) so the
 # loop vectorises; it changes no result. -fopenmp-simd honours `omp simd reduction` only.
 NATIVE = ("-O3", "-march=native", "-fno-trapping-math", "-fopenmp-simd", "-shared", "-fPIC", "-std=gnu11")
@@ -45,14 +47,14 @@ def mode() -> str:
     return m
 
 
-def unavailable(input_size: int = 32, lib: str = "lenet5") -> str | None:
+def unavailable(input_size: int = 32, lib: str = "lenet5", lanes: int = 0) -> str | None:
     """None when the fast path builds and loads here (compiling it if needed), else why not."""
     try:
         if mode() == "off":
             return "turned off by PAPER_LENET_FAST=off"
         if compiler() is None:
             return "no C compiler found (gcc, cc or $CC) to build the fast path"
-        load(input_size, lib)
+        load(input_size, lib, lanes) if lanes else load(input_size, lib)
     except (RuntimeError, OSError) as e:
         return str(e).splitlines()[0]
     return None
@@ -82,7 +84,7 @@ def _cpu_id() -> str:
     return "\n".join(dict.fromkeys(keep))  # one copy per distinct line, not one per core
 
 
-def _key(cc: str, input_size: int, flags=NATIVE, lib: str = "lenet5") -> str:
+def _key(cc: str, input_size: int, flags=NATIVE, lib: str = "lenet5", lanes: int = 0) -> str:
     h = hashlib.sha256()
     for name in SOURCES[lib]:
         h.update((HERE / name).read_bytes())
@@ -90,23 +92,25 @@ def _key(cc: str, input_size: int, flags=NATIVE, lib: str = "lenet5") -> str:
         version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
     except OSError as e:
         raise RuntimeError(f"the C compiler {cc} does not run ({e})") from None
-    for part in (" ".join(flags), str(input_size), version, _cpu_id()):
+    for part in (" ".join(flags), str(input_size), str(lanes), version, _cpu_id()):
         h.update(part.encode())
     return h.hexdigest()[:16]
 
 
-def library_path(input_size: int, flags=NATIVE, lib: str = "lenet5") -> Path:
+def library_path(input_size: int, flags=NATIVE, lib: str = "lenet5", lanes: int = 0) -> Path:
     cc = compiler()
     if cc is None:
         raise RuntimeError("no C compiler found (gcc, cc or $CC) to build the fast path")
-    return cache_dir() / f"{lib}_in{input_size}_{_key(cc, input_size, flags, lib)}.so"
+    k = f"_k{lanes}" if lanes else ""
+    return cache_dir() / f"{lib}_in{input_size}{k}_{_key(cc, input_size, flags, lib, lanes)}.so"
 
 
-def _compile(input_size: int, flags, out: Path, lib: str = "lenet5") -> None:
+def _compile(input_size: int, flags, out: Path, lib: str = "lenet5", lanes: int = 0) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
     os.close(fd)
-    cmd = [compiler(), *flags, f"-DIN_SIZE={input_size}", str(HERE / SOURCES[lib][0]), "-o", tmp, "-lm"]
+    defs = [f"-DIN_SIZE={input_size}"] + ([f"-DLANES={lanes}"] if lanes else [])
+    cmd = [compiler(), *flags, *defs, str(HERE / SOURCES[lib][0]), "-o", tmp, "-lm"]
     try:
         try:
             r = subprocess.run(cmd, capture_output=True, text=True)
@@ -120,19 +124,19 @@ def _compile(input_size: int, flags, out: Path, lib: str = "lenet5") -> None:
             os.unlink(tmp)
 
 
-def build(input_size: int, lib: str = "lenet5") -> Path:
+def build(input_size: int, lib: str = "lenet5", lanes: int = 0) -> Path:
     """The compiled library for this input size, compiling it if it is not in the cache: with the
     NATIVE flags, else (they are rejected, or PAPER_LENET_FAST=portable) the PORTABLE ones."""
     tries = [PORTABLE] if mode() == "portable" else [NATIVE, PORTABLE]
     for k, flags in enumerate(tries):
-        out = library_path(input_size, flags, lib)
+        out = library_path(input_size, flags, lib, lanes)
         failed = out.with_suffix(".failed")  # these flags failed before with this compiler: skip them
         if out.exists():
             return out
         if failed.exists() and k + 1 < len(tries):
             continue
         try:
-            _compile(input_size, flags, out, lib)
+            _compile(input_size, flags, out, lib, lanes)
             return out
         except RuntimeError as e:
             if k + 1 == len(tries):
@@ -142,12 +146,13 @@ def build(input_size: int, lib: str = "lenet5") -> Path:
     raise AssertionError("unreachable")
 
 
-def load(input_size: int, lib: str = "lenet5") -> ctypes.CDLL:
+def load(input_size: int, lib: str = "lenet5", lanes: int = 0) -> ctypes.CDLL:
     """The loaded library (built on first use), its interface declared and checked (abi.py).
-    seqnet takes its sizes at run time: build it with input_size 0."""
-    path = str(build(input_size, lib))  # one per input size and flags (PAPER_LENET_FAST=portable)
+    seqnet takes its sizes at run time: build it with input_size 0; lockstep needs its lanes K."""
+    path = str(build(input_size, lib, lanes))  # one per input size, K and flags (PAPER_LENET_FAST=portable)
     if path not in _loaded:
         so = ctypes.CDLL(path)
-        (abi.declare if lib == "lenet5" else abi.declare_seqnet)(so)  # RuntimeError if C and abi.py disagree
+        declare = {"lenet5": abi.declare, "seqnet": abi.declare_seqnet, "lockstep": abi.declare_lockstep}[lib]
+        declare(so)  # RuntimeError if C and abi.py disagree
         _loaded[path] = so
     return _loaded[path]

@@ -24,32 +24,6 @@ static void pool_sq(const float *restrict xin, int ms, int si, int n, int so, fl
             }
 }
 
-/* d2E/dx6_j^2 of the RBF head with its loss (F7 fixed): mse 2; map adds the log-sum-exp term's
- * diagonal: 2 - 2 sum_i p_i + sum_i p_i u_ij^2 - (sum_i p_i u_ij)^2, u_ij = 2 (x_j - c_ij),
- * p_i = e^-y_i / (e^-j + sum_i e^-y_i) */
-static void rbf_curv(const float *restrict x, const float *restrict c, const float *restrict y, const opts_t *o,
-                     float *restrict h)
-{
-    if (o->loss != LOSS_MAP) {
-        for (int j = 0; j < 84; j++) h[j] = 2.0f;
-        return;
-    }
-    float m = -o->map_j, p[10], ps = 0.0f;
-    for (int i = 0; i < 10; i++) m = fmaxf(m, -y[i]);
-    float z = expf(-o->map_j - m);
-    for (int i = 0; i < 10; i++) z += expf(-y[i] - m);
-    for (int i = 0; i < 10; i++) ps += p[i] = expf(-y[i] - m) / z;
-    for (int j = 0; j < 84; j++) {
-        float a = 0.0f, b = 0.0f;
-        for (int i = 0; i < 10; i++) {
-            const float u = 2.0f * (x[j] - c[i * 84 + j]);
-            a += p[i] * u;
-            b += p[i] * u * u;
-        }
-        h[j] = 2.0f - 2.0f * ps + b - a * a;
-    }
-}
-
 /* H[k] = h_p for every slot with size[k] > 0, at the weights P before this pattern's update; w holds
  * the pattern's forward pass (read only), w2 and img2 are scratch. Heads: rbf with mse or map, linear
  * with cross-entropy (p (1 - p) at the logits), squashed with edist (1 at the outputs, times f'^2). */

@@ -62,6 +62,32 @@ static float edist_loss(const float *restrict x, const float *restrict d, int64_
     return 0.5f * e;
 }
 
+/* (lenet5_curv.h, lockstep.c) d2E/dx6_j^2 of the RBF head with its loss (F7 fixed): mse 2; map adds the log-sum-exp term's
+ * diagonal: 2 - 2 sum_i p_i + sum_i p_i u_ij^2 - (sum_i p_i u_ij)^2, u_ij = 2 (x_j - c_ij),
+ * p_i = e^-y_i / (e^-j + sum_i e^-y_i) */
+static void rbf_curv(const float *restrict x, const float *restrict c, const float *restrict y, const opts_t *o,
+                     float *restrict h)
+{
+    if (o->loss != LOSS_MAP) {
+        for (int j = 0; j < 84; j++) h[j] = 2.0f;
+        return;
+    }
+    float m = -o->map_j, p[10], ps = 0.0f;
+    for (int i = 0; i < 10; i++) m = fmaxf(m, -y[i]);
+    float z = expf(-o->map_j - m);
+    for (int i = 0; i < 10; i++) z += expf(-y[i] - m);
+    for (int i = 0; i < 10; i++) ps += p[i] = expf(-y[i] - m) / z;
+    for (int j = 0; j < 84; j++) {
+        float a = 0.0f, b = 0.0f;
+        for (int i = 0; i < 10; i++) {
+            const float u = 2.0f * (x[j] - c[i * 84 + j]);
+            a += p[i] * u;
+            b += p[i] * u * u;
+        }
+        h[j] = 2.0f - 2.0f * ps + b - a * a;
+    }
+}
+
 /* the class: argmin distance (rbf) or argmax output (linear, squashed), first of ties as torch.argmax */
 static int predicted(const float *out, int head)
 {
