@@ -110,8 +110,9 @@ def test_fig9_table(runs, monkeypatch):
     t = fig9_table(groups, LABELS)
     r = row(t, "LeNet-4")
     # seeds 1.0% and 2.0%: mean 1.5, sd 0.7071; t(0.975, 1 df) = 12.7062 by table, half-width
-    # 12.7062 x 0.7071 / sqrt(2) = 6.353: [-4.85, 7.85] (two seeds say little); the table prints 2 decimals
-    assert r[3] == "1.50 +- 0.71 (n=2)" and r[4] == "[-4.85, 7.85]"
+    # 12.7062 x 0.7071 / sqrt(2) = 6.353: [-4.85, 7.85] (two seeds say little), clipped at 0 (no error
+    # rate is below it); the table prints 2 decimals
+    assert r[3] == "1.50 +- 0.71 (n=2)" and r[4] == "[0.00, 7.85]"
     assert row(t, "Linear")[4] == "- (one seed)"  # one run: no interval over seeds
     assert r[5] == "outside"  # |1.5 - 1.1| = 0.4 > max(0.3, 0.165)
     assert row(t, "28x28-300-10")[5] == "within" and row(t, "28x28-1000-10")[5] == "outside"
