@@ -2,61 +2,25 @@
 (each seed's value, the mean, a 95% t-interval over seeds); per config against the baseline, a Welch
 difference over seeds (errors: plus the paired test-image variance).
 
-stats.welch / stats.difference are being written (issue 30); until they land, `welch` and `difference`
-here call them when present and a local version otherwise, with the same signature and result
-(diff, se, df, ci95 or None, p_value, reason).
+The differences are compare's (stats.welch over seeds, stats.difference for miss matrices: a
+Welch-t plus the paired test-sample part, Satterthwaite's degrees of freedom).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from scipy.stats import t as student_t
 
 from . import stats
 
-ONE_SEED = "one seed: no interval over seeds"
-
-
-def local_welch(values_a, values_b, test_var: float = 0.0, level: float = 0.95) -> dict:
-    """mean(a) - mean(b): Welch's standard error over seeds plus test_var (a known test-sample part),
-    Student-t with Satterthwaite's degrees of freedom (the known part adds none)."""
-    a, b = np.asarray(values_a, np.float64), np.asarray(values_b, np.float64)
-    diff = float(a.mean() - b.mean())
-    if len(a) < 2 or len(b) < 2:
-        return {"diff": diff, "se": None, "df": None, "ci95": None, "p_value": None, "reason": ONE_SEED}
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = math.sqrt(va + vb + test_var)
-    if se == 0:
-        return {"diff": diff, "se": 0.0, "df": None, "ci95": [diff, diff], "p_value": 1.0 if diff == 0 else 0.0,
-                "reason": "no variance: every seed gives the same value"}
-    den = va * va / (len(a) - 1) + vb * vb / (len(b) - 1)
-    df = (va + vb + test_var) ** 2 / den if den > 0 else math.inf
-    half = float(student_t.ppf(0.5 + level / 2, df)) * se
-    p = float(2 * student_t.sf(abs(diff) / se, df))
-    return {"diff": diff, "se": se, "df": df, "ci95": [diff - half, diff + half], "p_value": p, "reason": None}
+ONE_SEED = "1 seed: no interval"  # stats.welch's reason
 
 
 def welch(values_a, values_b, test_var: float = 0.0, level: float = 0.95) -> dict:
-    fn = getattr(stats, "welch", None)
-    return fn(values_a, values_b, test_var=test_var, level=level) if callable(fn) else \
-        local_welch(values_a, values_b, test_var, level)
-
-
-def paired_test_var(wrong_a, wrong_b) -> float:
-    """The test-sample variance of mean error(A) - mean error(B) on shared images: var over images of the
-    per-image difference of the seeds' mean misses, / N."""
-    d = np.asarray(wrong_a, np.float64).mean(0) - np.asarray(wrong_b, np.float64).mean(0)
-    return float(d.var(ddof=1) / len(d)) if len(d) > 1 else 0.0
+    return stats.welch(values_a, values_b, test_var=test_var, level=level)
 
 
 def difference(wrong_a, wrong_b) -> dict:
     """Mean error(A) - mean error(B) (fractions) from (seeds, N) miss matrices on the same N images."""
-    fn = getattr(stats, "difference", None)
-    if callable(fn):
-        return fn(wrong_a, wrong_b)
-    a, b = np.asarray(wrong_a, bool), np.asarray(wrong_b, bool)
-    return welch(a.mean(1), b.mean(1), test_var=paired_test_var(a, b))
+    return stats.difference(wrong_a, wrong_b)
 
 
 def cell(values) -> dict:

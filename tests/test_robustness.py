@@ -21,7 +21,8 @@ from paper_lenet.data.mnist_c import corrupt
 from paper_lenet.errors import UserError
 from paper_lenet.registry import build_model
 from paper_lenet.robustness import auroc, fpr_at_tpr, head_scores, robustness
-from paper_lenet.robustness_stats import ONE_SEED, local_welch, paired_test_var
+from paper_lenet import stats
+from paper_lenet.robustness_stats import ONE_SEED
 
 ROOT = Path(__file__).resolve().parents[1]
 FEW = ["shot_noise", "rotate", "stripe"]
@@ -56,15 +57,15 @@ def test_head_scores_higher_means_digit():
 
 def test_welch_matches_scipy_and_one_seed_says_so():
     a, b = [1.0, 1.4, 0.9, 1.2, 1.1], [0.8, 0.85, 0.95]
-    w = local_welch(a, b)
+    w = stats.welch(a, b)
     ref = sstats.ttest_ind(a, b, equal_var=False)
     assert w["p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
     assert w["diff"] == pytest.approx(np.mean(a) - np.mean(b))
     lo, hi = w["ci95"]
     assert (lo + hi) / 2 == pytest.approx(w["diff"]) and (hi - lo) / 2 == pytest.approx(
         sstats.t.ppf(0.975, w["df"]) * w["se"])
-    assert local_welch(a, b, test_var=0.01)["se"] == pytest.approx(np.sqrt(w["se"] ** 2 + 0.01))
-    one = local_welch([1.0], b)
+    assert stats.welch(a, b, test_var=0.01)["se"] == pytest.approx(np.sqrt(w["se"] ** 2 + 0.01))
+    one = stats.welch([1.0], b)
     assert one["ci95"] is None and one["reason"] == ONE_SEED
 
 
@@ -72,7 +73,7 @@ def test_paired_test_variance_by_hand():
     wa = np.array([[1, 0, 0, 1], [1, 0, 1, 1]], bool)
     wb = np.array([[0, 0, 0, 1]], bool)
     d = np.array([1.0, 0.0, 0.5, 0.0])  # per image: A's seeds' mean miss - B's
-    assert paired_test_var(wa, wb) == pytest.approx(d.var(ddof=1) / 4)
+    assert stats.difference(wa, wb)["test_var"] == pytest.approx(d.var(ddof=1) / 4)
 
 
 def make_runs(folder: Path, seeds, overrides=()):
@@ -128,7 +129,7 @@ def test_errors_match_a_direct_evaluation(two_configs, synthetic_root):
 def test_formats_and_plot(two_configs, synthetic_root, tmp_path):
     rbf, lin = two_configs
     md = robustness([lin], baseline=rbf, fmt="md", root=synthetic_root, corruptions=FEW, n_rubbish=20)
-    assert "mCE vs paper" in md and "| shot noise |" in md and "linear: one seed" in md
+    assert "mCE vs paper" in md and "| shot noise |" in md and "linear: 1 seed: no interval" in md
     csv = robustness([rbf, lin], fmt="csv", root=synthetic_root, corruptions=FEW, n_rubbish=20)
     assert csv.splitlines()[0].startswith("config,n,figure,set,score,mean")
     tex = robustness([rbf, lin], fmt="latex", root=synthetic_root, corruptions=FEW, n_rubbish=20)
