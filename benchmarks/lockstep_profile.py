@@ -63,7 +63,7 @@ def main(k: int = 8, steps: int = 2000) -> None:
         instrumented(build.HERE, tmp)
         so = tmp / "lockstep_profile.so"
         subprocess.run([build.compiler(), *build.NATIVE, "-DIN_SIZE=32", f"-DLANES={k}", str(tmp / "lockstep.c"),
-                        "-o", str(so), "-lm"], check=True)
+                        "-o", str(so), "-lm"], check=True, capture_output=True)
         lib = ctypes.CDLL(str(so))
         abi.declare_lockstep(lib)
         build.load = lambda *a, **kw: lib  # the stepper below loads this build

@@ -4,7 +4,9 @@ the useful GFLOP/s of each, and this core's FMA peak measured by a small loop in
 
 Useful flops of one model-step: 2 per multiply-add of the forward pass, the input gradients (not
 C1's) and the weight gradients, plus 2 per weight update (lockstep_flops); pooling, squashing and
-the heads are left out, so the fraction of peak is a lower bound on the busy part's.
+the heads are left out, so the fraction of peak is a lower bound on the busy part's. Every time here
+is the thread's CPU time (time.thread_time), steps and FMA loop alike: on a shared machine the
+process's share of the core drops out of the ratios (cache contention from the others does not).
 """
 from __future__ import annotations
 
@@ -18,9 +20,10 @@ from .fast import FastStepper, build
 from .fast.lockstep import LockstepStepper
 from .registry import build_model
 from .sdlm import curvature, sdlm_rates
+from .train import CHUNK as TRAIN_CHUNK
 
 LANES = (1, 2, 4, 8, 16)
-CHUNK = 50  # steps per timed chunk, as bench.CHUNK
+CHUNK = TRAIN_CHUNK  # steps per stepper call, as training makes them (a lockstep call packs its models first)
 FMA_ROUNDS = 20_000_000  # lockstep_fma_peak rounds: ~0.1 s at 16 lanes
 
 
@@ -47,9 +50,9 @@ def fma_peak_gflops(lanes=(8, 16)) -> dict:
         lib.lockstep_fma_peak(FMA_ROUNDS // 10)  # warm-up (clock ramp)
         best = 0.0
         for _ in range(3):
-            t0 = time.perf_counter()
+            t0 = time.thread_time()
             lib.lockstep_fma_peak(FMA_ROUNDS)
-            best = max(best, 2 * 12 * k * FMA_ROUNDS / (time.perf_counter() - t0) / 1e9)
+            best = max(best, 2 * 12 * k * FMA_ROUNDS / (time.thread_time() - t0) / 1e9)
         out[k] = round(best, 1)
     return out
 
@@ -57,16 +60,17 @@ def fma_peak_gflops(lanes=(8, 16)) -> dict:
 def _median_step_s(run, chunks) -> float:
     times = []
     for i, c in enumerate(chunks):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         run(c)
         if i > 0:  # the first chunk is warm-up
-            times.append((time.perf_counter() - t0) / len(c[0]))
+            times.append((time.thread_time() - t0) / len(c[0]))
     return statistics.median(times)
 
 
 def lockstep_steps(cfg, data, steps: int) -> dict:
-    """{K: model-steps/s}: K models (seeds 0..K-1, each its own init and sample order) stepped together;
-    K = 1 is FastStepper (one model, lenet5.c)."""
+    """{K: model-steps/s}: K models (seeds 0..K-1, each its own init and sample order) stepped together
+    in calls of CHUNK steps (max(2, steps // CHUNK) timed after one warm-up); K = 1 is FastStepper."""
+    steps = max(2, steps // CHUNK) * CHUNK
     x, y = data.train_x, data.train_y
     base = build_model(cfg.model, seed=0)
     rates = sdlm_rates(base, curvature(base, x[:500], y[:500], cfg.train.loss, cfg.train.map_j),
