@@ -4,8 +4,6 @@ The library (paper_lenet/) knows none of this; reproduce.py and report.py share 
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from paper_lenet import make  # noqa: F401  (registers every model.arch)
 from paper_lenet import paper
 from paper_lenet.config import CONFIGS, load_config

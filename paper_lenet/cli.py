@@ -21,8 +21,7 @@ from .data.download import ensure_mnist
 from .data.mnist import check_input_size, load_mnist
 from .data.mnist_c import CORRUPTIONS
 from .data.preprocess import save_preprocessing_grid
-from .data.rubbish import RUBBISH
-from .data.rubbish import SIZE as RUBBISH_SIZE
+from .data.rubbish import RUBBISH, SIZE as RUBBISH_SIZE
 from .errors import UserError
 from .evaluate import eval_run
 from .make import cost, run_from_cli, seeds_from_cli
@@ -95,10 +94,8 @@ def cmd_show_tangents(args):
 
 
 def cmd_train(args):
-    # SIGINT, SIGTERM and SIGHUP always stop a run through KeyboardInterrupt (its files saved, resumable),
-    # even when it was started with SIGINT ignored: a shell's background job (`cmd &`) and its children
-    # inherit SIG_IGN, and a sweep's signal reaches its runs only through sweep._stop, so they would wait
-    # out its SIGKILL.
+    # SIGINT, SIGTERM and SIGHUP stop a run through KeyboardInterrupt (files saved, resumable), also when
+    # started with SIGINT ignored (`cmd &`): a sweep's signal reaches its runs only through sweep._stop.
     with stop_on_signals():
         if args.seeds is not None:  # several seeds in one process: in lockstep where the fast path applies
             seeds_from_cli(args.config, args.overrides, args.seeds, out=args.out,
