@@ -1,40 +1,13 @@
 """Parameter, connection and multiply-accumulate counts derived from a built model.
 
 Nothing here is typed in; registry.describe puts the paper's figures (paper.py) beside these.
-A connection is one input->unit link plus one for the bias (the paper's convention: C1 has
-(25 + 1) x 28 x 28 x 6 = 122,304); a MAC is one weight multiply-accumulate per input link.
+Each layer counts its own (`counts` in layers.py): a connection is one input->unit link plus one for
+the bias (the paper's convention: C1 has (25 + 1) x 28 x 28 x 6 = 122,304); a MAC is one weight
+multiply-accumulate per input link.
 """
 from __future__ import annotations
 
 import torch
-
-from .layers import RBF, Conv, Full, Pool, Subsampling
-
-
-def _params(layer) -> int:
-    """Trainable scalars of a layer: its parameters' own sizes (C3 stores only its 60 kernels)."""
-    return sum(p.numel() for p in layer.parameters())
-
-
-def _layer_counts(layer, out_shape):
-    """(params, connections, macs) of one layer given its output shape (C, H, W) or (D,)."""
-    if isinstance(layer, Conv):
-        hw = out_shape[1] * out_shape[2]
-        fan = layer.fan_in()
-        return _params(layer), int(((fan + 1) * hw).sum().item()), int((fan * hw).sum().item())
-    if isinstance(layer, Subsampling):
-        units = out_shape[0] * out_shape[1] * out_shape[2]
-        return _params(layer), 5 * units, 4 * units
-    if isinstance(layer, Pool):
-        units = out_shape[0] * out_shape[1] * out_shape[2]
-        return 0, 4 * units, 4 * units
-    if isinstance(layer, Full):
-        n_out, n_in = layer.weight.shape
-        return _params(layer), n_out * (n_in + 1), n_out * n_in
-    if isinstance(layer, RBF):
-        n_out, n_in = layer.centers.shape
-        return 0, n_out * n_in, n_out * n_in  # fixed centres: connections, no parameters
-    raise TypeError(type(layer))
 
 
 @torch.no_grad()
@@ -47,7 +20,7 @@ def count(model) -> dict:
     shapes.append(("F7", model.F7, list(model.F7(feats).shape[1:])))
     layers = []
     for name, layer, shape in shapes:
-        p, c, m = _layer_counts(layer, shape)
+        p, c, m = layer.counts(shape)  # each layer counts its own (layers.py)
         layers.append({"name": name, "output_shape": shape, "params": p, "connections": c, "macs": m})
     total = {k: sum(l[k] for l in layers) for k in ("params", "connections", "macs")}
     assert total["params"] == sum(p.numel() for p in model.parameters()), "a layer is missing from the count"

@@ -18,6 +18,7 @@ import torch
 
 from .fast import FastStepper, build
 from .fast.lockstep import LockstepStepper
+from .heads import head
 from .registry import build_model
 from .sdlm import curvature, sdlm_rates
 from .train import CHUNK as TRAIN_CHUNK
@@ -37,7 +38,7 @@ def lockstep_flops(cfg) -> int:
     c1, c3m, c5, f6 = h1 * h1 * 6 * 25, h3 * h3 * c3 * 25, h5 * h5 * 120 * 16 * 25, h5 * h5 * 120 * 84
     f7 = 840  # the RBF distances or the linear head: 84 x 10
     macs = 2 * c1 + 3 * c3m + 3 * c5 + 3 * f6 + 2 * f7
-    weights = 6 * 26 + 12 + c3 * 25 + 16 + 32 + 120 * (16 * 25 + 1) + 84 * 121 + (0 if m.head == "rbf" else 850)
+    weights = 6 * 26 + 12 + c3 * 25 + 16 + 32 + 120 * (16 * 25 + 1) + 84 * 121 + (850 if head(m.head).trainable else 0)
     return 2 * (macs + weights)
 
 

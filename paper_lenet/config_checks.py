@@ -7,6 +7,7 @@ import math
 
 from .config_methods import METHOD_SECTIONS
 from .errors import ConfigError
+from .heads import head
 
 
 def validate(cfg, path=None) -> None:
@@ -18,12 +19,7 @@ def validate(cfg, path=None) -> None:
         raise ConfigError(f"{where}{bad[0]} must be a finite number (got {bad[1]})")
     if not 0 <= cfg.seed < 2 ** 32:  # torch.manual_seed and numpy's SeedSequence take it; 2^32 seeds are plenty
         raise ConfigError(f"{where}seed must be in 0..{2 ** 32 - 1} (got {cfg.seed})")
-    if t.loss in ("mse", "map") and m.head != "rbf":
-        raise ConfigError(f"{where}train.loss={t.loss} needs model.head=rbf (got {m.head})")
-    if t.loss == "cross_entropy" and m.head != "linear":
-        raise ConfigError(f"{where}train.loss=cross_entropy needs model.head=linear (got {m.head})")
-    if (t.loss == "edist") != (m.head == "squashed"):
-        raise ConfigError(f"{where}train.loss=edist and model.head=squashed go together (got {t.loss}, {m.head})")
+    head(m.head).check_loss(t.loss, where)
     if not 1 <= cfg.data.deslant_threshold <= 255:
         raise ConfigError(f"{where}data.deslant_threshold must be a grey level 1..255 (got {cfg.data.deslant_threshold})")
     b = cfg.boost

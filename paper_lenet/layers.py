@@ -42,8 +42,15 @@ class Activation(nn.Module):
         return self.name
 
 
+def _params(layer: nn.Module) -> int:
+    """Trainable scalars of a layer: its parameters' own sizes (C3 stores only its 60 kernels)."""
+    return sum(p.numel() for p in layer.parameters())
+
+
 class Layer(nn.Module):
-    """a = pre(x); x' = act(a). Subclasses define pre, curvature_pre and the fan-in per output map."""
+    """a = pre(x); x' = act(a). Subclasses define pre, curvature_pre, the fan-in per output map and
+    counts: (params, connections, MACs) given the output shape (C, H, W) or (D,), for accounting.py.
+    A connection is one input->unit link plus one for the bias; a MAC one weight per input link."""
 
     def forward(self, x):
         return self.act(self.pre(x))
@@ -94,6 +101,11 @@ class Conv(Layer):
     def pre(self, x):
         return F.conv2d(x, self.w(), self.bias)
 
+    def counts(self, out_shape) -> tuple[int, int, int]:
+        hw = out_shape[1] * out_shape[2]
+        fan = self.fan_in()
+        return _params(self), int(((fan + 1) * hw).sum().item()), int((fan * hw).sum().item())
+
     def curvature_pre(self, x, g2):
         h_w = self.pack(conv2d_weight(x * x, self.dense_shape, g2))
         g2_x = conv2d_input(x.shape, self.w() ** 2, g2)
@@ -123,6 +135,10 @@ class Subsampling(Layer):
     def fan_in(self):
         return torch.full_like(self.coef, 4.0)
 
+    def counts(self, out_shape) -> tuple[int, int, int]:
+        units = out_shape[0] * out_shape[1] * out_shape[2]
+        return _params(self), 5 * units, 4 * units
+
     def _pool_sum(self, x):
         return F.avg_pool2d(x if self.src is None else x[:, self.src], 2) * 4.0
 
@@ -149,6 +165,10 @@ class Pool(Layer):
     def pre(self, x):
         return F.max_pool2d(x, 2) if self.kind == "max" else F.avg_pool2d(x, 2)
 
+    def counts(self, out_shape) -> tuple[int, int, int]:
+        units = out_shape[0] * out_shape[1] * out_shape[2]
+        return 0, 4 * units, 4 * units
+
     def curvature_pre(self, x, g2):
         if self.kind == "avg":  # each connection has weight 1/4; squared: 1/16
             return {}, F.interpolate(g2, scale_factor=2, mode="nearest") / 16.0
@@ -168,6 +188,10 @@ class Full(Layer):
     def fan_in(self):
         return torch.full((self.weight.shape[0],), float(self.weight.shape[1]))
 
+    def counts(self, out_shape) -> tuple[int, int, int]:
+        n_out, n_in = self.weight.shape
+        return _params(self), n_out * (n_in + 1), n_out * n_in
+
     def pre(self, x):
         return F.linear(x, self.weight, self.bias)
 
@@ -184,6 +208,10 @@ class RBF(nn.Module):
 
     def forward(self, x):  # (N, 84) -> (N, 10) squared distances; the predicted class is argmin
         return (x * x).sum(1, keepdim=True) - 2 * x @ self.centers.t() + (self.centers ** 2).sum(1)
+
+    def counts(self, out_shape) -> tuple[int, int, int]:
+        n_out, n_in = self.centers.shape
+        return 0, n_out * n_in, n_out * n_in  # fixed centres: connections, no parameters
 
 
 def init_layer(layer: nn.Module, scheme: str, bias_scheme: str, generator=None, v: float = 1.0,

@@ -34,11 +34,11 @@ def _save(fig, path, dpi: int = 100) -> Path:
     return path
 
 
-def _bars(ax, values, kind: str, winner: int) -> None:
+def _bars(ax, values, axis: str, winner: int) -> None:
     colours = ["tab:red" if d == winner else "tab:grey" for d in range(len(values))]
     ax.bar(range(len(values)), values, color=colours)
     ax.set_xticks(range(len(values)))
-    ax.set_ylabel("RBF distance" if kind == "rbf_distance" else "score", fontsize=8)
+    ax.set_ylabel(axis, fontsize=8)
     ax.tick_params(labelsize=7)
     ax.get_xticklabels()[winner].set_color("tab:red")
 
@@ -48,16 +48,16 @@ def _plain(ax) -> None:
     ax.set_yticks([])
 
 
-def draw_seen(fields: np.ndarray, results: list[dict], path) -> Path:
+def draw_seen(fields: np.ndarray, results: list[dict], path, axis: str = "score") -> Path:
     """One row per image: the 28x28 field the model saw (after centring, ink bright as in MNIST)
-    and its 10 outputs, the chosen class in red."""
+    and its 10 outputs (`axis`: what they are, the head's `axis`), the chosen class in red."""
     fig = _figure(7.0, 2.2 * len(fields))
     axes = fig.subplots(len(fields), 2, squeeze=False, gridspec_kw={"width_ratios": [1, 2.5]})
     for (a, b), field, r in zip(axes, fields, results):
         a.imshow(field, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         _plain(a)
         a.set_title(Path(r["image"]).name, fontsize=8)
-        _bars(b, r["values"], r["output"], r["class"])
+        _bars(b, r["values"], axis, r["class"])
         b.set_title(f"class {r['class']}  ({r['model']})", fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
@@ -92,10 +92,9 @@ def draw_maps(model, x: torch.Tensor, path, title: str = "") -> Path:
             _plain(ax)
         fig.add_subplot(grid[r, 0:2]).text(0.5, 0.5, label, ha="center", va="center", fontsize=9)
         fig.axes[-1].axis("off")
-    kind = "rbf_distance" if model.cfg.head == "rbf" else "score"
     winner = int(model.scores(outs[None]).argmax(1))
     ax = fig.add_subplot(grid[len(rows), 2:])
-    _bars(ax, outs.numpy(), kind, winner)
+    _bars(ax, outs.numpy(), model.head.axis, winner)
     ax.set_title(f"output: class {winner}", fontsize=9)
     fig.suptitle(title, fontsize=10)
     return _save(fig, path)

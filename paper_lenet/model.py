@@ -9,8 +9,9 @@ import torch
 import torch.nn as nn
 
 from .config import ModelConfig
-from .layers import RBF, Conv, Full, Pool, Subsampling
-from .paper import C3_TABLE, rbf_codes
+from .heads import head
+from .layers import Conv, Full, Pool, Subsampling
+from .paper import C3_TABLE
 
 
 STAGES = ("C1", "S2", "C3", "S4", "C5", "F6")  # the layers before the output F7
@@ -50,8 +51,8 @@ class LeNet5(Classifier):
         self.C5 = Conv(16, 120, 5, act)  # a convolution: larger inputs give larger C5 maps
         c5 = (cfg.input_size - 28) // 4  # C5 map side
         self.F6 = Full(120 * c5 * c5, 84, act)
-        self.F7 = RBF(rbf_codes()) if cfg.head == "rbf" else \
-            Full(84, 10, act if cfg.head == "squashed" else "identity")  # squashed: the authors' Lush net
+        self.head = head(cfg.head)
+        self.F7 = self.head.layer(act)  # heads.py: RBF, linear, or squashed (the authors' Lush net)
 
     def stages(self):
         """The layers before the output, in order."""
@@ -79,8 +80,8 @@ class LeNet5(Classifier):
 
     def scores(self, out):
         """Higher is better for every head: -distance for RBF, the output itself otherwise."""
-        return -out if self.cfg.head == "rbf" else out
+        return self.head.scores(out)
 
     def trainable_layers(self):
-        layers = self.stages() + ([self.F7] if self.cfg.head != "rbf" else [])
+        layers = self.stages() + ([self.F7] if self.head.trainable else [])
         return [m for m in layers if any(True for _ in m.parameters(recurse=False))]

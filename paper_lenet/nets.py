@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from .config import ModelConfig
 from .errors import ConfigError
+from .heads import SQUASHED, head
 from .layers import Conv, Full, Subsampling
 from .model import Classifier
 
@@ -36,7 +37,7 @@ LENET4_C5 = [sorted({(u + 3 * j + u // 16) % 16 for j in range(5 if u < 80 else 
 
 
 def _check(cfg: ModelConfig) -> None:
-    if cfg.head != "squashed":
+    if head(cfg.head) is not SQUASHED:
         raise ConfigError(f"model.head: {cfg.arch} has a squashed 10-unit output (head: squashed), got {cfg.head!r}")
     if cfg.pooling != "subsample":
         raise ConfigError(f"model.pooling: {cfg.arch} uses the trainable subsampling layers, got {cfg.pooling!r}")
@@ -73,7 +74,8 @@ class SeqNet(Classifier):
         self.names = [n for n, _ in layers]
         for name, layer in layers:
             self.add_module(name, layer)
-        self.F = Full(n_last, 10, act)  # the squashed output layer
+        self.head = SQUASHED
+        self.F = self.head.layer(act, n_last)  # the squashed output layer
 
     @property
     def F7(self):  # the output layer under LeNet-5's name, for the curvature pass

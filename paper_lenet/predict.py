@@ -85,7 +85,7 @@ def predict_files(inputs, run: str | None = None, name: str | None = None, fmt: 
             if strict:
                 raise
             items[i] = _Bad(str(item), str(e))
-    kind = "rbf_distance" if model.cfg.head == "rbf" else "score"
+    kind = model.head.output
     good = sorted(fields)
     outs = model(tf.from_fields(torch.stack([fields[i] for i in good]))) if good else torch.zeros(0, 10)
     predicted = dict(zip(good, zip(model.scores(outs).argmax(1).tolist(), outs)))
@@ -108,13 +108,14 @@ def predict_files(inputs, run: str | None = None, name: str | None = None, fmt: 
                     else [r["image"], "", r["model"], "", *[""] * 10, r["error"]] for r in res)
         print(buf.getvalue(), end="", file=out)
     else:
-        what = "RBF distance, smallest wins" if kind == "rbf_distance" else "score, largest wins"
+        what = model.head.reading
         for r in res:
             if "error" not in r:
                 vals = " ".join(f"{d}:{v:.2f}" for d, v in enumerate(r["values"]))
                 print(f"{r['image']}: {r['class']}  [{label}; {what}: {vals}]", file=out)
     if show and good:
-        draw_seen(torch.stack([fields[i] for i in good]).numpy(), [r for r in res if "error" not in r], show)
+        draw_seen(torch.stack([fields[i] for i in good]).numpy(), [r for r in res if "error" not in r], show,
+                  model.head.axis)
         print(f"wrote {show}", file=sys.stderr)
     return res
 

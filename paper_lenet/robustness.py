@@ -32,22 +32,21 @@ from .data.mnist_c import CORRUPTIONS
 from .data.rubbish import RUBBISH, SIZE
 from .errors import UserError
 from .evaluate import load_trained
+from .heads import HEADS, head
 from .model import in_batches
 from .robustness_format import need_matplotlib, render, write_plot
 from .rundir import atomic_write, read_json
 
 FORMATS = ("md", "latex", "csv", "json")
 TPR = 0.95
-SCORES = {"rbf": ("min distance", "margin"), "linear": ("max softmax", "margin"), "squashed": ("max output", "margin")}
+SCORES = {name: (h.rejection, "margin") for name, h in HEADS.items()}
 
 
-def head_scores(head: str, out: torch.Tensor) -> dict:
+def head_scores(name: str, out: torch.Tensor) -> dict:
     """{score name: (N,) float64, higher = more digit-like} for a head's raw outputs (N, 10)."""
-    out = out.double()
-    s = -out if head == "rbf" else out
-    top = s.topk(2, dim=1).values
-    first = {"rbf": -out.min(1).values, "linear": torch.softmax(out, 1).max(1).values, "squashed": out.max(1).values}[head]
-    return {SCORES[head][0]: first.numpy(), "margin": (top[:, 0] - top[:, 1]).numpy()}
+    h, out = head(name), out.double()
+    top = h.scores(out).topk(2, dim=1).values
+    return {h.rejection: h.rejection_score(out).numpy(), "margin": (top[:, 0] - top[:, 1]).numpy()}
 
 
 def auroc(pos, neg) -> float:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import torch
 
-from .losses import output_curvature
 
 
 @torch.no_grad()
@@ -25,14 +24,9 @@ def curvature(model, x: torch.Tensor, y: torch.Tensor, loss: str, map_j: float =
         for pname, v in hs.items():
             hess[f"{names[id(layer)]}.{pname}"] = v / len(x)
 
-    if model.cfg.head == "rbf":
-        out = model.F7(feats)  # (N, 10) distances
-        g2 = output_curvature(loss, feats, model.F7.centers, out, y, map_j)  # d2E/dx^2 at F6 output
-    else:  # trainable F7 (linear, or squashed): its own h, then back to F6's output
-        a7 = model.F7.pre(feats)
-        g2_out = output_curvature(loss, feats, None, model.F7.act(a7), y, map_j)
-        hs, g2 = model.F7.curvature(feats, a7, g2_out)
-        store(model.F7, hs)
+    # the head's own term: a trainable F7's h (linear, squashed), and d2E/dx^2 at F6's output
+    hs, g2 = model.head.curvature(model.F7, feats, loss, y, map_j)
+    store(model.F7, hs)
     for _, layer, inp, a in reversed(cache):
         if g2.shape != a.shape:  # F6 -> C5: un-flatten
             g2 = g2.view(a.shape)

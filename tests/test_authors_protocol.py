@@ -83,7 +83,7 @@ def test_squashed_head_curvature_is_gauss_newton():
 def test_config_pairs_squashed_head_with_edist():
     with pytest.raises(ConfigError, match="train.loss=mse needs model.head=rbf"):
         load_config(LUSH, ["train.loss=mse"])
-    with pytest.raises(ConfigError, match="edist and model.head=squashed"):
+    with pytest.raises(ConfigError, match="train.loss=edist needs model.head=squashed"):
         load_config(PAPER, ["train.loss=edist"])
     with pytest.raises(ConfigError, match="train_size \\+ data.validation"):
         load_config(PAPER, ["data.validation=1"])  # 60,000 + 1

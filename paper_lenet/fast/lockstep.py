@@ -87,8 +87,7 @@ class LockstepStepper:
         m = self.models[k]
         t = dict(m.named_parameters())
         t["C3.mask"] = m.C3.mask
-        if m.cfg.head == "rbf":
-            t["F7.weight"] = m.F7.centers
+        t.update(m.head.fast_slots(m.F7))
         return t
 
     def _pack(self, per_lane: list) -> dict:

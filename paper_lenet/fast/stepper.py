@@ -18,7 +18,7 @@ from ..model import LeNet5
 from . import build
 from .abi import ACT, HEAD, LOSS, POOL, SLOTS, opts
 
-RUNNING = (("rbf", "mse"), ("rbf", "map"), ("linear", "cross_entropy"), ("squashed", "edist"))  # lenet5_curv.h
+RUNNING = ("mse", "map", "cross_entropy", "edist")  # lenet5_curv.h: these losses, each with its own head
 
 
 def fast_supported(model, cfg, per_sample: bool = True) -> str | None:
@@ -32,8 +32,8 @@ def fast_supported(model, cfg, per_sample: bool = True) -> str | None:
     t, m = cfg.train, model.cfg
     if per_sample and (t.optimizer != "sdlm" or t.batch_size != 1):
         return "the fast path implements per-sample SDLM (optimizer=sdlm, batch_size=1) only"
-    if per_sample and t.sdlm.hessian == "running" and (m.pooling == "avg" or (m.head, t.loss) not in RUNNING):
-        return f"hessian=running in lenet5_curv.h: {', '.join('+'.join(k) for k in RUNNING)} heads, no avg pooling"
+    if per_sample and t.sdlm.hessian == "running" and (m.pooling == "avg" or t.loss not in RUNNING):
+        return f"hessian=running in lenet5_curv.h: {', '.join(RUNNING)} losses (each with its head), no avg pooling"
     if m.activation not in ACT or m.pooling not in POOL or m.head not in HEAD or t.loss not in LOSS:
         return f"model/loss switch not implemented in the fast path ({m.activation}, {m.pooling}, {m.head}, {t.loss})"
     if m.input_size < 32 or (m.input_size - 32) % 4:
@@ -106,8 +106,7 @@ class _Fast:
         model = self.model
         tensors = dict(model.named_parameters())
         tensors["C3.mask"] = model.C3.mask
-        if model.cfg.head == "rbf":
-            tensors["F7.weight"] = model.F7.centers  # fixed centers in F7's weight slot
+        tensors.update(model.head.fast_slots(model.F7))  # the RBF's fixed centres in F7's weight slot
         return tensors
 
     def _run(self, P, D, R, x, y, idx) -> tuple[int, float]:
