@@ -1,8 +1,11 @@
-"""paper_lenet: a tested PyTorch reproduction of LeNet-5 (LeCun et al., 1998)."""
+"""paper_lenet: a tested PyTorch reproduction of LeNet-5 (LeCun et al., 1998).
+
+Importing the package registers every model.arch (registry.py): the networks (networks.py) and the
+comparison's fitted methods (comparison/), as torchvision.models registers its builders."""
+from . import comparison, networks  # noqa: F401  (register the methods)
 from ._version import __version__
 from .config import Config, load_config
 from .hub import pretrained
-from .model import LeNet5
-from .registry import build_model
+from .model import LeNet5, build_model
 
 __all__ = ["Config", "LeNet5", "build_model", "load_config", "pretrained", "__version__"]

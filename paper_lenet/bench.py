@@ -27,7 +27,8 @@ from .config import load_config
 from .data.mnist import load_mnist
 from .evaluate import evaluate
 from .fast import build
-from .registry import build_model, method
+from .model import build_model
+from .registry import method
 from .schedule import hessian_due, pass_order
 from .sdlm import curvature, sdlm_rates
 from .steppers import ReferenceStepper, make_batch_grad

@@ -19,7 +19,7 @@ import torch
 from .fast import FastStepper, build
 from .fast.lockstep import LockstepStepper
 from .heads import head
-from .registry import build_model
+from .model import build_model
 from .sdlm import curvature, sdlm_rates
 from .train import CHUNK as TRAIN_CHUNK
 

@@ -7,160 +7,13 @@ the command exits with code 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import sys
 
-from .accounting import fmt_count, format_table
-from .bench import run_bench
-from .cite import cite
-from .compare import compare
-from .comparison.tangent import TANGENTS, crop16, save_tangent_picture
-from .config import load_config
-from .data.download import ensure_mnist
-from .data.mnist import check_input_size, load_mnist
-from .data.mnist_c import CORRUPTIONS
-from .data.preprocess import save_preprocessing_grid
+from . import commands as c
 from .data.rubbish import RUBBISH, SIZE as RUBBISH_SIZE
 from .errors import UserError
-from .evaluate import eval_run
-from .make import cost, run_from_cli, seeds_from_cli
 from .hub import REGISTRY
-from .maps import save_distortion_grid, show_maps
-from .predict import failed, predict_files
-from .registry import describe, method, paper_cost
-from .signals import exit_code, stop_message, stop_on_signals
-from .robustness import robustness
-from .show_corruptions import save_corruption_picture
-from .sweep import sweep
-
-
-def cmd_info(args):
-    cfg = load_config(args.config, args.overrides)
-    if method(cfg.model.arch).kind == "fitted":  # no layers: Figs. 11-12's two figures
-        ours, theirs = cost(cfg), paper_cost(cfg)
-        info = {"total": ours, "paper": theirs}
-        if not args.json:
-            print(f"{cfg.name}\n{'':8} {'ours':>12} {'paper':>12}")
-            for k in ("macs", "memory"):
-                print(f"{k:8} {fmt_count(ours.get(k)):>12} {fmt_count(theirs.get(k)):>12}")
-            if not ours:  # svm, local, tangent: what the fit finds (support vectors, k) sets the cost
-                print("ours: set by the fit (its run's summary.json has macs and memory)")
-            return
-        print(json.dumps(info, indent=2))
-        return
-    info = describe(cfg)
-    print(json.dumps(info, indent=2) if args.json else f"{cfg.name}\n{format_table(info)}")
-
-
-def cmd_download(args):
-    root = args.root
-    if root is None and args.config is not None:
-        root = load_config(args.config).data.root
-    root = ensure_mnist(root)
-    print(f"MNIST verified in {root}")
-
-
-def cmd_show_distortions(args):
-    cfg = load_config(args.config, args.overrides)
-    data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed)
-    save_distortion_grid(data.train_raw, cfg.data.distortions, args.out, seed=cfg.seed,
-                         labels=data.train_y.numpy())
-    print(f"wrote {args.out}")
-
-
-def cmd_show_preprocessing(args):
-    cfg = load_config(args.config, args.overrides)
-    check_input_size(cfg.data, cfg.model.input_size)  # the config's own error, before any loading
-    data = load_mnist(dataclasses.replace(cfg.data, preprocess="none"), 32, cfg.seed)  # raw digits only
-    labels = data.train_y.numpy()
-    picks = [int((labels == c).nonzero()[0][0]) for c in range(10) if (labels == c).any()]
-    mode = cfg.data.preprocess
-    modes = ["none", "deslant", "16x16", "deskew"] if mode == "none" else ["none", mode]
-    d = cfg.data
-    save_preprocessing_grid(data.train_raw[picks], modes, args.out, variant=d.deslant, threshold=d.deslant_threshold)
-    names = {"none": "raw", "deslant": f"deslant ({d.deslant}" + (f", >= {d.deslant_threshold})" if d.deslant == "text" else ")")}
-    print(f"wrote {args.out} (rows: {', '.join(names.get(m, m) for m in modes)})")
-
-
-def cmd_show_tangents(args):
-    """[16x16] digits (the first training image of each class) and their 7 tangent vectors."""
-    cfg = load_config("fig9/tangent", args.overrides)
-    data = load_mnist(cfg.data, 28, cfg.seed)
-    labels = data.train_y.numpy()
-    picks = [int((labels == c).nonzero()[0][0]) for c in range(10) if (labels == c).any()]
-    save_tangent_picture(crop16(data.train_x[picks]), args.out, cfg.tangent.sigma)
-    print(f"wrote {args.out} (columns: digit, smoothed (sigma {cfg.tangent.sigma:g}), {', '.join(TANGENTS)})")
-
-
-def cmd_train(args):
-    # SIGINT, SIGTERM and SIGHUP stop a run through KeyboardInterrupt (files saved, resumable), also when
-    # started with SIGINT ignored (`cmd &`): a sweep's signal reaches its runs only through sweep._stop.
-    with stop_on_signals():
-        if args.seeds is not None:  # several seeds in one process: in lockstep where the fast path applies
-            seeds_from_cli(args.config, args.overrides, args.seeds, out=args.out,
-                           resume=args.resume or args.resume_if_possible)
-            return
-        run_from_cli(args.config, args.overrides, out=args.out, resume=args.resume,
-                     resume_if_possible=args.resume_if_possible)
-
-
-def cmd_eval(args):
-    eval_run(args.run_dir, as_json=args.json, root=args.root, write_margins=args.write_margins)
-
-
-def cmd_predict(args):
-    res = predict_files(args.images, run=args.run, name=args.model, show=args.show, strict=args.strict,
-                        fmt="json" if args.json else "csv" if args.csv else "text")
-    return 2 if failed(res) else 0  # each failure already said on stderr
-
-
-def cmd_show_maps(args):
-    print(f"wrote {show_maps(args.image, args.out, run=args.run, name=args.model)}")
-
-
-def cmd_sweep(args):
-    configs = [c for c in args.items if "=" not in c]
-    overrides = [c for c in args.items if "=" in c]
-    failed = sweep(configs, overrides, args.seeds, args.out, jobs=args.jobs, backend=args.backend,
-                   address=args.address, lockstep=args.lockstep == "on")
-    if failed:
-        print(f"paper-lenet: {failed} run(s) failed or skipped (in use by another process); "
-              f"see above and the logs in {args.out}", file=sys.stderr)
-    return 1 if failed else 0
-
-
-def cmd_compare(args):
-    text = compare(args.dirs, baseline=args.baseline, fmt=args.format, plot=args.plot, root=args.root,
-                   warn=lambda line: print(line, file=sys.stderr))
-    print(text, end="")
-    if args.plot:
-        print(f"wrote {args.plot}", file=sys.stderr)
-
-
-def _names(text, default):
-    return tuple(default) if text is None else tuple(n.strip() for n in text.split(",") if n.strip())
-
-
-def cmd_robustness(args):
-    text = robustness(args.dirs, baseline=args.baseline, fmt=args.format, plot=args.plot, root=args.root,
-                      n_rubbish=args.rubbish_size, threads=args.threads,
-                      corruptions=_names(args.corruptions, CORRUPTIONS), rubbish=_names(args.rubbish, RUBBISH))
-    print(text, end="")
-    if args.plot:
-        print(f"wrote {args.plot}", file=sys.stderr)
-
-
-def cmd_show_corruptions(args):
-    print(f"wrote {save_corruption_picture(args.out, root=args.root, seed=args.seed)}")
-
-
-def cmd_cite(args):
-    print(cite(args.format), end="")
-
-
-def cmd_bench(args):
-    run_bench(as_json=args.json, steps=args.steps, only_lockstep=args.lockstep)
+from .signals import exit_code, stop_message
 
 
 class Parser(argparse.ArgumentParser):
@@ -182,23 +35,23 @@ def parser() -> argparse.ArgumentParser:
 
     s = with_config("info", "per-layer parameters, connections and MACs next to the paper's")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_info)
+    s.set_defaults(fn=c.cmd_info)
     s = sub.add_parser("download", help="fetch and verify the four MNIST IDX files")
     s.add_argument("--root", default=None, help="data folder (default: $PAPER_LENET_DATA or ~/.cache/paper_lenet/mnist)")
     s.add_argument("--config", default=None, help="take the root from this config's data.root")
-    s.set_defaults(fn=cmd_download)
+    s.set_defaults(fn=c.cmd_download)
     s = with_config("show-distortions", "PNG grid of distorted training digits")
     s.add_argument("--out", default="distortions.png")
-    s.set_defaults(fn=cmd_show_distortions)
+    s.set_defaults(fn=c.cmd_show_distortions)
     s = with_config("show-preprocessing",
                     "PNG grid of one digit per class, raw and after data.preprocess (none: every mode)")
     s.add_argument("--out", default="preprocessing.png")
-    s.set_defaults(fn=cmd_show_preprocessing)
+    s.set_defaults(fn=c.cmd_show_preprocessing)
     s = sub.add_parser("show-tangents", help="PNG of one [16x16] digit per class and its 7 tangent vectors "
                        "(configs/fig9/tangent.yaml's smoothing)")
     s.add_argument("--out", default="tangents.png")
     s.add_argument("overrides", nargs="*", help="key=value overrides of fig9/tangent (e.g. tangent.sigma=0.5)")
-    s.set_defaults(fn=cmd_show_tangents)
+    s.set_defaults(fn=c.cmd_show_tangents)
     s = with_config("train", "train a model; writes a run directory")
     s.add_argument("--out", default=None, help="run directory (default runs/<config name>/seed<seed>)")
     again = s.add_mutually_exclusive_group()
@@ -207,14 +60,14 @@ def parser() -> argparse.ArgumentParser:
                        help="continue a killed run if there is one, else start it (for scripts)")
     s.add_argument("--seeds", default=None, help="train these seeds (5, 0-4 or 0,3,7) in one process, in lockstep "
                    "where the fast path applies; --out is then the folder of their seed<k>/ run directories")
-    s.set_defaults(fn=cmd_train)
+    s.set_defaults(fn=c.cmd_train)
     s = sub.add_parser("eval", help="test error, misses and confusion matrix of a run")
     s.add_argument("run_dir")
     s.add_argument("--root", default=None, help="MNIST folder (default: the download chain)")
     s.add_argument("--json", action="store_true")
     s.add_argument("--write-margins", action="store_true",
                    help="also write test_margins.npy (Fig. 10), checked against test_predictions.txt")
-    s.set_defaults(fn=cmd_eval)
+    s.set_defaults(fn=c.cmd_eval)
 
     def with_model(s):
         s.add_argument("--model", default=None, help=f"packaged pretrained weights: {' | '.join(REGISTRY)} (default lenet5_1998)")
@@ -230,17 +83,17 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--show", default=None, metavar="FILE.png", help="draw the centred 28x28 fields and the outputs")
     s.add_argument("--strict", action="store_true",
                    help="stop at the first file that cannot be read (default: report it, predict the others, exit 2)")
-    s.set_defaults(fn=cmd_predict)
+    s.set_defaults(fn=c.cmd_predict)
     s = sub.add_parser("show-maps", help="the input, every layer's feature maps and the outputs for one image (Fig. 2)")
     s.add_argument("image")
     s.add_argument("--out", default="maps.png")
     with_model(s)
-    s.set_defaults(fn=cmd_show_maps)
+    s.set_defaults(fn=c.cmd_show_maps)
     s = sub.add_parser("bench", help="reference vs fast per-sample SDLM step, minibatch epoch, eval speed")
     s.add_argument("--json", action="store_true")
     s.add_argument("--steps", type=int, default=2000)
     s.add_argument("--lockstep", action="store_true", help="only the seeds-in-lockstep part (K models per step, FMA peak)")
-    s.set_defaults(fn=cmd_bench)
+    s.set_defaults(fn=c.cmd_bench)
     s = sub.add_parser("sweep", help="train every config x seed into OUT/<config name>/seed<k>/ "
                                      "(skips finished runs, resumes killed ones)")
     s.add_argument("items", nargs="+", metavar="CONFIG|section.key=value",
@@ -257,14 +110,14 @@ def parser() -> argparse.ArgumentParser:
                    help="on: seeds of one config share `train --seeds` processes (SIMD across models) where "
                         "the fast path applies; off: one process per seed")
     s.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT)")
-    s.set_defaults(fn=cmd_sweep)
+    s.set_defaults(fn=c.cmd_sweep)
     s = sub.add_parser("compare", help="test error over seeds per config, and each config against a baseline")
     s.add_argument("dirs", nargs="+", metavar="DIR", help="a folder of seed*/ run directories (one config)")
     s.add_argument("--baseline", default=None, help="the config the others are compared with (default: the first DIR)")
     s.add_argument("--format", default="md", help="md (default), latex, csv or json")
     s.add_argument("--plot", default=None, metavar="FILE.png", help="also draw each config's error and interval")
     s.add_argument("--root", default=None, help="MNIST folder with the test labels (default: the download chain)")
-    s.set_defaults(fn=cmd_compare)
+    s.set_defaults(fn=c.cmd_compare)
     s = sub.add_parser("robustness", help="error under MNIST-C's corruptions and rejection of rubbish, per config")
     s.add_argument("dirs", nargs="+", metavar="RUN_DIR", help="a folder of seed*/ runs with model.pt (one config)")
     s.add_argument("--baseline", default=None, help="the config mCE and the differences are taken against (default: the first)")
@@ -275,15 +128,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=1, help="torch threads for the evaluation (default 1)")
     s.add_argument("--corruptions", default=None, metavar="A,B", help="only these corruptions (default: all 15)")
     s.add_argument("--rubbish", default=None, metavar="A,B", help=f"only these rubbish sets (default: {','.join(RUBBISH)})")
-    s.set_defaults(fn=cmd_robustness)
+    s.set_defaults(fn=c.cmd_robustness)
     s = sub.add_parser("show-corruptions", help="PNG of MNIST-C's 15 corruptions and the 6 rubbish sets")
     s.add_argument("--out", default="corruptions.png")
     s.add_argument("--root", default=None, help="MNIST folder (default: the download chain)")
     s.add_argument("--seed", type=int, default=0)
-    s.set_defaults(fn=cmd_show_corruptions)
+    s.set_defaults(fn=c.cmd_show_corruptions)
     s = sub.add_parser("cite", help="how to cite this package and the paper")
     s.add_argument("--format", default="bibtex", help="bibtex (default) or text")
-    s.set_defaults(fn=cmd_cite)
+    s.set_defaults(fn=c.cmd_cite)
     return p
 
 

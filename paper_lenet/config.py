@@ -2,33 +2,32 @@
 `load_config` (YAML through yamlconf.py: `base:` inheritance, overrides, typed conversion).
 
 A config file has sections `model`, `data`, `train` plus `seed` and `name`; a fitted method of the
-comparison has its own section (`knn:`, ...), boosting has `boost:`. Runs written before the
-method sections existed (their keys under `model:`, an empty `boost:`) still load (`migrate`).
-Every error is a one-line ConfigError.
+comparison has its own section (`knn:`, ...), whose dataclass its registration carries
+(registry.method_sections(): the sections are not listed here), boosting has `boost:`. Runs written
+before the method sections existed (their keys under `model:`, an empty `boost:`) still load
+(`migrate`). Every error is a one-line ConfigError.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
 import difflib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 import yaml
 
-from .config_methods import (METHOD_SECTIONS, OPTIONAL_SECTIONS, BoostConfig, KNNConfig, LinearConfig, LocalConfig,
-                             PairwiseConfig, PCAQuadraticConfig, RBFLinearConfig, SVMConfig, TangentConfig)
 from .config_checks import validate
 from .errors import ConfigError
-from .paper import AUTHORS_ETA, MU
-from .yamlconf import apply_override, build, read_yaml
+from .paper import AUTHORS_ETA, INPUT_SIDE, MU
+from .registry import method_sections
+from .yamlconf import apply_override, build, convert, read_yaml
 
-
-# model.arch names a method of the registry (registry.py: the networks; comparison/: the methods fitted
-# in closed form). A fitted method's own keys live in the config section of its name (`knn:`, ...).
-Arch = Literal["lenet5", "lenet1", "lenet4", "mlp", "linear", "pairwise", "knn", "pca_quadratic", "rbf_linear",
-               "svm", "local", "tangent"]
+# model.arch names a method of the registry (registry.methods(): the networks and the fitted methods);
+# load_config checks it there. A fitted method's own keys live in the config section of its name.
+Arch = str
 
 
 @dataclass
@@ -44,7 +43,7 @@ class ModelConfig:
     init_v: float = 1.0  # forget: weights +-v/F^(1/p), S coefficients v/4^(1/p), biases 0 (Lush)
     init_p: float = 2.0
     bias_init: Literal["zero", "uniform"] = "zero"  # paper silent; see docs/deviations.md
-    input_size: int = 32
+    input_size: int = INPUT_SIDE
 
 
 @dataclass
@@ -113,27 +112,64 @@ class TrainConfig:
 
 
 @dataclass
+class BoostConfig:
+    """[dist] Boosted LeNet-4 (Sec. III-C): nets 2 and 3 trained on patterns that net 1 (and 2) select."""
+    net1: str = ""  # net 1's run directory ({seed} filled in)
+    size: int = 60000  # patterns in net 2's and net 3's training sets
+    max_draws: int = 3000000  # distorted training patterns examined at most to find them
+    exit_agree: float = 0.999  # net 1 alone when its top-two margin >= the smallest threshold that keeps
+    exit_sample: int = 20000  # this share of decisions equal to all three nets', on these distorted training patterns
+
+
+@dataclass(init=False)
 class Config:
-    """Every default is configs/lenet5_1998.yaml's value (tests/test_config.py checks it)."""
+    """Every default is configs/lenet5_1998.yaml's value (tests/test_config.py checks it).
+
+    A fitted method's section (the one named by model.arch) is in `sections` and reads as an attribute
+    of its name (`cfg.knn`: None in any other run); `Config(knn=KNNConfig(k=1))` sets it."""
     name: str = "lenet5_1998"
     seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    # a fitted method's section (the one named by model.arch), or boosting's; None elsewhere
-    linear: Optional[LinearConfig] = None
-    pairwise: Optional[PairwiseConfig] = None
-    knn: Optional[KNNConfig] = None
-    pca_quadratic: Optional[PCAQuadraticConfig] = None
-    rbf_linear: Optional[RBFLinearConfig] = None
-    svm: Optional[SVMConfig] = None
-    local: Optional[LocalConfig] = None
-    tangent: Optional[TangentConfig] = None
-    boost: Optional[BoostConfig] = None
+    boost: Optional[BoostConfig] = None  # boosting's section (a network run)
+    sections: dict = field(default_factory=dict)  # model.arch -> its section (registry.method_sections())
+
+    def __init__(self, name: str = "lenet5_1998", seed: int = 0, model: ModelConfig | None = None,
+                 data: DataConfig | None = None, train: TrainConfig | None = None,
+                 boost: BoostConfig | None = None, sections: dict | None = None, **more):
+        unknown = sorted(set(more) - set(method_sections()))
+        if unknown:
+            raise TypeError(f"Config() got unexpected keyword arguments {unknown} (sections: {sorted(method_sections())})")
+        self.name, self.seed, self.boost = name, seed, boost
+        self.model = model if model is not None else ModelConfig()
+        self.data = data if data is not None else DataConfig()
+        self.train = train if train is not None else TrainConfig()
+        self.sections = {k: v for k, v in {**(sections or {}), **more}.items() if v is not None}
+
+    def __getattr__(self, name: str):  # only when no attribute has the name: a method's section, or None
+        if name in method_sections():
+            return self.__dict__.get("sections", {}).get(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def method_section(self):
         """The section of model.arch's own keys (None for the networks)."""
-        return getattr(self, self.model.arch, None)
+        return self.sections.get(self.model.arch)
+
+
+CORE = ("name", "seed", "model", "data", "train")  # a config's keys besides the optional sections
+
+
+def optional_sections() -> tuple[str, ...]:
+    """The sections a config may leave out: each fitted method's (the registry's), and boost."""
+    return (*method_sections(), "boost")
+
+
+def section_types() -> dict[str, Any]:
+    """Every top-level key of a config and its type (the core, the methods' sections, boost)."""
+    hints = typing.get_type_hints(Config)
+    return {**{k: hints[k] for k in CORE}, **{k: Optional[t] for k, t in method_sections().items()},
+            "boost": hints["boost"]}
 
 
 
@@ -215,22 +251,43 @@ def config_from_dict(raw: dict, path=None) -> Config:
     """A Config from a mapping (a YAML file's, a run's saved config.yaml, or built in code), validated."""
     raw = migrate(raw)
     try:
-        cfg = build(Config, raw)
+        cfg = _build(raw)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}" if path is not None else str(e)) from None
-    arch = cfg.model.arch
-    for name in OPTIONAL_SECTIONS:  # a method's section: only in its own runs, with defaults when omitted
-        if getattr(cfg, name) is not None and name != arch and name != "boost":
+    arch, sections = cfg.model.arch, method_sections()
+    for name in cfg.sections:  # a method's section: only in its own runs, with defaults when omitted
+        if name != arch:
             raise ConfigError(f"{path or 'config'}: section {name}: is for model.arch={name} (got {arch})")
-    if arch in METHOD_SECTIONS and getattr(cfg, arch) is None:
-        setattr(cfg, arch, METHOD_SECTIONS[arch]())
+    if arch in sections and arch not in cfg.sections:
+        cfg.sections[arch] = sections[arch]()
     validate(cfg, path)
     return cfg
 
 
+def _build(raw: dict) -> Config:
+    """build() of the core and boost, and each method section by its registered dataclass."""
+    types = section_types()
+    for k in raw:
+        if k not in types:
+            names = list(types)
+            near = difflib.get_close_matches(str(k), names, n=1, cutoff=0.5)
+            raise ConfigError(f"unknown key {k}" + (f"; did you mean {near[0]}?" if near
+                                                    else f"; valid keys: {', '.join(names)}"))
+    cfg = build(Config, {k: v for k, v in raw.items() if k in (*CORE, "boost")})
+    for name in method_sections():
+        if name in raw and (sec := convert(raw[name], types[name], name)) is not None:
+            cfg.sections[name] = sec
+    return cfg
+
+
 def to_dict(cfg: Config) -> dict:
-    """The config as a dict; sections that do not apply (None) are left out."""
-    return {k: v for k, v in dataclasses.asdict(cfg).items() if v is not None}
+    """The config as a dict, in the file's layout; sections that do not apply (None) are left out."""
+    out = {k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+           for k in CORE if (v := getattr(cfg, k)) is not None}
+    out.update({k: dataclasses.asdict(v) for k, v in cfg.sections.items()})
+    if cfg.boost is not None:
+        out["boost"] = dataclasses.asdict(cfg.boost)
+    return out
 
 
 def dump_config(cfg: Config) -> str:

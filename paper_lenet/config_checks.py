@@ -1,20 +1,25 @@
 """Cross-field checks of a loaded config (config.py's load_config runs them): combinations that have
-no meaning, numbers outside their range, and sizes that would only cost memory. One-line ConfigErrors."""
+no meaning, numbers outside their range, and sizes that would only cost memory. One-line ConfigErrors.
+A method's own section is checked by what its registration carries: its fields' bounds and its check."""
 from __future__ import annotations
 
 import dataclasses
 import math
 
-from .config_methods import METHOD_SECTIONS
 from .errors import ConfigError
 from .heads import head
+from .registry import METHODS, bounds_errors, method, methods
 
 
 def validate(cfg, path=None) -> None:
     """Cross-field checks: combinations that have no meaning."""
     where = f"{path}: " if path is not None else ""
     t, m = cfg.train, cfg.model
-    bad = next(((k, v) for k, v in _numbers(dataclasses.asdict(cfg)) if not math.isfinite(v)), None)
+    if m.arch not in METHODS:
+        raise ConfigError(f"{where}model.arch: invalid value {m.arch!r}; allowed: {', '.join(methods())}")
+    flat = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "sections"}
+    flat.update({k: dataclasses.asdict(v) for k, v in cfg.sections.items()})
+    bad = next(((k, v) for k, v in _numbers(flat) if not math.isfinite(v)), None)
     if bad:  # nan or inf: no setting means it
         raise ConfigError(f"{where}{bad[0]} must be a finite number (got {bad[1]})")
     if not 0 <= cfg.seed < 2 ** 32:  # torch.manual_seed and numpy's SeedSequence take it; 2^32 seeds are plenty
@@ -23,7 +28,7 @@ def validate(cfg, path=None) -> None:
     if not 1 <= cfg.data.deslant_threshold <= 255:
         raise ConfigError(f"{where}data.deslant_threshold must be a grey level 1..255 (got {cfg.data.deslant_threshold})")
     b = cfg.boost
-    if b is not None and (m.arch in METHOD_SECTIONS or not b.net1 or b.size < 2 or b.max_draws < b.size
+    if b is not None and (method(m.arch).kind == "fitted" or not b.net1 or b.size < 2 or b.max_draws < b.size
                           or not 0 < b.exit_agree <= 1 or b.exit_sample < 1):
         raise ConfigError(f"{where}boost: needs a network model.arch, net1, size >= 2, max_draws >= size, "
                           f"0 < exit_agree <= 1 and exit_sample >= 1 (got {m.arch}, {b})")
@@ -68,19 +73,12 @@ def validate(cfg, path=None) -> None:
     if d.scale >= 1 or d.squeeze >= 1:
         raise ConfigError(f"{where}data.distortions.scale and .squeeze must be < 1")
     sec = cfg.method_section()
-    for key, low in (("k", 0), ("components", 1), ("centers", 10), ("ridge", 0), ("degree", 1), ("decay", 0),
-                     ("prefilter", 1), ("sigma", 0)):
-        if sec is not None and getattr(sec, key, low) < low:
-            raise ConfigError(f"{where}{m.arch}.{key} must be >= {low} (got {getattr(sec, key)})")
-    if cfg.svm is not None and m.arch == "svm":
-        v = cfg.svm
-        if v.reduced < 0 or v.rs_iters < 1:
-            raise ConfigError(f"{where}svm.reduced must be >= 0 and svm.rs_iters >= 1 (got {v.reduced}, {v.rs_iters})")
-        if v.jobs < 1:
-            raise ConfigError(f"{where}svm.jobs must be >= 1 (got {v.jobs})")
-        if v.machines == "ovr" and v.readout != "min":
-            raise ConfigError(f"{where}svm.readout: {v.readout} reads one-vs-one machines; with svm.machines: ovr "
-                              "the ten machines' outputs are the class scores (leave svm.readout out)")
+    if sec is not None:  # the method's own section: its fields' bounds, then its registered check
+        errors = bounds_errors(sec, m.arch)
+        if errors:
+            raise ConfigError(f"{where}{errors[0]}")
+        if method(m.arch).check is not None:
+            method(m.arch).check(sec, where)
     if t.optimizer == "sdlm" and not all(len(r) == 2 for r in t.sdlm.eta):
         raise ConfigError(f"{where}train.sdlm.eta: expected a list of [last_pass, eta] pairs")
 

@@ -11,7 +11,7 @@ from .data.mnist import load_mnist
 from .errors import UserError
 from .losses import per_sample_loss
 from .model import in_batches
-from .registry import build_model
+from .model import build_model
 from .runpaths import existing_dir
 
 

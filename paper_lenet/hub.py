@@ -25,7 +25,7 @@ from . import rundir
 from .config import load_config, to_dict
 from .errors import UserError
 from .evaluate import load_trained
-from .registry import build_model
+from .model import build_model
 from .stats import t_interval
 from .transforms import Transform
 

@@ -24,7 +24,7 @@ from .fast import build
 from .fast.lockstep import LaneStepper, LockstepStepper, default_lanes, lanes_for
 from .fast.stepper import fast_supported
 from .model import LeNet5
-from .registry import build_model
+from .model import build_model
 from .schedule import pass_inputs, pass_order, set_threads
 from .train import CHUNK, Trainer
 

@@ -5,16 +5,12 @@
     a fitted method (kind "fitted")        comparison.fit.fit_run: closed-form fit, then scoring
 
 Every kind opens its run directory with rundir.open_run and ends it with rundir.write_summary.
-Importing this module imports the comparison, so every model.arch is registered.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from . import (
-    comparison,  # noqa: F401  (registers the fitted methods)
-    rundir,
-)
+from . import rundir
 from .comparison.boost import train_boosted
 from .comparison.fit import fit_run
 from .config import Config, load_config

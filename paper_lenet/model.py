@@ -9,9 +9,11 @@ import torch
 import torch.nn as nn
 
 from .config import ModelConfig
+from .errors import ConfigError
 from .heads import head
-from .layers import Conv, Full, Pool, Subsampling
+from .layers import Conv, Full, Pool, Subsampling, init_layer
 from .paper import C3_TABLE
+from .registry import method
 
 
 STAGES = ("C1", "S2", "C3", "S4", "C5", "F6")  # the layers before the output F7
@@ -85,3 +87,16 @@ class LeNet5(Classifier):
     def trainable_layers(self):
         layers = self.stages() + ([self.F7] if self.head.trainable else [])
         return [m for m in layers if any(True for _ in m.parameters(recurse=False))]
+
+
+def build_model(cfg: ModelConfig, seed: int | None = None) -> nn.Module:
+    """Build and initialise the `model:` section's network (the registry's builder for model.arch),
+    seeded when seed is given."""
+    m = method(cfg.arch)
+    if m.build is None:
+        raise ConfigError(f"model.arch: {cfg.arch!r} is fitted by `paper-lenet train`, not built as a network")
+    model = m.build(cfg)
+    gen = torch.Generator().manual_seed(seed) if seed is not None else None
+    for layer in model.trainable_layers():
+        init_layer(layer, cfg.init, cfg.bias_init, gen, cfg.init_v, cfg.init_p)
+    return model

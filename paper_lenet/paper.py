@@ -15,6 +15,7 @@ A, S = 1.7159, 2.0 / 3.0  # f(a) = A tanh(S a): f(1) = 1, f(-1) = -1 (App. A)
 INIT_RANGE = 2.4  # weights uniform in +-2.4/F, F the fan-in (App. A)
 LECUN_LO, LECUN_HI = -0.1, 1.175  # input: background -0.1, full ink 1.175 (Sec. III-A)
 INPUT_SIDE = 32  # 28x28 digits centred in a 32x32 field
+CLASSES = 10  # the ten digits
 
 # Table I: C3 map -> the S2 maps it reads.
 C3_TABLE = (

@@ -1,6 +1,7 @@
 """What a path given to `eval`, `predict --run` or `compare` holds, said in one line when it is not
 what the command needs: a missing path is "no such directory: PATH"; a folder of config folders
-points at them; one seed folder given to compare is named as one run."""
+points at them; one seed folder given to compare is named as one run. And the one resolver of a
+config key's `{seed}` run template (seed_path)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,6 +19,15 @@ def existing_dir(path) -> Path:
     if not p.is_dir():
         raise UserError(f"{p}: not a directory")
     return p
+
+
+def seed_path(template: str, seed: int, key: str) -> Path:
+    """A run-directory template of a config key (knn.features, boost.net1, ...) with {seed} filled in;
+    any other {field} or a stray brace is a one-line UserError naming the key."""
+    try:
+        return Path(template.format(seed=seed))
+    except (KeyError, IndexError, ValueError) as e:
+        raise UserError(f"{key}: {template!r}: only {{seed}} is filled in ({type(e).__name__}: {e})") from None
 
 
 def _seed_dirs(folder: Path) -> list[Path]:

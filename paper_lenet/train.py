@@ -23,7 +23,7 @@ from .data.mnist import load_mnist
 from .errors import UserError
 from .evaluate import evaluate
 from .losses import loss_fn
-from .registry import build_model
+from .model import build_model
 from .schedule import hessian_due, hessian_pick, minibatch_lr, pass_inputs, pass_order, resolve_device, set_threads
 from .sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates, sdlm_update
 from .steppers import make_batch_grad, make_stepper

@@ -14,8 +14,7 @@ import yaml
 from hypothesis import HealthCheck, settings, strategies as st
 
 from paper_lenet.cli import main
-from paper_lenet.config import Config, known_configs
-from paper_lenet.config_methods import OPTIONAL_SECTIONS
+from paper_lenet.config import Config, known_configs, optional_sections, section_types
 from paper_lenet.runlock import LOCK
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
@@ -34,20 +33,20 @@ def budget(n: int, slow: int | None = None):
 
 def schema_keys(cls=Config, prefix="") -> list[str]:
     keys = []
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        t = hints[f.name]
+    hints = section_types() if cls is Config else typing.get_type_hints(cls)  # Config: its sections too
+    for name in hints if cls is Config else [f.name for f in dataclasses.fields(cls)]:
+        t = hints[name]
         inner = [a for a in typing.get_args(t) if dataclasses.is_dataclass(a)]
         t = inner[0] if inner else t
         if dataclasses.is_dataclass(t):
-            keys += schema_keys(t, f"{prefix}{f.name}.")
-        keys.append(f"{prefix}{f.name}")  # a section itself, set to a scalar: a wrong type too
+            keys += schema_keys(t, f"{prefix}{name}.")
+        keys.append(f"{prefix}{name}")  # a section itself, set to a scalar: a wrong type too
     return keys
 
 
 KEYS = schema_keys()
 assert {"seed", "model.arch", "data.distortions.prob", "train.sdlm.eta", "knn.k", "boost.net1"} <= set(KEYS)
-SECTIONS = ("model", "data", "train", *OPTIONAL_SECTIONS)
+SECTIONS = ("model", "data", "train", *optional_sections())
 
 VALUES = st.one_of(
     st.sampled_from(["-1", "0", "1", "2", "3", "-3.5", "0.5", "1e309", "-1e309", ".nan", ".inf", "-.inf", "1e30",

@@ -12,7 +12,8 @@ from paper_lenet.comparison import knn
 from paper_lenet.comparison import least_squares as classic
 from paper_lenet.comparison.fit import fit_run, load_inputs
 from paper_lenet.comparison.rbf import rbf_units
-from paper_lenet.config import METHOD_SECTIONS, Config, DataConfig, ModelConfig
+from paper_lenet.config import Config, DataConfig, ModelConfig
+from paper_lenet.registry import method_sections
 from paper_lenet.data import download as dl
 from paper_lenet.data.idx import find_file
 from paper_lenet.errors import UserError
@@ -35,7 +36,7 @@ def clusters():
 def cfg_of(arch, size=28, train_size=60000, **method):
     # built directly (no YAML): the values under test, nothing else; method: the arch's own section's keys
     return Config(name=f"test-{arch}", model=ModelConfig(arch=arch, input_size=size),
-                  data=DataConfig(train_size=train_size, download=False), **{arch: METHOD_SECTIONS[arch](**method)})
+                  data=DataConfig(train_size=train_size, download=False), **{arch: method_sections()[arch](**method)})
 
 
 @pytest.mark.parametrize("fit", [

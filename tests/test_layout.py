@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("paper_lenet", "experiments")
 LAZY_OK = ("matplotlib", "ray", "sklearn", "joblib", "PIL")  # optional heavy dependencies (joblib: scikit-learn's own): imported where used
 CORE = ("paper", "layers", "model", "nets", "losses", "sdlm", "schedule", "steppers", "train", "evaluate",
-        "config", "config_methods", "yamlconf", "registry", "accounting", "rundir", "errors", "data", "fast")
+        "config", "yamlconf", "registry", "heads", "accounting", "rundir", "errors", "data", "fast")
 
 
 def _modules() -> dict[str, Path]:

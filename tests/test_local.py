@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 
 from paper_lenet.comparison import local
-from paper_lenet.config import Config, DataConfig, LocalConfig, ModelConfig
+from paper_lenet.config import Config, DataConfig, ModelConfig
+from paper_lenet.comparison.local import LocalConfig
 from paper_lenet.registry import method
 
 

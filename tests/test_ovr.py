@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from paper_lenet.comparison import ovr, reduced, svm, virtual
-from paper_lenet.config import Config, DataConfig, ModelConfig, SVMConfig, load_config
+from paper_lenet.config import Config, DataConfig, ModelConfig, load_config
+from paper_lenet.comparison.svm import SVMConfig
 from paper_lenet.errors import ConfigError
 
 HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None

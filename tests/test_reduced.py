@@ -12,7 +12,8 @@ import torch
 
 from paper_lenet.comparison import reduced, svm, virtual
 from paper_lenet.comparison.least_squares import PAIRS
-from paper_lenet.config import Config, DataConfig, ModelConfig, SVMConfig, load_config
+from paper_lenet.config import Config, DataConfig, ModelConfig, load_config
+from paper_lenet.comparison.svm import SVMConfig
 from paper_lenet.errors import ConfigError
 from paper_lenet.registry import method
 
@@ -130,7 +131,7 @@ def test_rows_and_bad_keys():
     assert method("svm").row(cfg_of(degree=9, virtual="shift1")) == "[dist] V-SVM poly 9"
     assert method("svm").row(cfg_of(degree=5, virtual="shift1", readout="sum", reduced=83)) == "RS-SVM poly 5"
     assert load_config("fig9/rsvm-poly5").svm.reduced == 83
-    with pytest.raises(ConfigError, match="svm.rs_iters >= 1"):
+    with pytest.raises(ConfigError, match="svm.rs_iters must be >= 1"):
         load_config("fig9/rsvm-poly5", ["svm.rs_iters=0"])
     with pytest.raises(ConfigError, match="svm.virtual"):
         load_config("fig9/vsvm-poly9", ["svm.virtual=shift2"])

@@ -19,7 +19,7 @@ from paper_lenet.data.idx import load_split
 from paper_lenet.data.mnist import preprocess
 from paper_lenet.data.mnist_c import corrupt
 from paper_lenet.errors import UserError
-from paper_lenet.registry import build_model
+from paper_lenet.model import build_model
 from paper_lenet.robustness import auroc, fpr_at_tpr, head_scores, robustness
 from paper_lenet import stats
 from paper_lenet.robustness_stats import ONE_SEED

@@ -10,7 +10,8 @@ import torch
 
 from paper_lenet.comparison import svm
 from paper_lenet.comparison.least_squares import PAIRS
-from paper_lenet.config import Config, DataConfig, ModelConfig, SVMConfig
+from paper_lenet.config import Config, DataConfig, ModelConfig
+from paper_lenet.comparison.svm import SVMConfig
 from paper_lenet.make import make_run
 from paper_lenet.registry import method
 

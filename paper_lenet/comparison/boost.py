@@ -35,6 +35,7 @@ from ..data.mnist import MNIST, load_mnist, preprocess
 from ..errors import UserError
 from ..evaluate import load_trained, top_two_margin
 from ..model import in_batches
+from ..runpaths import seed_path
 from ..schedule import set_threads
 from ..train import train
 
@@ -114,14 +115,14 @@ def _net_cfg(cfg, net: str, n: int):
 def train_boosted(cfg, out: Path, resume: bool = False, log=print) -> dict:
     """Nets 2 and 3 (sub-runs in out/net2, out/net3), the early-exit threshold, then the vote on the test set."""
     out = Path(out)
+    net1_dir = seed_path(cfg.boost.net1, cfg.seed, "boost.net1")  # a bad template never creates a run directory
     set_threads(cfg)  # before env.json records them
     with rundir.open_run(cfg, out, resume, log) as done:
-        return done if done is not None else _boost(cfg, out, resume, log)
+        return done if done is not None else _boost(cfg, out, net1_dir, resume, log)
 
 
-def _boost(cfg, out: Path, resume: bool, log) -> dict:
+def _boost(cfg, out: Path, net1_dir: Path, resume: bool, log) -> dict:
     t0 = time.time()
-    net1_dir = Path(cfg.boost.net1.format(seed=cfg.seed))
     try:
         net1_cfg, net1 = load_trained(net1_dir)
     except UserError as e:

@@ -1,6 +1,6 @@
-"""A run of a fitted method (model.arch linear, pairwise, knn, pca_quadratic, rbf_linear): its inputs
-(pixels, or a trained network's features), the registry's fit, then the run directory's files through
-rundir's open_run and write_summary, as every run writes them."""
+"""A run of a fitted method (registry kind "fitted": registry.methods() lists them): its inputs (pixels,
+or a trained network's features), the registry's fit (a registry.Fitted), then the run directory's
+files through rundir's open_run and write_summary, as every run writes them."""
 from __future__ import annotations
 
 import dataclasses
@@ -16,6 +16,7 @@ from ..errors import UserError
 from ..evaluate import load_trained, top_two_margin
 from ..model import in_batches
 from ..registry import method
+from ..runpaths import seed_path
 from ..schedule import set_threads
 
 
@@ -25,10 +26,7 @@ def features_run(cfg: Config) -> Path | None:
     spec = getattr(sec, "features", None)
     if not spec:
         return None
-    try:
-        run = Path(spec.format(seed=cfg.seed))
-    except (KeyError, IndexError, ValueError) as e:
-        raise UserError(f"{cfg.model.arch}.features: {spec!r}: only {{seed}} is filled in ({e})") from None
+    run = seed_path(spec, cfg.seed, f"{cfg.model.arch}.features")
     if not ((run / "config.yaml").is_file() and (run / "model.pt").is_file()):
         raise UserError(f"{cfg.model.arch}.features: {run}: not a finished run directory (needs config.yaml and model.pt)")
     return run
@@ -78,8 +76,8 @@ def _fit(cfg: Config, out: Path, m, run: Path | None, log) -> dict:
     log(f"{cfg.name}: {m.name} on {len(x)} training images of {x.shape[1]} inputs")
     t0 = time.time()
     fitted = m.fit(cfg, x, y, log)
-    row = dict(getattr(fitted, "metrics", {}), fit_seconds=round(time.time() - t0, 3))
-    pick = fitted.train_index(len(x)) if hasattr(fitted, "train_index") else None  # None: all of them
+    row = dict(fitted.metrics, fit_seconds=round(time.time() - t0, 3))
+    pick = fitted.train_index(len(x))  # None: all of them
     tx, ty = (x, y) if pick is None else (x[pick], y[pick])
     train_error = float((fitted.scores(tx).argmax(1) != ty).double().mean())
     t1 = time.time()
@@ -87,7 +85,7 @@ def _fit(cfg: Config, out: Path, m, run: Path | None, log) -> dict:
     row[f"{split}_seconds"] = round(time.time() - t1, 3)
     pred = scores.argmax(1)
     extra = {}  # other readouts of the same fit (reduced.py: the unreduced machine), recorded beside it
-    for name, score in getattr(fitted, "extra_scores", {}).items():
+    for name, score in fitted.extra_scores.items():
         extra[f"{name}_{split}_error"] = float((score(ex).argmax(1) != ey).double().mean())
     row.update(extra)
     row.update({"epoch": 0, "train_error": train_error, f"{split}_error": float((pred != ey).double().mean())})
@@ -95,7 +93,7 @@ def _fit(cfg: Config, out: Path, m, run: Path | None, log) -> dict:
     summary = rundir.write_summary(out, cfg, split, pred.numpy(), ey.numpy(), top_two_margin(scores).numpy(),
                                    n_train=len(x), train_error=train_error, wall=time.time() - started,
                                    arch=m.name, epochs=0, train_error_n=len(ty),
-                                   **getattr(fitted, "summary", {}), **extra, **m.cost(cfg))
+                                   **fitted.summary, **extra, **m.cost(cfg))
     log(f"{cfg.name}: {split} error {100 * summary[f'{split}_error']:.2f}% ({summary[f'{split}_misses']} misses), "
         f"train error {100 * train_error:.2f}% (of {len(ty)}), {summary['wall_seconds']:.0f}s")
     return summary

@@ -21,7 +21,15 @@ not rank them). This score is our choice: the paper gives none for its k-NN.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional
+
 import torch
+
+from ..paper import CLASSES
+from ..registry import bounded, fig9_row, fitted, preprocess_tag
+from .base import FittedModel, train_subset
+from .cost import feature_net, pixels
 
 CHOICES = (1, 3, 5, 7, 9)  # knn.k: 0 picks one of these on the validation split
 CONFIDENCE = 50  # neighbours searched for the classes' nearest templates (the score's second term)
@@ -61,7 +69,7 @@ def neighbours(queries: torch.Tensor, templates: torch.Tensor, k: int, chunk: in
     return torch.cat(dists), torch.cat(idx)
 
 
-def vote_scores(labels: torch.Tensor, dists: torch.Tensor, k: int | None = None, classes: int = 10) -> torch.Tensor:
+def vote_scores(labels: torch.Tensor, dists: torch.Tensor, k: int | None = None, classes: int = CLASSES) -> torch.Tensor:
     """(Q, classes) scores votes_c + 1/2 D_1 / D_c (module docstring) from the labels and distances
     (Q, K) of each query's K nearest templates (nearest first): votes from the first k (default K),
     D_c from all K. argmax = majority vote, ties to the class with the nearest template."""
@@ -96,18 +104,30 @@ def choose_k(fit_x, fit_y, val_x, val_y, choices=CHOICES, log=print) -> tuple[in
     return best, errors
 
 
-TRAIN_ERROR_N = 10000  # the training error is scored on this many training images (a seeded subset)
+@dataclass
+class KNNConfig:
+    """knn: (Sec. III-C-3) the k nearest training images vote."""
+    k: int = bounded(3, low=0)  # neighbours; 0: chosen on a validation split (CHOICES)
+    features: Optional[str] = None  # a run directory ({seed} filled in) whose net's last hidden layer is the input
 
 
-def train_subset(n: int, seed: int, size: int = TRAIN_ERROR_N) -> torch.Tensor:
-    """`size` of n training images (seeded), in order; all of them when there are fewer (the fitted
-    methods' train_index: their training error is scored on these)."""
-    if n <= size:
-        return torch.arange(n)
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:size].sort().values
+def knn_cost(cfg) -> dict:
+    """memory = MACs = n d: every template, one MAC per pixel (d = model.input_size^2, n = data.train_size).
+    On a network's features (knn.features) d is the width of the net's last hidden layer, and the
+    network's own MACs and parameters are added."""
+    n = cfg.data.train_size
+    if not cfg.knn.features:
+        return {"macs": n * pixels(cfg), "memory": n * pixels(cfg)}
+    net = feature_net(cfg, cfg.knn.features)
+    d = net["width"]
+    return {"macs": n * d + net["macs"], "memory": n * d + net["params"]}
 
 
-class KNN:
+def knn_row(cfg):
+    return "LeNet-4 / K-NN" if cfg.knn.features else fig9_row(preprocess_tag(cfg) + "K-NN Euclidean")
+
+
+class KNN(FittedModel):
     """A fitted k-NN (what fit.py scores): every training image a template, k fixed or chosen."""
 
     def __init__(self, x, y, k: int, seed: int, metrics: dict):
@@ -121,6 +141,7 @@ class KNN:
         return train_subset(n, self.seed)
 
 
+@fitted("knn", section=KNNConfig, cost=knn_cost, row=knn_row, paper_section="III-C-3")
 def fit_knn(cfg, x, y, log=print) -> KNN:
     """knn.k, or with k = 0 the k of CHOICES best on a validation split: the last sixth of the training
     set in file order as queries, the rest as templates (all 60,000: the last 10,000 against the first

@@ -23,23 +23,29 @@
 The least squares ("regularised pseudo-inverse"): W = argmin (1/n) ||[phi, 1] W - T||^2 + ridge ||W'||^2,
 W' every weight but the biases, ridge = the method section's ridge (each configs/fig9 file's value chosen on
 the validation split); the normal equations are accumulated over chunks in float64. fit.py makes the
-run; `fit(cfg, x, y, log)` below is what the registry calls for these four methods.
+run; the four `@fitted` functions at the end declare the methods (their config sections, costs and
+Fig. 9 rows) in the registry.
 """
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
 from ..errors import UserError
 from ..model import in_batches
+from ..paper import CLASSES
+from ..registry import bounded, fig9_row, fitted, preprocess_tag
+from .base import FittedModel
+from .cost import pixels
 from .rbf import rbf_units
 
-CLASSES = 10
 CHUNK = 5000  # rows per feature / score chunk (5,000 x 1,000 RBF distances: 20 MB)
 
 
-class Machine:
+class Machine(FittedModel):
     """A fitted least-squares classifier: scores = [phi(x), 1] W (then `combine`: pairwise_scores)."""
 
     def __init__(self, phi, w: torch.Tensor, combine=None):
@@ -138,22 +144,94 @@ def quadratic_features(components: int) -> int:
     return 1 + components + components * (components + 1) // 2
 
 
-# ---- what the registry calls: fit(cfg, x, y, log) -> a machine with .scores(x) ------------------
+# ---- the four methods: config sections, costs (Figs. 11-12), Fig. 9 rows, fits ------------------
 
 
+@dataclass
+class LinearConfig:
+    """linear: least squares onto +-1."""
+    ridge: float = bounded(1e-3, low=0)  # pseudo-inverse regulariser
+
+
+@dataclass
+class PairwiseConfig:
+    """pairwise: 45 least-squares units, one per pair of classes."""
+    ridge: float = bounded(1e-3, low=0)
+    rule: Literal["votes", "sum"] = "votes"  # how the 45 outputs make class scores (pairwise_scores)
+
+
+@dataclass
+class PCAQuadraticConfig:
+    components: int = bounded(40, low=1)  # principal components
+    ridge: float = bounded(1e-3, low=0)
+
+
+@dataclass
+class RBFLinearConfig:
+    centers: int = bounded(1000, low=10)  # Gaussian units (centers/10 per class, k-means)
+    ridge: float = bounded(1e-3, low=0)
+    width_scale: float = 1.0  # sigma_j = width_scale x the RMS distance of centre j's members to it
+
+
+def linear_cost(cfg) -> dict:
+    """memory 10 (d+1), MACs 10 d (d = model.input_size^2)."""
+    d = pixels(cfg)
+    return {"macs": CLASSES * d, "memory": CLASSES * (d + 1)}
+
+
+def pairwise_cost(cfg) -> dict:
+    """memory 45 (d+1), MACs 45 d."""
+    d = pixels(cfg)
+    return {"macs": 45 * d, "memory": 45 * (d + 1)}
+
+
+def pca_quadratic_cost(cfg) -> dict:
+    """memory = MACs = m d + 10 (1 + m + m(m+1)/2): the projection and the quadratic weights (the
+    m(m+1)/2 pair products are not counted as MACs)."""
+    m = cfg.pca_quadratic.components
+    n = m * pixels(cfg) + CLASSES * quadratic_features(m)
+    return {"macs": n, "memory": n}
+
+
+def rbf_linear_cost(cfg) -> dict:
+    """memory c d + 10 (c+1), MACs c d + 10 c (the c widths are not counted)."""
+    c, d = cfg.rbf_linear.centers, pixels(cfg)
+    return {"macs": c * d + CLASSES * c, "memory": c * d + CLASSES * (c + 1)}
+
+
+def linear_row(cfg):
+    return fig9_row(preprocess_tag(cfg) + "Linear")
+
+
+def pairwise_row(cfg):
+    return fig9_row(preprocess_tag(cfg) + "Pairwise")
+
+
+def pca_row(cfg):
+    return fig9_row(f"{preprocess_tag(cfg)}{cfg.pca_quadratic.components} PCA + quadratic")
+
+
+def rbf_row(cfg):
+    return fig9_row(f"{preprocess_tag(cfg)}{cfg.rbf_linear.centers} RBF + linear")
+
+
+@fitted("linear", section=LinearConfig, cost=linear_cost, row=linear_row, paper_section="III-C-1")
 def fit_linear(cfg, x, y, log=print) -> Machine:
     return fit_ridge(identity, x, y, cfg.linear.ridge)
 
 
+@fitted("pairwise", section=PairwiseConfig, cost=pairwise_cost, row=pairwise_row, paper_section="III-C-2")
 def fit_pairwise_units(cfg, x, y, log=print) -> Machine:
     return fit_pairwise(x, y, cfg.pairwise.ridge, cfg.pairwise.rule)
 
 
+@fitted("pca_quadratic", section=PCAQuadraticConfig, cost=pca_quadratic_cost, row=pca_row, paper_section="III-C-4")
 def fit_pca_quadratic(cfg, x, y, log=print) -> Machine:
     sec = cfg.pca_quadratic
     return fit_ridge(QuadraticPCA(x, sec.components), x, y, sec.ridge)
 
 
+@fitted("rbf_linear", section=RBFLinearConfig, cost=rbf_linear_cost, row=rbf_row, paper_section="III-C-5")
 def fit_rbf_linear(cfg, x, y, log=print) -> Machine:
     sec = cfg.rbf_linear
     return fit_ridge(rbf_units(x, y, sec.centers, cfg.seed, log, sec.width_scale), x, y, sec.ridge)

@@ -25,12 +25,17 @@ Cholesky-type solve and 10 (d+1)^2 for its two triangular substitutions; memory 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional
+
 import torch
 
-from .cost import feature_net
-from .knn import neighbours, train_subset
+from ..paper import CLASSES
+from ..registry import bounded, fitted
+from .base import FittedModel, train_subset
+from .cost import feature_net, from_fit
+from .knn import neighbours
 
-CLASSES = 10
 K_CHOICES = (10, 25, 50, 100, 200)  # local.k = 0 picks one of these (and a decay) on the validation split
 DECAY_CHOICES = (0.001, 0.01, 0.1, 1.0)
 CHUNK = 250  # queries solved at once: 250 x 200 x 121 neighbour features, 250 x 121 x 121 systems
@@ -83,7 +88,19 @@ def local_cost(n: int, d: int, k: int, net: dict) -> dict:
     return {"macs": net["macs"] + n * d + fit, "memory": net["params"] + n * d}
 
 
-class Local:
+@dataclass
+class LocalConfig:
+    """local: LeNet-4 / Local, a ridge classifier per test pattern on its k nearest."""
+    k: int = bounded(200, low=0)  # neighbours the local classifier is fitted on; 0: k and decay chosen
+    decay: float = bounded(1.0, low=0)  # weight decay (ridge) of the local linear classifier
+    features: Optional[str] = None  # a run directory ({seed} filled in) whose net's last hidden layer is the input
+
+
+def local_row(cfg):
+    return "LeNet-4 / Local" if cfg.local.features else None
+
+
+class Local(FittedModel):
     """A fitted local-learning classifier: the stored features and labels, k and decay."""
 
     def __init__(self, x, y, k: int, decay: float, seed: int, metrics: dict, summary: dict):
@@ -98,6 +115,7 @@ class Local:
         return train_subset(n, self.seed)
 
 
+@fitted("local", section=LocalConfig, cost=from_fit, row=local_row, paper_section="III-C-8")
 def fit_local(cfg, x, y, log=print) -> Local:
     """local.k and local.decay, or with k = 0 both chosen on the last sixth of the training set
     (module docstring); the summary records them and the cost."""

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from .least_squares import CLASSES
+from ..paper import CLASSES
 from .virtual import image_side, shift1
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import torch
 
+from ..paper import CLASSES
 from . import knn
 
-CLASSES = 10
 CHUNK = 5000  # rows per assignment / feature chunk (5,000 x 1,000 distances: 20 MB)
 KMEANS_ITERS = 20
 

@@ -31,9 +31,11 @@ import time
 import torch
 
 from ..model import in_batches
-from .knn import train_subset
-from .least_squares import CLASSES
-from .svm import CHUNK, READOUTS, fit_svm, sum_matrix, svm_cost
+from ..paper import CLASSES
+from ..registry import fitted
+from .base import FittedModel, train_subset
+from .cost import from_fit
+from .svm import CHUNK, READOUTS, SVMConfig, fit_svm, sum_matrix, svm_check, svm_cost, svm_row
 
 
 def poly_kernel(a, b, gamma: float, coef0: float, degree: int, dots=torch.float64) -> torch.Tensor:
@@ -96,7 +98,7 @@ def reduce_expansion(sv, a, m: int, kern, iters: int, norm2: float, kdiag, log=p
     return z, b, before, after
 
 
-class ReducedSVM:
+class ReducedSVM(FittedModel):
     """E reduced expansions e(x) = sum_j b[e, j] K(z[e, j], x) + bias[e]: with readout "classes" the 10 class
     scores (one-vs-one's class sums, or the one-vs-rest machines), with readout min the 45 one-vs-one
     decision values (then svm.ovo_scores); `extra_scores` scores the unreduced machine with each of its
@@ -174,3 +176,9 @@ def fit_reduced(cfg, x, y, log=print) -> ReducedSVM:
                     "rs_relative_distance": rel, "unreduced_macs": full.summary["macs"],
                     **reduced_cost(sec.reduced, x[0].numel(), sec.degree, a.shape[1])})
     return ReducedSVM(torch.stack(zs), torch.stack(bs), bias, full, summary, readout)
+
+
+@fitted("svm", section=SVMConfig, cost=from_fit, row=svm_row, paper_section="III-C", check=svm_check)
+def fit_svm_method(cfg, x, y, log=print):
+    """model.arch svm: the machine (svm.py), or with svm.reduced its reduced set (above)."""
+    return (fit_reduced if cfg.svm.reduced else fit_svm)(cfg, x, y, log)

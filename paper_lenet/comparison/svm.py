@@ -38,17 +38,54 @@ counts each distinct support vector's dot product and power once, one MAC per no
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
-from ..errors import UserError
+from ..errors import ConfigError, UserError
 from ..model import in_batches
-from .knn import train_subset
-from .least_squares import CLASSES, PAIRS
+from ..paper import CLASSES
+from ..registry import bounded, fig9_row, preprocess_tag
+from .base import FittedModel, train_subset
+from .least_squares import PAIRS
 from .ovr import ovr_fit
 from .virtual import image_side, shift1
 
 CHUNK = 2000  # test images per kernel block (2,000 x 20,000 support vectors: 160 MB in float32)
+
+
+@dataclass
+class SVMConfig:
+    """svm: libsvm's SVC with the kernel (gamma u.v + coef0)^degree, one-vs-one or one-vs-rest. Registered
+    with its reduced set in reduced.py (model.arch svm: SVM poly 4, [dist] V-SVM poly 9, RS-SVM poly 5)."""
+    degree: int = bounded(4, low=1)  # CV95's (u.v + 1)^4
+    coef0: float = 1.0
+    gamma: float = 0.0  # 0: 1 / (d var(x)) of the training pixels (scikit-learn's "scale")
+    C: float = 10.0  # chosen on the validation split
+    tol: float = 1e-3  # libsvm's stopping tolerance (its default)
+    cache_mb: int = 1000  # libsvm's kernel cache
+    virtual: Literal["none", "shift1"] = "none"  # shift1: refit on the support vectors + their 4 one-pixel shifts (virtual.py)
+    machines: Literal["ovo", "ovr"] = "ovo"  # libsvm's 45 one-vs-one, or CV95's 10 one-vs-rest (ovr.py)
+    jobs: int = bounded(1, low=1)  # machines: ovr: machines fitted side by side (processes)
+    readout: Literal["min", "sum"] = "min"  # one-vs-one's class score from the 45 machines: min_j o_ij or sum_j o_ij
+    reduced: int = bounded(0, low=0)  # > 0: Burges' reduced set, this many vectors per expansion (reduced.py)
+    rs_iters: int = bounded(100, low=1)  # L-BFGS iterations of the reduced-set optimisation, per expansion
+
+
+def svm_check(sec, where: str = "") -> None:
+    if sec.machines == "ovr" and sec.readout != "min":
+        raise ConfigError(f"{where}svm.readout: {sec.readout} reads one-vs-one machines; with svm.machines: ovr "
+                          "the ten machines' outputs are the class scores (leave svm.readout out)")
+
+
+def svm_row(cfg):
+    s = cfg.svm
+    if s.reduced:  # the reduced set of a (virtual-SV) machine
+        return fig9_row(f"RS-SVM poly {s.degree}")
+    if s.virtual != "none":
+        return fig9_row(f"[dist] V-SVM poly {s.degree}")
+    return fig9_row(f"{preprocess_tag(cfg)}SVM poly {s.degree}")
 
 
 def gamma_of(x: torch.Tensor, gamma: float) -> float:
@@ -106,7 +143,7 @@ def ovo_sums(o: torch.Tensor) -> torch.Tensor:
 READOUTS = {"min": ovo_scores, "sum": ovo_sums, "classes": lambda o: o}
 
 
-class SVM:
+class SVM(FittedModel):
     """A fitted SVM: support vectors, their coefficients in each machine (45 one-vs-one, or 10 one-vs-rest:
     ovr.py) and the machines' biases."""
 

@@ -26,14 +26,18 @@ two-sided their 7 orthonormalised tangents too, precomputed (8 n P).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..image import write_png
-
-from .knn import TRAIN_ERROR_N, neighbours, train_subset, vote_scores
+from ..registry import bounded, fig9_row, fitted, preprocess_tag
+from .base import TRAIN_ERROR_N, FittedModel, train_subset
+from .cost import from_fit
+from .knn import neighbours, vote_scores
 
 SIDE = 16
 CROP = slice(6, 22)  # [16x16]'s box in the 28x28 field: rows and columns 6..21
@@ -133,7 +137,20 @@ def td_cost(n: int, prefilter: int, sided: str, p: int = SIDE * SIDE) -> dict:
     return {"macs": n * p + 12 * p + 2 * p * 49 + prefilter * per, "memory": n * p * (1 if sided == "one" else 8)}
 
 
-class TangentKNN:
+@dataclass
+class TangentConfig:
+    """tangent: [16x16] tangent distance, k-NN on a Euclidean prefilter."""
+    k: int = bounded(0, low=0)  # neighbours voting; 0: k in (1, 3, 5) and `sided` chosen on a validation split
+    sided: Literal["one", "two"] = "two"  # the query's tangents only, or both images'
+    prefilter: int = bounded(100, low=1)  # Euclidean-nearest templates the tangent distance is computed on
+    sigma: float = bounded(1.0, low=0)  # Gaussian smoothing (pixels) before the derivatives
+
+
+def tangent_row(cfg):
+    return fig9_row(preprocess_tag(cfg) + "Tangent Distance")
+
+
+class TangentKNN(FittedModel):
     """Templates (the 16x16 training images), their labels, and the settings."""
 
     def __init__(self, x, y, k, sided, prefilter, sigma, seed, metrics):
@@ -151,6 +168,7 @@ class TangentKNN:
         return train_subset(n, self.seed, TRAIN_ERROR_N // 10)  # 1,000: the tangent distance is the slow part
 
 
+@fitted("tangent", section=TangentConfig, cost=from_fit, row=tangent_row, paper_section="III-C-10")
 def fit_tangent(cfg, x, y, log=print) -> TangentKNN:
     """Stores the 16x16 templates; with tangent.k = 0, k in (1, 3, 5) and one- or two-sided are chosen
     on the last sixth of the training set against the rest (as knn.py chooses its k)."""
