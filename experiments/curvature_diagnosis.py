@@ -20,7 +20,7 @@ import torch
 from paper_lenet import load_config
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet import build_model
-from paper_lenet.rundir import load_torch
+from paper_lenet.files import load_torch
 from paper_lenet.sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates
 from paper_lenet.schedule import hessian_pick
 from paper_lenet.train import train

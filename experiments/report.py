@@ -18,7 +18,7 @@ from paper_lenet.config import DataConfig, config_from_dict, to_dict
 from paper_lenet.data.download import resolve_root
 from paper_lenet.data.idx import load_split
 from paper_lenet.errors import UserError
-from paper_lenet.rundir import write_text
+from paper_lenet.files import write_text
 from paper_lenet.stats import mean_std
 from .targets import targets_table
 from .tables import (ablation_table, explore_table, fig5_late_why, fig5_table, headline_table,

@@ -30,7 +30,8 @@ import yaml
 
 from .config import load_config, to_dict
 from .errors import UserError
-from .rundir import atomic_write, claim, finished, rmdirs
+from .rundir import claim, finished, rmdirs
+from .files import atomic_write
 from .runlock import LOCK, unlock
 
 RUN_FILES = ("config.yaml", "env.json", "metrics.jsonl", "summary.json", "model.pt", "test_predictions.txt",

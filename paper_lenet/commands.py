@@ -10,16 +10,16 @@ from .accounting import fmt_count, format_table
 from .bench import run_bench
 from .cite import cite
 from .compare import compare
-from .comparison.tangent import TANGENTS, crop16, save_tangent_picture
+from .comparison.tangent import SIDE as TANGENT_SIDE, TANGENTS, crop16, tangent_tiles
 from .config import load_config
 from .data.download import ensure_mnist
 from .data.mnist import check_input_size, load_mnist
 from .data.mnist_c import CORRUPTIONS
-from .data.preprocess import save_preprocessing_grid
 from .data.rubbish import RUBBISH
 from .evaluate import eval_run
 from .make import cost, run_from_cli, seeds_from_cli
 from .maps import save_distortion_grid, show_maps
+from .pictures import save_preprocessing_grid, save_tangent_picture
 from .predict import failed, predict_files
 from .networks import describe
 from .registry import method, paper_cost
@@ -83,7 +83,7 @@ def cmd_show_tangents(args):
     data = load_mnist(cfg.data, 28, cfg.seed)
     labels = data.train_y.numpy()
     picks = [int((labels == c).nonzero()[0][0]) for c in range(10) if (labels == c).any()]
-    save_tangent_picture(crop16(data.train_x[picks]), args.out, cfg.tangent.sigma)
+    save_tangent_picture(tangent_tiles(crop16(data.train_x[picks]), cfg.tangent.sigma), TANGENT_SIDE, args.out)
     print(f"wrote {args.out} (columns: digit, smoothed (sigma {cfg.tangent.sigma:g}), {', '.join(TANGENTS)})")
 
 

@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from . import provenance, stats
-from .compare_format import need_matplotlib, render, write_plot
+from .compare_format import render
+from .pictures import compare_plot, need_matplotlib
 from .data.download import resolve_root
 from .data.idx import LABELS_MAGIC, SPLIT_FILES, find_file, read_idx
 from .errors import UserError
-from .rundir import read_json, read_text
+from .files import read_json, read_text
 from .runpaths import seed_runs
 
 FORMATS = ("md", "latex", "csv", "json")
@@ -119,7 +120,7 @@ def compare(dirs, baseline=None, fmt: str = "md", plot=None, root=None, reps: in
     if not dirs:
         raise UserError("compare: no run folder given")
     if plot is not None:
-        need_matplotlib()
+        need_matplotlib("--plot")
     folders = [Path(d) for d in dirs]
     if baseline is not None and Path(baseline).resolve() not in [f.resolve() for f in folders]:
         folders.insert(0, Path(baseline))
@@ -134,7 +135,7 @@ def compare(dirs, baseline=None, fmt: str = "md", plot=None, root=None, reps: in
     for line in result["warnings"] if warn else ():
         warn(line)
     if plot is not None:
-        write_plot(result, plot)
+        compare_plot(result, plot)
     return render(result, fmt)
 
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
-from .errors import UserError
-from .rundir import atomic_write
 
 NOTE = ("Test error in % over seeds: mean, sample std and a 95% Student-t interval over seeds (training "
         "variance; clipped to [0, 100]; none for one seed, nor where some seeds diverged, >= 50%, and others "
@@ -116,31 +113,3 @@ def csv_text(result: dict) -> str:
     return out.getvalue()
 
 
-def need_matplotlib() -> None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise UserError("--plot needs matplotlib: pip install 'paper-lenet[plot]'") from None
-
-
-def write_plot(result: dict, path) -> Path:
-    """Each config's mean error with its 95% t-interval (and each seed's error as a dot), written atomically."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    configs = result["configs"]
-    fig = Figure(figsize=(6.4, 0.6 + 0.45 * len(configs)))
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    for y, c in enumerate(configs):
-        lo, hi = c["ci95"] if c["ci95"] else (c["mean"], c["mean"])
-        ax.errorbar([c["mean"]], [y], xerr=[[c["mean"] - lo], [hi - c["mean"]]], fmt="o", color="C0", capsize=4)
-        ax.plot(c["errors"], [y] * c["n"], "x", color="C1", alpha=0.7)
-    ax.set_yticks(range(len(configs)), [c["name"] for c in configs])
-    ax.set_ylim(len(configs) - 0.5, -0.5)
-    ax.set_xlabel("test error (%): mean and 95% t-interval over seeds (x: each seed)")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))
-    return path

@@ -8,6 +8,7 @@ import math
 
 from .errors import ConfigError
 from .heads import head
+from .paper import INPUT_SIDE
 from .registry import METHODS, bounds_errors, method, methods
 
 
@@ -62,8 +63,8 @@ def validate(cfg, path=None) -> None:
     for key, val in (("train.eval_batch_size", t.eval_batch_size), ("train.checkpoint_every", t.checkpoint_every)):
         if val < 1:
             raise ConfigError(f"{where}{key} must be >= 1 (got {val})")
-    if m.arch == "lenet5" and (m.input_size < 32 or (m.input_size - 32) % 4):
-        raise ConfigError(f"{where}model.input_size must be 32 + 4k (got {m.input_size})")
+    if m.arch == "lenet5" and (m.input_size < INPUT_SIDE or (m.input_size - INPUT_SIDE) % 4):
+        raise ConfigError(f"{where}model.input_size must be {INPUT_SIDE} + 4k (got {m.input_size})")
     d = cfg.data.distortions
     if not 0 <= d.prob <= 1:
         raise ConfigError(f"{where}data.distortions.prob must be in [0, 1] (got {d.prob})")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from . import rundir
+from . import files, rundir
 from .data.mnist import load_mnist
 from .errors import UserError
 from .losses import per_sample_loss
@@ -42,7 +42,7 @@ def load_trained(run: Path):
     if not weights.is_file():
         raise UserError(f"{run}: no model.pt (the run has not finished; resume it with --resume)")
     model = build_model(cfg.model)
-    state = rundir.load_torch(weights)
+    state = files.load_torch(weights)
     try:
         model.load_state_dict(state)
     except (AttributeError, TypeError, ValueError, RuntimeError) as e:
@@ -61,7 +61,7 @@ def eval_run(run: str, as_json: bool = False, root: str | None = None, write_mar
     if write_margins:
         saved = Path(run) / "test_predictions.txt"
         pred = "".join(map(str, res["predictions"].tolist()))
-        if not saved.is_file() or rundir.read_text(saved).strip() != pred:
+        if not saved.is_file() or files.read_text(saved).strip() != pred:
             raise UserError(f"{saved}: missing or not what model.pt predicts; margins not written")
         rundir.write_predictions(Path(run), "test", res["predictions"], res["margins"])
     res.pop("predictions"), res.pop("margins")

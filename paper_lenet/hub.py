@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from . import rundir
+from . import files, rundir
 from .config import load_config, to_dict
 from .errors import UserError
 from .evaluate import load_trained
@@ -91,7 +91,7 @@ def build_meta(runs: Path) -> dict:
     meta = {}
     for name, w in REGISTRY.items():
         seeds = sorted(Path(runs, name).glob("seed*/summary.json"), key=lambda p: int(p.parent.name[4:]))
-        errors = {int(p.parent.name[4:]): rundir.read_json(p)["test_error"] for p in seeds}
+        errors = {int(p.parent.name[4:]): files.read_json(p)["test_error"] for p in seeds}
         if w.seed not in errors:
             raise UserError(f"{Path(runs, name)}: no seed{w.seed}/summary.json")
         vals = list(errors.values())
@@ -110,7 +110,7 @@ def write_weights(runs: Path) -> None:
         shutil.copyfile(run / "model.pt", w.path)
         shutil.copyfile(run / "config.yaml", w.config_path)
         load_state(w)
-    rundir.write_json(META, build_meta(runs))
+    files.write_json(META, build_meta(runs))
 
 
 DEFAULT_MODEL = "lenet5_1998"

@@ -25,7 +25,6 @@ from PIL import Image, UnidentifiedImageError
 from scipy import ndimage
 
 from .errors import UserError
-from .rundir import atomic_write
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm", ".pbm", ".pnm")
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601-2, as Pillow's convert("L")
@@ -137,11 +136,3 @@ def place(mass_centre: float, n: int, target: float) -> int:
     return min(max(int(np.floor(target - mass_centre + 0.5)), 0), 28 - n)
 
 
-def write_png(path, grey: np.ndarray) -> Path:
-    """An 8-bit greyscale PNG from a uint8 array (H, W), written through a temporary file (never
-    half-written)."""
-    img = Image.fromarray(np.ascontiguousarray(grey, np.uint8))  # 2-D uint8: mode 'L'
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: img.save(f, format="PNG", optimize=True))
-    return path

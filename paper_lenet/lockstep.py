@@ -25,7 +25,8 @@ from .fast.lockstep import LaneStepper, LockstepStepper, default_lanes, lanes_fo
 from .fast.stepper import fast_supported
 from .model import LeNet5
 from .model import build_model
-from .schedule import pass_inputs, pass_order, set_threads
+from .device import set_threads
+from .schedule import pass_inputs, pass_order
 from .train import CHUNK, Trainer
 
 

@@ -10,28 +10,8 @@ import numpy as np
 import torch
 
 from .data.distort import distortion_grid
-from .errors import UserError
 from .hub import load_model
-from .rundir import atomic_write
-
-
-def _figure(width: float, height: float):
-    """A matplotlib Figure on the Agg canvas (no pyplot state); a one-line error without matplotlib."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise UserError("drawing needs matplotlib: pip install 'paper-lenet[plot]'") from None
-    fig = Figure(figsize=(width, height))
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, path, dpi: int = 100) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi))
-    return path
+from .pictures import figure, save_figure
 
 
 def _bars(ax, values, axis: str, winner: int) -> None:
@@ -51,7 +31,7 @@ def _plain(ax) -> None:
 def draw_seen(fields: np.ndarray, results: list[dict], path, axis: str = "score") -> Path:
     """One row per image: the 28x28 field the model saw (after centring, ink bright as in MNIST)
     and its 10 outputs (`axis`: what they are, the head's `axis`), the chosen class in red."""
-    fig = _figure(7.0, 2.2 * len(fields))
+    fig = figure(7.0, 2.2 * len(fields))
     axes = fig.subplots(len(fields), 2, squeeze=False, gridspec_kw={"width_ratios": [1, 2.5]})
     for (a, b), field, r in zip(axes, fields, results):
         a.imshow(field, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
@@ -60,7 +40,7 @@ def draw_seen(fields: np.ndarray, results: list[dict], path, axis: str = "score"
         _bars(b, r["values"], axis, r["class"])
         b.set_title(f"class {r['class']}  ({r['model']})", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _as_grid(v: np.ndarray) -> np.ndarray:
@@ -83,7 +63,7 @@ def draw_maps(model, x: torch.Tensor, path, title: str = "") -> Path:
         lim = max(float(np.abs(t).max()), 1e-6)  # one grey scale per layer, 0 in the middle
         rows.append((f"{name} {'x'.join(map(str, t.shape))}", maps, lim))
     cols = max(16, *(len(maps) for _, maps, _ in rows))
-    fig = _figure(cols * 0.75, 0.85 * (len(rows) + 2))
+    fig = figure(cols * 0.75, 0.85 * (len(rows) + 2))
     grid = fig.add_gridspec(len(rows) + 1, cols + 2)
     for r, (label, maps, lim) in enumerate(rows):
         for c, m in enumerate(maps):
@@ -97,7 +77,7 @@ def draw_maps(model, x: torch.Tensor, path, title: str = "") -> Path:
     _bars(ax, outs.numpy(), model.head.axis, winner)
     ax.set_title(f"output: class {winner}", fontsize=9)
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def show_maps(image, out, run: str | None = None, name: str | None = None) -> Path:
@@ -110,7 +90,7 @@ def save_distortion_grid(raw, cfg, path, n: int = 10, copies: int = 6, seed: int
     """`paper-lenet show-distortions`: a PNG of distortion_grid (cfg a DistortConfig): column j is
     sample j, the top row its original, then `copies` rows of distorted versions."""
     idx, rows = distortion_grid(raw, cfg, n, copies, seed, labels)
-    fig = _figure(len(idx) * 0.9, len(rows) * 0.95)
+    fig = figure(len(idx) * 0.9, len(rows) * 0.95)
     axes = fig.subplots(len(rows), len(idx), squeeze=False)
     for r, imgs in enumerate(rows):
         for c in range(len(idx)):
@@ -122,4 +102,4 @@ def save_distortion_grid(raw, cfg, path, n: int = 10, copies: int = 6, seed: int
     fig.suptitle(f"translate ±{cfg.translate:g}px  scale ±{cfg.scale:g}  squeeze ±{cfg.squeeze:g}"
                  f"  shear ±{cfg.shear:g}", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path, dpi=110)
+    return save_figure(fig, path, dpi=110)

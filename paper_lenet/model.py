@@ -2,13 +2,15 @@
 
     input 1x32x32 -> C1 6x28x28 -> S2 6x14x14 -> C3 16x10x10 -> S4 16x5x5 -> C5 120x1x1
           -> F6 84 -> F7 10 (Euclidean RBF, argmin; or linear logits / squashed outputs, argmax)
+
+`cfg` is a config's `model:` section (config.ModelConfig): the model core reads it and imports nothing
+of the config, which sits above it.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn as nn
 
-from .config import ModelConfig
 from .errors import ConfigError
 from .heads import head
 from .layers import Conv, Full, Pool, Subsampling, init_layer
@@ -38,7 +40,7 @@ class Classifier(nn.Module):
 
 
 class LeNet5(Classifier):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
         act = cfg.activation
@@ -89,7 +91,7 @@ class LeNet5(Classifier):
         return [m for m in layers if any(True for _ in m.parameters(recurse=False))]
 
 
-def build_model(cfg: ModelConfig, seed: int | None = None) -> nn.Module:
+def build_model(cfg, seed: int | None = None) -> nn.Module:
     """Build and initialise the `model:` section's network (the registry's builder for model.arch),
     seeded when seed is given."""
     m = method(cfg.arch)

@@ -15,7 +15,6 @@ choice, made so those counts come out (docs/deviations.md), and `paper-lenet inf
 """
 from __future__ import annotations
 
-from .config import ModelConfig
 from .errors import ConfigError
 from .heads import SQUASHED, head
 from .layers import Conv, Full, Subsampling
@@ -36,7 +35,7 @@ LENET4_C3 = [[(o + j) % 8 for j in range(4)] for o in range(8)] + \
 LENET4_C5 = [sorted({(u + 3 * j + u // 16) % 16 for j in range(5 if u < 80 else 4)}) for u in range(120)]
 
 
-def _check(cfg: ModelConfig) -> None:
+def _check(cfg) -> None:
     if head(cfg.head) is not SQUASHED:
         raise ConfigError(f"model.head: {cfg.arch} has a squashed 10-unit output (head: squashed), got {cfg.head!r}")
     if cfg.pooling != "subsample":
@@ -51,7 +50,7 @@ def _check(cfg: ModelConfig) -> None:
 class SeqNet(Classifier):
     """LeNet-1, LeNet-4 or an MLP: squashing layers in a row (`names`), then the squashed output F."""
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg):
         super().__init__()
         _check(cfg)
         self.cfg = cfg

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import to_dict
-from .rundir import load_run_config, read_json
+from .rundir import load_run_config
+from .files import read_json
 
 IGNORED = ("name", "seed", "train.threads", "data.root")  # labels, cores, paths: not what was computed
 

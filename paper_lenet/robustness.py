@@ -34,8 +34,9 @@ from .errors import UserError
 from .evaluate import load_trained
 from .heads import HEADS, head
 from .model import in_batches
-from .robustness_format import need_matplotlib, render, write_plot
-from .rundir import atomic_write, read_json
+from .robustness_format import render
+from .pictures import robustness_plot, need_matplotlib
+from .files import atomic_write, read_json
 
 FORMATS = ("md", "latex", "csv", "json")
 TPR = 0.95
@@ -186,7 +187,7 @@ def robustness(dirs, baseline=None, fmt: str = "md", plot=None, root=None, corru
     if threads < 1:
         raise UserError(f"--threads {threads}: must be at least 1")
     if plot is not None:
-        need_matplotlib()
+        need_matplotlib("--plot")
     folders = [Path(d) for d in dirs]
     if baseline is not None and Path(baseline).resolve() not in [f.resolve() for f in folders]:
         folders.insert(0, Path(baseline))
@@ -198,5 +199,5 @@ def robustness(dirs, baseline=None, fmt: str = "md", plot=None, root=None, corru
     base_i = 0 if baseline is None else [Path(c["dir"]).resolve() for c in configs].index(Path(baseline).resolve())
     result = rs.summarize_all(configs, base_i, list(corruptions), list(rubbish))
     if plot is not None:
-        write_plot(result, plot)
+        robustness_plot(result, plot)
     return render(result, fmt)

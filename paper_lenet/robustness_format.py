@@ -5,10 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
-from .errors import UserError
-from .rundir import atomic_write
 
 
 def _ci(c, digits=2) -> str:
@@ -111,43 +108,3 @@ def render(result: dict, fmt: str) -> str:
     return {"md": markdown, "latex": latex, "csv": csv_text}[fmt](result)
 
 
-def need_matplotlib() -> None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise UserError("--plot needs matplotlib: pip install 'paper-lenet[plot]'") from None
-
-
-def write_plot(result: dict, path) -> Path:
-    """Left: mean corrupted error per config (95% t-interval); right: AUROC of each head's first score per
-    rubbish set (95% t-interval); written atomically."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    cfgs = result["configs"]
-    fig = Figure(figsize=(11, 0.9 + 0.5 * len(cfgs)))
-    FigureCanvasAgg(fig)
-    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
-    for y, c in enumerate(cfgs):
-        for ax, x, color, dy in [(ax1, c["mean_corruption"], "C0", 0.0), (ax1, c["clean"], "C2", 0.2)]:
-            lo, hi = x["ci95"] if x["ci95"] else (x["mean"], x["mean"])
-            ax.errorbar([x["mean"]], [y + dy], xerr=[[x["mean"] - lo], [hi - x["mean"]]], fmt="o", color=color, capsize=3)
-        for k, g in enumerate(result["rubbish"]):
-            s = next(iter(c["rejection"][g]))
-            x = c["rejection"][g][s]["auroc"]
-            lo, hi = x["ci95"] if x["ci95"] else (x["mean"], x["mean"])
-            off = y + (k - len(result["rubbish"]) / 2) * 0.1
-            ax2.errorbar([x["mean"]], [off], xerr=[[x["mean"] - lo], [hi - x["mean"]]], fmt="o", color=f"C{k}",
-                         capsize=2, label=g if y == 0 else None)
-    for ax in (ax1, ax2):
-        ax.set_yticks(range(len(cfgs)), [c["name"] for c in cfgs])
-        ax.set_ylim(len(cfgs) - 0.5, -0.5)
-    ax2.set_yticklabels([])
-    ax1.set_xlabel("error %: mean corrupted (blue), clean (green)")
-    ax2.set_xlabel("AUROC, digits vs rubbish (min distance / max softmax)")
-    ax2.legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))
-    return path

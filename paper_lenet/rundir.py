@@ -11,7 +11,7 @@
 
 A run directory is only ever finished (summary.json), resumable (config.yaml; checkpoint.pt once
 training has begun), or absent: a run that fails before its first checkpoint removes what it created.
-A damaged run file is a one-line UserError naming it (load_torch, read_json).
+A damaged run file is a one-line UserError naming it (files.py's load_torch, read_json).
 """
 from __future__ import annotations
 
@@ -21,85 +21,17 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
 from ._version import __version__
 from .config import Config, config_dict, config_from_dict, dump_config, to_dict
 from .errors import UserError
+from .files import atomic_write, read_json, write_json, write_text
 from .runlock import lock, unlock
-
-
-@contextlib.contextmanager
-def _deferred_interrupts():
-    """SIGINT/SIGTERM/SIGHUP held back while a file is written (delivered right after): a Ctrl-C never
-    leaves a temporary file behind. Only where the platform can block signals (POSIX)."""
-    block = getattr(signal, "pthread_sigmask", None)
-    if block is None:
-        yield
-        return
-    old = block(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
-    try:
-        yield
-    finally:
-        block(signal.SIG_SETMASK, old)
-
-
-def atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename: never a half-written file."""
-    path = Path(path)
-    with _deferred_interrupts():
-        _atomic_write(path, write)
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a run's files are ordinary files
-        os.replace(tmp, path)
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(e, OSError):  # a full disk, a read-only folder: the previous file is intact
-            raise UserError(f"{path}: cannot write ({e.strerror or e}); the previous version is kept") from None
-        raise
-
-
-def write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda f: f.write(text.encode()))
-
-
-def write_json(path: Path, obj) -> None:
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
-
-
-def save_torch(path: Path, obj) -> None:
-    atomic_write(path, lambda f: torch.save(obj, f))
-
-
-def load_torch(path: Path):
-    """A .pt file of this package (weights_only); a damaged one is a one-line UserError naming it."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except OSError as e:
-        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
-    except Exception as e:  # noqa: BLE001  decoding damaged bytes raises anything (zip, pickle, struct, ...)
-        raise UserError(f"{path}: damaged ({type(e).__name__}: {_first_line(e)})") from None
-
-
-def _first_line(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return lines[0][:200] if lines else "no detail"
 
 
 def git_commit() -> str | None:
@@ -273,26 +205,3 @@ def load_run_config(run: Path) -> Config:
     if missing:  # a run saves its whole config (prepare): a part missing is damage, not defaults
         raise UserError(f"{p}: damaged (a run's saved config, but {', '.join(missing)} missing)")
     return config_from_dict(raw, p)
-
-
-def read_json(path: Path) -> dict:
-    """A run's JSON object (summary.json, env.json); a damaged one is a one-line UserError naming it."""
-    try:
-        obj = json.loads(Path(path).read_bytes().decode())
-    except OSError as e:
-        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise UserError(f"{path}: damaged ({type(e).__name__}: {_first_line(e)})") from None
-    if not isinstance(obj, dict):
-        raise UserError(f"{path}: damaged (expected a JSON object, got {type(obj).__name__})")
-    return obj
-
-
-def read_text(path: Path) -> str:
-    """A run's text file (predictions); a damaged one is a one-line UserError naming it."""
-    try:
-        return Path(path).read_bytes().decode("ascii")
-    except OSError as e:
-        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: damaged (not ASCII text)") from None

@@ -10,7 +10,6 @@ import torch
 
 from .config import Config
 from .data.distort import distorted_pass
-from .errors import ConfigError
 from .sdlm import eta_for_epoch
 
 
@@ -57,18 +56,3 @@ def minibatch_lr(cfg: Config, step: int, total: int) -> float:
     if t.schedule == "step":
         return t.lr * t.gamma ** ((step * t.epochs // total) // t.step_size)
     return t.lr
-
-
-def set_threads(cfg: Config) -> int:
-    n = cfg.train.threads or (1 if cfg.train.batch_size == 1 else torch.get_num_threads())
-    torch.set_num_threads(n)
-    return n
-
-
-def resolve_device(cfg: Config) -> torch.device:
-    want = cfg.train.device
-    if want == "auto":
-        want = "cuda" if torch.cuda.is_available() else "cpu"
-    if want == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device=cuda but no CUDA device is available (use cpu or auto)")
-    return torch.device(want)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from .data.download import resolve_root
 from .data.idx import load_split
 from .data.mnist_c import CORRUPTIONS, corrupt
 from .data.rubbish import RUBBISH, rubbish
-from .rundir import atomic_write
+from .pictures import save_labelled_rows
 
 ZOOM = 3
 LABEL_W = 90
@@ -36,13 +35,5 @@ def save_corruption_picture(path, root=None, n: int = 8, seed: int = 0) -> Path:
     test_x, _ = load_split(folder, "test")
     train_x, train_y = load_split(folder, "train")
     names, rows = corruption_grid(test_x, train_x, train_y, n, seed)
-    h, w = 28 * ZOOM, rows.shape[2] * ZOOM
-    canvas = Image.new("L", (LABEL_W + w, h * len(rows)), 255)
-    draw = ImageDraw.Draw(canvas)
-    for i, (name, row) in enumerate(zip(names, rows)):
-        canvas.paste(Image.fromarray(row).resize((w, h), Image.NEAREST), (LABEL_W, i * h))
-        draw.text((4, i * h + h // 2 - 6), name, fill=0)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: canvas.save(f, format="PNG", optimize=True))
-    return path
+    return save_labelled_rows(path, names, rows, ZOOM, LABEL_W)
+

@@ -17,14 +17,15 @@ from pathlib import Path
 
 import torch
 
-from . import rundir
+from . import files, rundir
 from .config import Config
 from .data.mnist import load_mnist
 from .errors import UserError
 from .evaluate import evaluate
 from .losses import loss_fn
 from .model import build_model
-from .schedule import hessian_due, hessian_pick, minibatch_lr, pass_inputs, pass_order, resolve_device, set_threads
+from .device import resolve_device, set_threads
+from .schedule import hessian_due, hessian_pick, minibatch_lr, pass_inputs, pass_order
 from .sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates, sdlm_update
 from .steppers import make_batch_grad, make_stepper
 
@@ -69,7 +70,7 @@ class Trainer:
         self.st = State()
         self.ckpt = out / "checkpoint.pt"
         if self.ckpt.exists():
-            self.restore(rundir.load_torch(self.ckpt))
+            self.restore(files.load_torch(self.ckpt))
             log(f"{out}: resuming at pass {self.st.epoch}, sample {self.st.pos}")
         self.stepper = make_stepper(self.model, cfg, log) if self.per_sample else None  # reference off the CPU
         self.batch_grad = make_batch_grad(self.model, cfg, self.threads, log) if self.opt is not None else None
@@ -98,7 +99,7 @@ class Trainer:
         state = dict(dataclasses.asdict(self.st), model=self.model.state_dict())
         if self.opt is not None:
             state["optimizer"] = self.opt.state_dict()
-        rundir.save_torch(self.ckpt, state)
+        files.save_torch(self.ckpt, state)
         self.written += 1
         if self.written == self.kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -219,7 +220,7 @@ def held_out(model, data, cfg: Config, device) -> dict:
 
 
 def _finish(cfg, out, model, st, test, n) -> dict:
-    rundir.save_torch(out / "model.pt", model.state_dict())
+    files.save_torch(out / "model.pt", model.state_dict())
     split, last = test["split"], st.metrics[-1]
     summary = rundir.write_summary(
         out, cfg, split, test["predictions"], test["labels"], test["margins"], n_train=n,

@@ -13,7 +13,8 @@ from PIL import Image
 from scipy import ndimage
 
 from paper_lenet.errors import UserError
-from paper_lenet.image import read_grey, to_grey, to_mnist, write_png
+from paper_lenet.image import read_grey, to_grey, to_mnist
+from paper_lenet.pictures import write_png
 
 # every (height, width) from 1x40 through 20x21 / 21x20 to 40x1, and squares of 1, 2, 7, 20 and 40
 SHAPES = [(h, 41 - h) for h in range(1, 41)] + [(s, s) for s in (1, 2, 7, 20, 40)]

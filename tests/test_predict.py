@@ -22,7 +22,8 @@ from scipy import ndimage
 import paper_lenet
 from paper_lenet.cli import main
 from paper_lenet.errors import UserError
-from paper_lenet.image import read_image, to_mnist, write_png
+from paper_lenet.image import read_image, to_mnist
+from paper_lenet.pictures import write_png
 from paper_lenet.predict import predict_files
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 import torch
 
-from paper_lenet import cluster, rundir
+from paper_lenet import cluster, files
 from paper_lenet.cli import main
 from paper_lenet.config import load_config
 from paper_lenet.errors import UserError
-from paper_lenet.image import write_png
+from paper_lenet.pictures import write_png
 from paper_lenet.runlock import LOCK, holder
 from paper_lenet.sweep import sweep
 from paper_lenet.train import KILL_AFTER_CHECKPOINT, train
@@ -160,7 +160,7 @@ def test_a_failed_checkpoint_write_keeps_the_previous_one_and_resume_continues(s
         assert not run.exists()
         return
     assert not [p.name for p in run.iterdir() if p.name.startswith(".") and p.name != LOCK]  # no temp file
-    assert rundir.load_torch(run / "checkpoint.pt")["epoch"] == 2  # checkpoint 5: pass 2 begun, still valid
+    assert files.load_torch(run / "checkpoint.pt")["epoch"] == 2  # checkpoint 5: pass 2 begun, still valid
     train(cfg, run, resume=True, log=lambda *_: None)
     assert metrics(run) == metrics(whole)
     assert (run / "test_predictions.txt").read_text() == (whole / "test_predictions.txt").read_text()

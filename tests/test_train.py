@@ -135,7 +135,7 @@ def test_full_train_eval_scores_the_whole_training_set_after_each_pass(synthetic
 
 def test_device_switch(monkeypatch):
     from paper_lenet.errors import ConfigError
-    from paper_lenet.schedule import resolve_device
+    from paper_lenet.device import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device(load_config(PAPER, ["train.device=auto"])).type == "cpu"

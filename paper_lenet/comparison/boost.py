@@ -36,7 +36,7 @@ from ..errors import UserError
 from ..evaluate import load_trained, top_two_margin
 from ..model import in_batches
 from ..runpaths import seed_path
-from ..schedule import set_threads
+from ..device import set_threads
 from ..train import train
 
 CHUNK = 10000  # distorted patterns drawn and scored at a time

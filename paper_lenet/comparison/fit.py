@@ -17,7 +17,7 @@ from ..evaluate import load_trained, top_two_margin
 from ..model import in_batches
 from ..registry import method
 from ..runpaths import seed_path
-from ..schedule import set_threads
+from ..device import set_threads
 
 
 def features_run(cfg: Config) -> Path | None:

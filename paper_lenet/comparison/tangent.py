@@ -33,7 +33,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..image import write_png
 from ..registry import bounded, fig9_row, fitted, preprocess_tag
 from .base import TRAIN_ERROR_N, FittedModel, train_subset
 from .cost import from_fit
@@ -190,22 +189,16 @@ def fit_tangent(cfg, x, y, log=print) -> TangentKNN:
     return TangentKNN(x, y, k, sided, sec.prefilter, sec.sigma, cfg.seed, metrics)
 
 
-def save_tangent_picture(images: torch.Tensor, path, sigma: float = 1.0, zoom: int = 6, gap: int = 2):
-    """A PNG, one row per 16x16 image of images (N, 256): the image, its smoothed version, then its 7
-    tangent vectors (TANGENTS' order), each scaled to its own largest magnitude: mid grey is 0, dark
-    positive, light negative. Returns the path."""
+def tangent_tiles(images: torch.Tensor, sigma: float = 1.0) -> list[list[np.ndarray]]:
+    """`show-tangents`' rows (pictures.save_tangent_picture draws them): per 16x16 image of images (N, 256),
+    the image, its smoothed version, then its 7 tangent vectors (TANGENTS' order), each scaled to its own
+    largest magnitude, in [0, 1]: 0.5 is 0 for the tangents."""
     rows = []
     for img in images.reshape(len(images), -1):
         t = tangent_vectors(img[None], sigma)[0]
         sm = smooth(img.reshape(1, SIDE, SIDE), sigma).reshape(-1)
         tiles = [img / img.abs().max().clamp_min(1e-12), sm / sm.abs().max().clamp_min(1e-12)]
         tiles += [v / v.abs().max().clamp_min(1e-12) / 2 + 0.5 for v in t]  # tangents: 0 -> mid grey
-        rows.append(tiles)
-    cell = SIDE + gap
-    canvas = np.zeros((len(rows) * cell + gap, 9 * cell + gap), np.float32)
-    for r, tiles in enumerate(rows):
-        for c, tile in enumerate(tiles):
-            canvas[r * cell + gap:r * cell + gap + SIDE, c * cell + gap:c * cell + gap + SIDE] = (
-                tile.reshape(SIDE, SIDE).clamp(0, 1).numpy())
-    grey = (255 - np.rint(255 * canvas)).astype(np.uint8)
-    return write_png(path, np.kron(grey, np.ones((zoom, zoom), np.uint8)))
+        rows.append([tile.reshape(SIDE, SIDE).clamp(0, 1).numpy() for tile in tiles])
+    return rows
+

@@ -3,7 +3,8 @@
 The paper trained LeNet-5 on the 60,000 originals plus 540,000 distorted copies made once by
 "random combinations of the following planar affine transformations: horizontal and vertical
 translations, scaling, squeezing (simultaneous horizontal compression and vertical elongation,
-or the reverse), and horizontal shearing". It gives no ranges; ours are DistortConfig's.
+or the reverse), and horizontal shearing". It gives no ranges; ours are config.DistortConfig's (`cfg`:
+a config's data.distortions section; `data_cfg`: its data: section).
 Instead of a fixed 600k pool we redraw each pass: every training sample is replaced with
 probability `prob` (0.9) by a fresh distorted copy, so a pass of N samples holds on average
 0.1 N originals and 0.9 N distorted ones, the same expected mix as the paper's pool, with N
@@ -23,13 +24,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import DataConfig, DistortConfig
 from .mnist import preprocess
 
 CHUNK = 4096  # images per grid_sample call: bounds the temporaries (the grid is CHUNK*28*28*2 floats)
 
 
-def _params(n: int, cfg: DistortConfig, gen: torch.Generator) -> dict[str, torch.Tensor]:
+def _params(n: int, cfg, gen: torch.Generator) -> dict[str, torch.Tensor]:
     """Per-sample draws, all uniform. Drawn for every sample (not only the distorted ones) so
     the stream consumed does not depend on which samples the coin selects."""
     def u(lo_hi: float) -> torch.Tensor:
@@ -70,7 +70,7 @@ def _affine_grid(theta: torch.Tensor, side: int) -> torch.Tensor:
     return grid
 
 
-def distort_batch(raw: torch.Tensor, cfg: DistortConfig, generator: torch.Generator,
+def distort_batch(raw: torch.Tensor, cfg, generator: torch.Generator,
                   as_uint8: bool = False) -> torch.Tensor:
     """Replace each image of raw [N,28,28] (uint8 or 0..255 float) with probability cfg.prob by
     a randomly transformed copy. Returns float32 [N,28,28] in 0..255 (uint8 if as_uint8).
@@ -102,7 +102,7 @@ def pass_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
-def distorted_pass(mnist, data_cfg: DataConfig, input_size: int, epoch: int,
+def distorted_pass(mnist, data_cfg, input_size: int, epoch: int,
                    seed: int) -> torch.Tensor:
     """The preprocessed training inputs [N,1,S,S] for one pass (aligned with mnist.train_y).
     With distortions disabled this is mnist.train_x itself."""
@@ -120,7 +120,7 @@ def distorted_pass(mnist, data_cfg: DataConfig, input_size: int, epoch: int,
     return out
 
 
-def distortion_grid(raw, cfg: DistortConfig, n: int = 10, copies: int = 6, seed: int = 0,
+def distortion_grid(raw, cfg, n: int = 10, copies: int = 6, seed: int = 0,
                     labels=None) -> tuple[list[int], torch.Tensor]:
     """What `paper-lenet show-distortions` draws (maps.save_distortion_grid): the samples' indices and
     a [1 + copies, n, 28, 28] float tensor, row 0 their originals, then `copies` rows of distorted

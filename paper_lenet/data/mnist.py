@@ -5,6 +5,9 @@ The paper (Sec. III-A) centres each 28x28 digit in a 32x32 field and scales pixe
 background is -0.1 and the foreground 1.175, "which makes the mean input roughly 0, and the
 variance roughly 1, which accelerates learning". We pad in the uint8 domain with the background
 value 0 before scaling, so the padding always equals the background whatever the scaling.
+
+`data_cfg` is a config's `data:` section (config.DataConfig); data/ reads its fields and imports
+nothing of the config, so it sits below it.
 """
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import DataConfig
 from ..errors import DataError
 from .download import SHA256, ensure_mnist, resolve_root
 from .idx import IMAGE_SIDE, SPLIT_FILES, find_file, load_split
@@ -26,7 +28,7 @@ from .preprocess import SIDE, apply
 # computed per run so every subset, every distorted pass and the test set share one transform.
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
-from ..paper import LECUN_HI, LECUN_LO  # lecun98: x = LO + (HI - LO) p / 255 (Sec. III-A)
+from ..paper import INPUT_SIDE, LECUN_HI, LECUN_LO  # lecun98: x = LO + (HI - LO) p / 255 (Sec. III-A)
 # lush: x = p * 0.01, background 0, full ink 2.55 (the authors' demos/dsource-mnist.lsh)
 LUSH_SCALE = 0.01
 
@@ -64,7 +66,7 @@ def _all_present(root: Path) -> bool:
     return all(find_file(root, name) is not None for name in SHA256)
 
 
-def check_input_size(data_cfg: DataConfig, input_size: int) -> int:
+def check_input_size(data_cfg, input_size: int) -> int:
     """The side of data_cfg.preprocess's images; DataError (one line) if pad=True cannot fit
     them into input_size."""
     side = SIDE[data_cfg.preprocess]
@@ -74,7 +76,7 @@ def check_input_size(data_cfg: DataConfig, input_size: int) -> int:
     return side
 
 
-def preprocess(raw, data_cfg: DataConfig, input_size: int = 32) -> torch.Tensor:
+def preprocess(raw, data_cfg, input_size: int = INPUT_SIDE) -> torch.Tensor:
     """Images [N,28,28] (uint8, or float in 0..255 from distortions) -> float32 [N,1,S,S].
 
     data_cfg.preprocess first (on the 0..255 images; data/preprocess.py): none keeps 28x28,
@@ -138,7 +140,7 @@ def select_subset(labels: np.ndarray, size: int, mode: str, seed: int) -> np.nda
     return np.sort(np.concatenate(picked))
 
 
-def load_mnist(data_cfg: DataConfig, input_size: int = 32, seed: int = 0,
+def load_mnist(data_cfg, input_size: int = INPUT_SIDE, seed: int = 0,
                download: bool | None = None, log=print) -> MNIST:
     """Load, subset and preprocess MNIST. Missing files are fetched with ensure_mnist unless
     download (default: data_cfg.download) is False. data.validation = N holds the last N training

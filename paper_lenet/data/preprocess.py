@@ -16,12 +16,9 @@ MNIST digits take seconds per mode on one CPU thread (the text deslant about 1.5
 """
 from __future__ import annotations
 
-from pathlib import Path
 
-import numpy as np
 import torch
 
-from ..image import write_png
 from .deskew import deskew
 from .deslant import CROP, deslant
 from .idx import IMAGE_SIDE
@@ -59,20 +56,3 @@ def apply(images, mode: str, variant: str = "text", threshold: float = 128) -> t
     raise ValueError(f"unknown preprocess {mode!r}; allowed: {', '.join(SIDE)}")
 
 
-def save_preprocessing_grid(raw, modes, path, zoom: int = 4, gap: int = 2, variant: str = "text",
-                            threshold: float = 128) -> Path:
-    """A PNG with one column per image of raw [n,28,28] and one row per mode (`none` = the raw
-    digit), each tile centred in a 28x28 cell, dark ink on white, enlarged `zoom` times; deslant rows
-    use data.deslant `variant` and `threshold`."""
-    n = len(raw)
-    cell = IMAGE_SIDE + gap
-    canvas = np.full((len(modes) * cell + gap, n * cell + gap), 48, np.float32)  # light grey lines
-    for r, mode in enumerate(modes):
-        tiles = apply(raw, mode, variant, threshold).clamp(0, 255).numpy()
-        t, off = tiles.shape[-1], (IMAGE_SIDE - tiles.shape[-1]) // 2
-        for c in range(n):
-            y, x = r * cell + gap, c * cell + gap
-            canvas[y:y + IMAGE_SIDE, x:x + IMAGE_SIDE] = 0
-            canvas[y + off:y + off + t, x + off:x + off + t] = tiles[c]
-    grey = (255 - np.rint(canvas)).astype(np.uint8)
-    return write_png(path, np.kron(grey, np.ones((zoom, zoom), np.uint8)))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..rundir import atomic_write
+from ..files import atomic_write
 from . import mnist_c, mnist_c_ops
 from . import rubbish as rubbish_mod
 

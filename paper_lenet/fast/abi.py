@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ctypes
 
-from ..layers import A, S
+from ..paper import A, S
 
 ABI = 2
 ACT = {"scaled_tanh": 0, "tanh": 1, "relu": 2, "identity": 3}

@@ -24,6 +24,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ..paper import INPUT_SIDE
 from . import abi
 
 HERE = Path(__file__).resolve().parent
@@ -47,7 +48,7 @@ def mode() -> str:
     return m
 
 
-def unavailable(input_size: int = 32, lib: str = "lenet5", lanes: int = 0) -> str | None:
+def unavailable(input_size: int = INPUT_SIDE, lib: str = "lenet5", lanes: int = 0) -> str | None:
     """None when the fast path builds and loads here (compiling it if needed), else why not."""
     try:
         if mode() == "off":

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 
 from ..model import LeNet5
+from ..paper import INPUT_SIDE
 from . import build
 from .abi import ACT, HEAD, LOSS, POOL, SLOTS, opts
 
@@ -36,8 +37,8 @@ def fast_supported(model, cfg, per_sample: bool = True) -> str | None:
         return f"hessian=running in lenet5_curv.h: {', '.join(RUNNING)} losses (each with its head), no avg pooling"
     if m.activation not in ACT or m.pooling not in POOL or m.head not in HEAD or t.loss not in LOSS:
         return f"model/loss switch not implemented in the fast path ({m.activation}, {m.pooling}, {m.head}, {t.loss})"
-    if m.input_size < 32 or (m.input_size - 32) % 4:
-        return f"input_size {m.input_size} is not 32 + 4k"
+    if m.input_size < INPUT_SIDE or (m.input_size - INPUT_SIDE) % 4:
+        return f"input_size {m.input_size} is not {INPUT_SIDE} + 4k"
     why = check_tensors(model)
     if why:
         return why
