@@ -4,7 +4,7 @@
     model.predict(model.transforms("digit.png")[None])   # any image: see paper_lenet.pretrained
 
 pretrained=True is `paper_lenet.pretrained(name)`: the committed seed-0 run's weights, shipped in
-paper_lenet/weights/ and checked against the SHA-256 in paper_lenet/hub.py before loading.
+paper_lenet/weights/ and checked against the SHA-256 in paper_lenet/tools/hub.py before loading.
 """
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from paper_lenet import build_model, load_config
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.fast import abi, build
 from paper_lenet.fast.lockstep import LockstepStepper
-from paper_lenet.sdlm import curvature, sdlm_rates
+from paper_lenet.core.sdlm import curvature, sdlm_rates
 
 CLOCK = """#include <stdio.h>
 #include <time.h>

@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from paper_lenet import cluster
-from paper_lenet.sweep import sweep
+from paper_lenet.study import cluster
+from paper_lenet.study.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKLOAD = ("data.train_size=5000", "train.epochs=1")  # sweep and run_set_ray add train.threads=1

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from coverage_sim import exclusion_rate  # noqa: E402
 
-from paper_lenet import stats  # noqa: E402
+from paper_lenet.tools import stats  # noqa: E402
 
 NS, TAUS = (2, 3, 5, 10), (0.0, 0.2, 0.4)
 

@@ -55,14 +55,14 @@ def score(root) -> None:
     import torch
 
     import paper_lenet
-    from paper_lenet.image import to_mnist
+    from paper_lenet.data.image import to_mnist
 
     images, labels = load_split(root, "test")
     fields = np.stack([to_mnist(im) for im in images])
     c = centres(fields)
     print(f"to_mnist's output on the test digits: centre of mass {c[:, 0].mean():.3f}, {c[:, 1].mean():.3f}; "
           f"pixels >= 250 per digit {(fields >= 250).sum((1, 2)).mean():.1f}")
-    for name in paper_lenet.hub.REGISTRY:
+    for name in paper_lenet.tools.hub.REGISTRY:
         model = paper_lenet.pretrained(name)
         tf = model.transforms
         with torch.no_grad():

@@ -1,6 +1,6 @@
 """Mutation testing of one module, one mutant at a time, against a chosen subset of the tests.
 
-    PAPER_LENET_DATA=/nonexistent python dev/mutate.py paper_lenet/sdlm.py [pytest args...] [--json OUT]
+    PAPER_LENET_DATA=/nonexistent python dev/mutate.py paper_lenet/core/sdlm.py [pytest args...] [--json OUT]
 
 Without pytest args the module's own subset (TESTS below) runs. Each mutant changes one AST node:
 an arithmetic or augmented-assignment operator (+ -, * /, // *, ** *, % //, << >>, | &), a comparison
@@ -49,11 +49,11 @@ TESTS = {  # the fast pinning tests first: with -x a killed mutant stops at its 
                              AUTHORS + "test_authors_eta_blocks_are_lenet5_lsh_patch",
                              AUTHORS + "test_file_order_and_hessian_schedules",
                              "tests/test_model.py", "-k", "not every_switch_combination"],
-    "paper_lenet/layers.py": ["tests/test_layers.py", "tests/test_paper_facts.py", "tests/test_sdlm.py", *LUSH_UNITS, "tests/test_model.py",
+    "paper_lenet/core/layers.py": ["tests/test_layers.py", "tests/test_paper_facts.py", "tests/test_sdlm.py", *LUSH_UNITS, "tests/test_model.py",
                               "-k", "not every_switch_combination or full-linear"],  # every act/pool/init, 36 of 216
-    "paper_lenet/losses.py": ["tests/test_sdlm.py", "tests/test_paper_facts.py", *LUSH_UNITS],
-    "paper_lenet/sdlm.py": ["tests/test_paper_facts.py", "tests/test_sdlm.py"],
-    "paper_lenet/schedule.py": ["tests/test_paper_facts.py", "tests/test_schedule.py",
+    "paper_lenet/core/losses.py": ["tests/test_sdlm.py", "tests/test_paper_facts.py", *LUSH_UNITS],
+    "paper_lenet/core/sdlm.py": ["tests/test_paper_facts.py", "tests/test_sdlm.py"],
+    "paper_lenet/training/schedule.py": ["tests/test_paper_facts.py", "tests/test_schedule.py",
                                 AUTHORS + "test_file_order_and_hessian_schedules",
                                 "tests/test_train.py::test_device_switch"],
     "paper_lenet/data/distort.py": ["tests/test_paper_facts.py", "tests/test_distort.py"],
@@ -64,14 +64,14 @@ TESTS = {  # the fast pinning tests first: with -x a killed mutant stops at its 
     # [deslant] and the box filter, split out of preprocess.py after the issue listed it
     "paper_lenet/data/deslant.py": ["tests/test_deslant.py", "tests/test_preprocess.py", "-k", "not cli_show_preprocessing"],
     "paper_lenet/data/resample.py": ["tests/test_preprocess.py", "tests/test_deslant.py", "-k", "not cli_show_preprocessing"],
-    "paper_lenet/stats.py": ["tests/test_stats.py", "tests/test_compare.py", "tests/test_report.py",
+    "paper_lenet/tools/stats.py": ["tests/test_stats.py", "tests/test_compare.py", "tests/test_report.py",
                              "-k", "not report_from_runs"],
-    "paper_lenet/compare.py": ["tests/test_compare.py"],  # summarize, versus: compare's own statistics
+    "paper_lenet/study/compare.py": ["tests/test_compare.py"],  # summarize, versus: compare's own statistics
     # issue 35: the run lock (seen from a second process), users' images, the RS-SVM
-    "paper_lenet/runlock.py": ["tests/test_runlock.py", "tests/test_rundir_safety.py",
+    "paper_lenet/runs/runlock.py": ["tests/test_runlock.py", "tests/test_rundir_safety.py",
                                "-k", "lock or take or writer or holds or failed_start or is_a_file"],
     # without the packaged-weights, run-directory and show-maps tests (subprocesses, or no image code)
-    "paper_lenet/image.py": ["tests/test_image.py", "tests/test_predict.py", "-k",
+    "paper_lenet/data/image.py": ["tests/test_image.py", "tests/test_predict.py", "-k",
                              "not tampered and not another_directory and not run_directory and not show_maps "
                              "and not meta_equals and not torch_hub and not real_digits"],
     "paper_lenet/comparison/reduced.py": ["tests/test_reduced.py", "tests/test_ovr.py",
@@ -178,7 +178,7 @@ def run_child(path: Path, source: str | None, args: list[str], limit: int) -> in
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("module", help="e.g. paper_lenet/sdlm.py")
+    ap.add_argument("module", help="e.g. paper_lenet/core/sdlm.py")
     ap.add_argument("--json", help="write every mutant and its outcome here")
     ap.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     ap.add_argument("--recheck", help="a --json file: run only the mutants that survived there")

@@ -21,9 +21,9 @@ from paper_lenet import load_config
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet import build_model
 from paper_lenet.files import load_torch
-from paper_lenet.sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates
-from paper_lenet.schedule import hessian_pick
-from paper_lenet.train import train
+from paper_lenet.core.sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates
+from paper_lenet.training.schedule import hessian_pick
+from paper_lenet.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

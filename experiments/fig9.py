@@ -14,8 +14,8 @@ import numpy as np
 
 from paper_lenet import paper
 from paper_lenet.config import load_config
-from paper_lenet.make import cost
-from paper_lenet.stats import mean_std
+from paper_lenet.study.make import cost
+from paper_lenet.tools.stats import mean_std
 
 from .fig9_plots import fig9_chart, fig10_curves
 from .rejection import FIG10_NEVER, is_network, margins_of, rejection
@@ -176,7 +176,7 @@ def fig9_section(groups, labels, out_dir) -> tuple[str, list[str]]:
              "then mean +- std. The paper gives no value for LeNet-5.\n",
              fig10_table(groups, labels) + "\n",
              "### Figs. 11-12: multiply-accumulates per recognition and memory\n",
-             "Ours from each config's definition (`paper_lenet.accounting.cost`), in thousands; the paper does "
+             "Ours from each config's definition (`paper_lenet.core.accounting.cost`), in thousands; the paper does "
              "not state its counting rules, and gives one value per method: its Linear (4K) is the size of a "
              "20x20 deslanted input's (10 x 400), our `[deslant] Linear` row.\n", fig11_12_table(groups) + "\n"]
     parts += [f"![{f}]({f})\n" for f in figures]

@@ -4,7 +4,7 @@ groups of results/validation/, `groups`: those of results/runs/.
 """
 from __future__ import annotations
 
-from paper_lenet.stats import mean_std
+from paper_lenet.tools.stats import mean_std
 
 from .tables import mean_pm
 

@@ -7,7 +7,7 @@ from paper_lenet import paper as ref
 from paper_lenet.config import DataConfig
 from paper_lenet.data.download import resolve_root
 from paper_lenet.data.idx import load_split
-from paper_lenet.stats import mean_std
+from paper_lenet.tools.stats import mean_std
 
 from .study import PAPER_CONFIG, baseline_of
 from .tables import PAPER_HEADLINE, over_seeds

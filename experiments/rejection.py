@@ -8,8 +8,8 @@ import numpy as np
 
 from paper_lenet import paper
 from paper_lenet.config import config_from_dict
-from paper_lenet import make  # noqa: F401  (registers every model.arch)
-from paper_lenet.registry import method
+from paper_lenet.study import make  # noqa: F401  (registers every model.arch)
+from paper_lenet.core.registry import method
 
 FIG10_NEVER = "not reached short of rejecting all"  # no cut below 100% brings the error to the target
 

@@ -16,10 +16,10 @@ import yaml
 from paper_lenet import paper
 from paper_lenet.config import DataConfig, config_from_dict, to_dict
 from paper_lenet.data.download import resolve_root
-from paper_lenet.data.idx import load_split
+from paper_lenet.data.idx import load_labels
 from paper_lenet.errors import UserError
 from paper_lenet.files import write_text
-from paper_lenet.stats import mean_std
+from paper_lenet.tools.stats import mean_std
 from .targets import targets_table
 from .tables import (ablation_table, explore_table, fig5_late_why, fig5_table, headline_table,
                     times_table, validation_section, why_missed)
@@ -62,7 +62,7 @@ def collect(runs: Path, by_dir: bool = False) -> dict[str, list[dict]]:
 def test_labels() -> str | None:
     """The MNIST test labels as a digit string (through the download chain), or None."""
     try:
-        _, y = load_split(resolve_root(DataConfig().root), "test")
+        y = load_labels(resolve_root(DataConfig().root), "test")
         return "".join(map(str, y.tolist()))
     except UserError:
         return None
@@ -112,7 +112,7 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
                   "Baseline: `lenet5_1998` for `ablation-paper-*`, `modern` for `ablation-modern-*`. "
                   "The difference is config minus baseline in points with `paper-lenet compare`'s 95% "
                   "interval: a Welch-t over the seeds' errors plus the paired test-sample part, with "
-                  "Satterthwaite's degrees of freedom (`paper_lenet/stats.py`; in simulation it excludes 0 "
+                  "Satterthwaite's degrees of freedom (`paper_lenet/tools/stats.py`; in simulation it excludes 0 "
                   "in at most 5-6.5% of comparisons with no true difference at 2-10 seeds, "
                   "`docs/own-ablation.md`). An interval that excludes 0 is a difference larger than what "
                   "another draw of seeds and of test images would likely give; p (no difference) is the "

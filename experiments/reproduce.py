@@ -2,7 +2,7 @@
 
 Times are for a 2-core laptop-class CPU with the fast per-sample path, two runs side by side.
 Run from the repository root (`python -m experiments.reproduce NAME`); each experiment is a list of
-configs handed to the library's `paper_lenet.sweep.sweep` (the same code as `paper-lenet sweep`:
+configs handed to the library's `paper_lenet.study.sweep.sweep` (the same code as `paper-lenet sweep`:
 finished runs skipped, killed ones resumed, `--backend ray` for a cluster). Results land in
 results/runs/; `python -m experiments.report results/runs --out results` then regenerates
 results/RESULTS.md and the README tables.
@@ -13,11 +13,12 @@ import argparse
 import re
 from pathlib import Path
 
-from paper_lenet import load_config, make  # noqa: F401  (make registers every model.arch)
+from paper_lenet import load_config
+from paper_lenet.study import make  # noqa: F401  (make registers every model.arch)
 from paper_lenet.config import CONFIGS, to_dict
 from paper_lenet.errors import UserError
-from paper_lenet.registry import method
-from paper_lenet.sweep import sweep
+from paper_lenet.core.registry import method
+from paper_lenet.study.sweep import sweep
 
 from .study import EXPERIMENTS  # which configs each experiment runs (the report's rerun-time table too)
 
@@ -80,7 +81,7 @@ def plan(files, seeds, fitted_once: bool = False) -> list[list[tuple[str, int]]]
 
 def run_set(files, seeds, jobs: int = 2, runs: Path = RUNS, backend: str = "process", address=None,
             dry_run: bool = False, fitted_once: bool = False) -> int:
-    """Every (config, seed) run into runs/<name>/seed<k>/ through paper_lenet.sweep, stage by stage
+    """Every (config, seed) run into runs/<name>/seed<k>/ through paper_lenet.study.sweep, stage by stage
     (plan); the failed count. dry_run: print the plan (stage, config, seed) and run nothing."""
     failed = 0
     for i, stage in enumerate(plan(files, list(seeds), fitted_once)):

@@ -4,10 +4,10 @@ The library (paper_lenet/) knows none of this; reproduce.py and report.py share 
 """
 from __future__ import annotations
 
-from paper_lenet import make  # noqa: F401  (registers every model.arch)
+from paper_lenet.study import make  # noqa: F401  (registers every model.arch)
 from paper_lenet import paper
 from paper_lenet.config import CONFIGS, load_config
-from paper_lenet.registry import method
+from paper_lenet.core.registry import method
 
 # reproduce.py's functions and the configs each runs (ablations: every file in configs/ablations/)
 EXPERIMENTS = {"headline": ["lenet5_1998", "lenet5_1998_text"], "lush": ["lenet5_lush"], "distortions": ["lenet5_1998_distort"],
@@ -70,7 +70,7 @@ def baseline_of(name: str) -> str:
 
 
 # Sec. III-C's comparison (Figs. 9-12): the configs in its tables; the registry says which Fig. 9 row
-# each one is the config for (paper_lenet.registry.Method.row). Networks run >= 3 seeds; deterministic
+# each one is the config for (paper_lenet.core.registry.Method.row). Networks run >= 3 seeds; deterministic
 # methods one run.
 FIG9_CONFIGS = sorted(f"fig9/{p.stem}" for p in (CONFIGS / "fig9").glob("*.yaml")) + [PAPER_CONFIG,
                                                                                         "lenet5_1998_distort"]

@@ -7,9 +7,9 @@ import numpy as np
 
 from paper_lenet import paper
 from paper_lenet.config import load_config, to_dict
-from paper_lenet.compare import versus, with_holm
-from paper_lenet.provenance import made_by as commit_of
-from paper_lenet.stats import error_interval, mean_std
+from paper_lenet.study.compare import versus, with_holm
+from paper_lenet.study.provenance import made_by as commit_of
+from paper_lenet.tools.stats import error_interval, mean_std
 from .study import (EXPERIMENTS, HEADLINE, PAPER_CONFIG, PREVIOUS, PUBLISHED, RUNNING_CANDIDATES, SOURCES, TARGETS,
                     TEXT_CANDIDATES, TIE, VALIDATION_BASE, baseline_of)
 from .text_schedule import running_text, text_schedule_text, val_stats
@@ -195,7 +195,7 @@ def config_diff(a: dict, b: dict, prefix="") -> list[str]:
 
 
 def as_compared(name: str, group: list[dict], labels: str) -> dict | None:
-    """A config's runs as paper_lenet.compare takes them (seeds, misses per test image); None when a run
+    """A config's runs as paper_lenet.study.compare takes them (seeds, misses per test image); None when a run
     has no test predictions."""
     if any(not r["pred"] or len(r["pred"]) != len(labels) for r in group):
         return None

@@ -3,7 +3,7 @@ it is met; every verdict computed from the committed runs."""
 from __future__ import annotations
 
 from paper_lenet import paper
-from paper_lenet.stats import mean_std
+from paper_lenet.tools.stats import mean_std
 
 from .study import EPS_WINDOW, PAPER_CONFIGS
 from .tables import headline_met, over_seeds

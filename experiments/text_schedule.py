@@ -3,7 +3,7 @@ does to the text's own eta (issue 21 A's diagnosis): RESULTS.md's sections, from
 from __future__ import annotations
 
 from paper_lenet import paper
-from paper_lenet.stats import mean_std
+from paper_lenet.tools.stats import mean_std
 from .study import RUNNING_CANDIDATES, TEXT_CANDIDATES, TIE, VALIDATION_BASE
 
 

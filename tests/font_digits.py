@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-from paper_lenet.image import to_mnist
+from paper_lenet.data.image import to_mnist
 
 
 def font_digits() -> np.ndarray:

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings, strategies as st
 
 from paper_lenet.cli import main
 from paper_lenet.config import Config, known_configs, optional_sections, section_types
-from paper_lenet.runlock import LOCK
+from paper_lenet.runs.runlock import LOCK
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
 SLOW_SCALE = 50  # slow: 50x each default budget, about 4,000 cases in all (some 15 min on 2 cores)

@@ -15,11 +15,11 @@ from paper_lenet.config import ModelConfig
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.errors import ConfigError
 from paper_lenet.fast import build
-from paper_lenet.losses import output_curvature, per_sample_loss
-from paper_lenet.sdlm import curvature, sdlm_rates
-from paper_lenet.steppers import ReferenceStepper
-from paper_lenet.schedule import hessian_due, hessian_pick, pass_order
-from paper_lenet.train import train
+from paper_lenet.core.losses import output_curvature, per_sample_loss
+from paper_lenet.core.sdlm import curvature, sdlm_rates
+from paper_lenet.training.steppers import ReferenceStepper
+from paper_lenet.training.schedule import hessian_due, hessian_pick, pass_order
+from paper_lenet.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "configs" / "lenet5_1998.yaml"
@@ -118,7 +118,7 @@ def test_authors_eta_blocks_are_lenet5_lsh_patch():
     import yaml
 
     from paper_lenet.paper import AUTHORS_ETA
-    from paper_lenet.sdlm import eta_for_epoch
+    from paper_lenet.core.sdlm import eta_for_epoch
 
     blocks = yaml.safe_load((ROOT / "tests" / "data" / "paper_facts.yaml").read_text())["authors_eta"]
     assert AUTHORS_ETA == [[last, eta] for _, last, eta in blocks]

@@ -12,7 +12,7 @@ from paper_lenet import load_config
 from paper_lenet.comparison.boost import combine, exit_threshold, select
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.errors import UserError
-from paper_lenet.make import make_run
+from paper_lenet.study.make import make_run
 
 FIG9 = Path(__file__).resolve().parents[1] / "configs" / "fig9"
 
@@ -92,7 +92,7 @@ def test_boosted_run_end_to_end(synthetic_root, tmp_path):
         assert sub["name"] == f"fig9-boosted-lenet4-{net}" and sub["n_train"] <= 200
     assert make_run(cfg, tmp_path / "b", resume=True, log=lambda *_: None) == s  # finished: read back
     # eval --write-margins (older runs' margins): the same margins as the run wrote, checked first
-    from paper_lenet.evaluate import eval_run
+    from paper_lenet.training.evaluate import eval_run
 
     saved = np.load(tmp_path / "net1" / "test_margins.npy")
     (tmp_path / "net1" / "test_margins.npy").unlink()

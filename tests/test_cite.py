@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import paper_lenet
-from paper_lenet import cite as C
+from paper_lenet.study import cite as C
 from paper_lenet.cli import main
 from paper_lenet.paper import CITATION
 

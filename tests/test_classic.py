@@ -13,11 +13,11 @@ from paper_lenet.comparison import least_squares as classic
 from paper_lenet.comparison.fit import fit_run, load_inputs
 from paper_lenet.comparison.rbf import rbf_units
 from paper_lenet.config import Config, DataConfig, ModelConfig
-from paper_lenet.registry import method_sections
+from paper_lenet.core.registry import method_sections
 from paper_lenet.data import download as dl
 from paper_lenet.data.idx import find_file
 from paper_lenet.errors import UserError
-from paper_lenet.make import cost, make_run
+from paper_lenet.study.make import cost, make_run
 
 REAL = dl.resolve_root(None)
 HAVE_REAL = all(find_file(REAL, n) for n in dl.SHA256)

@@ -1,4 +1,4 @@
-"""paper-lenet sweep --backend ray (paper_lenet.cluster): the same runs as the process backend,
+"""paper-lenet sweep --backend ray (paper_lenet.study.cluster): the same runs as the process backend,
 resumed after a kill. Skipped when ray is not installed (`pip install -e '.[cluster]'`; .ci/run installs it)."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 import pytest
 import torch
 
-from paper_lenet import cluster
-from paper_lenet.sweep import sweep
-from paper_lenet.train import KILL_AFTER_CHECKPOINT
+from paper_lenet.study import cluster
+from paper_lenet.study.sweep import sweep
+from paper_lenet.runs.stops import KILL_AFTER_CHECKPOINT
 
 CONFIGS = ["lenet5_1998", "modern"]  # shipped names
 

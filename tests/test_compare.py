@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from paper_lenet import stats
+from paper_lenet.tools import stats
 from paper_lenet.cli import main
-from paper_lenet.compare import compare, load_test_labels
+from paper_lenet.study.compare import compare, load_test_labels
 from paper_lenet.config import dump_config, load_config
 from paper_lenet.data.download import resolve_root
 from paper_lenet.data.idx import find_file
@@ -306,7 +306,7 @@ def test_test_se_by_hand_and_no_plot_needs_no_matplotlib(two_configs, synthetic_
     A's seed-mean misses are 1 (x4), 0.5 (x2), 0: var (4.5 - 200 x 0.025^2) / 199, SE 1.0485 points
     (sqrt(p(1-p)/N) would say 1.104: A's seeds share most misses, not all); B's 1 (x2): SE 0.70534.
     Without --plot, compare never asks for matplotlib (here: asking fails)."""
-    import paper_lenet.compare as C
+    import paper_lenet.study.compare as C
 
     def no_matplotlib():
         raise AssertionError("matplotlib asked for without --plot")

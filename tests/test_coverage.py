@@ -11,7 +11,7 @@ import math
 import pytest
 from coverage_sim import exclusion_rate
 
-from paper_lenet import stats
+from paper_lenet.tools import stats
 
 NS, TAUS = (2, 3, 5, 10), (0.0, 0.2, 0.4)
 LIMIT = 0.08  # the bound on the null exclusion rate of a nominal 95% interval

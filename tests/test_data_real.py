@@ -71,7 +71,7 @@ def test_committed_weights_give_their_recorded_test_error(run):
     """The committed headline weights evaluate to exactly the misses their summary records."""
     import json
 
-    from paper_lenet.evaluate import evaluate, load_trained
+    from paper_lenet.training.evaluate import evaluate, load_trained
 
     cfg, model = load_trained(run)
     data = M.load_mnist(cfg.data, cfg.model.input_size, cfg.seed, download=False, log=lambda *_: None)

@@ -13,8 +13,8 @@ from paper_lenet.data import download as dl
 from paper_lenet.data.deskew import deskew
 from paper_lenet.data.idx import find_file, load_split
 from paper_lenet.data.preprocess import SIDE, apply
-from paper_lenet.pictures import save_preprocessing_grid
-from paper_lenet.image import read_image
+from paper_lenet.tools.pictures import save_preprocessing_grid
+from paper_lenet.data.image import read_image
 
 ROOT = dl.resolve_root(None)
 real = pytest.mark.skipif(not all(find_file(ROOT, n) for n in dl.SHA256),

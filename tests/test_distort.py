@@ -139,7 +139,7 @@ def test_distortion_grid_rows_and_samples():
 
 def test_save_grid(tmp_path):
     pytest.importorskip("matplotlib")
-    from paper_lenet.maps import save_distortion_grid
+    from paper_lenet.tools.maps import save_distortion_grid
 
     p = save_distortion_grid(blobs(12), DistortConfig(), tmp_path / "sub" / "g.png", n=4, copies=2,
                              labels=np.arange(12) % 10)

@@ -14,7 +14,7 @@ from paper_lenet import load_config
 from paper_lenet.errors import ConfigError
 from paper_lenet.fast import build, fast_supported
 from paper_lenet import build_model
-from paper_lenet.steppers import make_stepper
+from paper_lenet.training.steppers import make_stepper
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "configs" / "lenet5_1998.yaml"

@@ -12,9 +12,9 @@ from paper_lenet import load_config
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.fast import FastStepper, build, fast_supported
 from paper_lenet import build_model
-from paper_lenet.sdlm import curvature, sdlm_rates
-from paper_lenet.steppers import ReferenceStepper
-from paper_lenet.train import train
+from paper_lenet.core.sdlm import curvature, sdlm_rates
+from paper_lenet.training.steppers import ReferenceStepper
+from paper_lenet.training.train import train
 
 WHY_NOT = build.unavailable()  # PAPER_LENET_FAST=off, no C compiler, or it does not compile here
 if WHY_NOT is not None:  # the autograd fallback is what every other test module then exercises

@@ -10,10 +10,10 @@ import torch
 from paper_lenet import load_config
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.fast import FastBatchGrad, build, fast_supported
-from paper_lenet.losses import loss_fn
+from paper_lenet.core.losses import loss_fn
 from paper_lenet import build_model
-from paper_lenet.steppers import make_batch_grad
-from paper_lenet.train import train
+from paper_lenet.training.steppers import make_batch_grad
+from paper_lenet.training.train import train
 
 WHY_NOT = build.unavailable()  # PAPER_LENET_FAST=off, no C compiler, or it does not compile here
 if WHY_NOT is not None:  # the autograd fallback is what every other test module then exercises

@@ -9,9 +9,9 @@ import torch
 
 from paper_lenet import build_model, load_config
 from paper_lenet.fast import FastStepper, build, fast_supported
-from paper_lenet.sdlm import curvature
-from paper_lenet.steppers import ReferenceStepper
-from paper_lenet.train import train
+from paper_lenet.core.sdlm import curvature
+from paper_lenet.training.steppers import ReferenceStepper
+from paper_lenet.training.train import train
 
 if build.unavailable() is not None:  # test_authors_protocol covers the autograd running path
     pytest.skip(f"fast path unavailable: {build.unavailable()}", allow_module_level=True)

@@ -23,8 +23,8 @@ from conftest import make_root
 from fuzzing import CONFIGS, DAMAGE, OVERRIDES, budget, check, damage, runs_sound, scratch, tiny, yaml_docs
 from paper_lenet import load_config
 from paper_lenet.data import download as dl
-from paper_lenet.pictures import write_png
-from paper_lenet.train import Trainer, train
+from paper_lenet.tools.pictures import write_png
+from paper_lenet.training.train import Trainer, train
 
 
 # -- fixtures ---------------------------------------------------------------------------------------

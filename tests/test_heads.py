@@ -12,8 +12,8 @@ import torch
 
 from paper_lenet.config import ModelConfig, load_config
 from paper_lenet.errors import ConfigError
-from paper_lenet.heads import HEADS, head
-from paper_lenet.layers import RBF, Full
+from paper_lenet.core.heads import HEADS, head
+from paper_lenet.core.layers import RBF, Full
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""paper_lenet/image.py: any array, tensor or Pillow image as grey 0..255 (read_grey: the layouts and
+"""paper_lenet/data/image.py: any array, tensor or Pillow image as grey 0..255 (read_grey: the layouts and
 value ranges its docstring lists, colour by ITU-R 601 luma, alpha over white), and to_mnist's size
 normalisation: MNIST's digits were scaled to fit a 20x20 box, aspect ratio kept (the longer side 20
 pixels) and put in a 28x28 field. Wide, tall and square ink, from a 1x40 dash to a 40x1 bar, either
@@ -13,8 +13,8 @@ from PIL import Image
 from scipy import ndimage
 
 from paper_lenet.errors import UserError
-from paper_lenet.image import read_grey, to_grey, to_mnist
-from paper_lenet.pictures import write_png
+from paper_lenet.data.image import read_grey, to_grey, to_mnist
+from paper_lenet.tools.pictures import write_png
 
 # every (height, width) from 1x40 through 20x21 / 21x20 to 40x1, and squares of 1, 2, 7, 20 and 40
 SHAPES = [(h, 41 - h) for h in range(1, 41)] + [(s, s) for s in (1, 2, 7, 20, 40)]

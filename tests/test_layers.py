@@ -12,7 +12,7 @@ import torch
 
 from paper_lenet import build_model, load_config
 from paper_lenet.config import ModelConfig
-from paper_lenet.layers import Activation, Pool, Subsampling, init_layer
+from paper_lenet.core.layers import Activation, Pool, Subsampling, init_layer
 
 A_VALUES = [-3.0, -1.0, -0.25, 0.0, 0.5, 2.0]
 

@@ -6,7 +6,7 @@ import torch
 from paper_lenet.comparison import local
 from paper_lenet.config import Config, DataConfig, ModelConfig
 from paper_lenet.comparison.local import LocalConfig
-from paper_lenet.registry import method
+from paper_lenet.core.registry import method
 
 
 def data(n=300, d=6, seed=0):

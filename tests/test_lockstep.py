@@ -1,4 +1,4 @@
-"""Seeds in lockstep (fast/lockstep.c, paper_lenet.lockstep): every lane against its own single-model
+"""Seeds in lockstep (fast/lockstep.c, paper_lenet.training.lockstep): every lane against its own single-model
 fast run (FastStepper, itself held to autograd by test_fast.py), and `train --seeds` against `train`."""
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from paper_lenet import build_model, load_config
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.fast import FastStepper, build
 from paper_lenet.fast.lockstep import LockstepStepper, lanes_for
-from paper_lenet.lockstep import lockstep_supported
-from paper_lenet.make import train_many
-from paper_lenet.sdlm import curvature, sdlm_rates
-from paper_lenet.train import KILL_AFTER_CHECKPOINT, train
+from paper_lenet.training.lockstep import lockstep_supported
+from paper_lenet.study.make import train_many
+from paper_lenet.core.sdlm import curvature, sdlm_rates
+from paper_lenet.runs.stops import KILL_AFTER_CHECKPOINT
+from paper_lenet.training.train import train
 
 if build.unavailable(32, "lockstep", 4) is not None:  # test_lockstep_fallback.py covers the fallback
     pytest.skip(f"lockstep kernel unavailable: {build.unavailable(32, 'lockstep', 4)}", allow_module_level=True)

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from paper_lenet import load_config
-from paper_lenet.lockstep import lockstep_supported
-from paper_lenet.make import train_many
+from paper_lenet.training.lockstep import lockstep_supported
+from paper_lenet.study.make import train_many
 
 PAPER = Path(__file__).resolve().parents[1] / "configs" / "lenet5_1998.yaml"
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from paper_lenet import load_config
-from paper_lenet import sweep as S
+from paper_lenet.study import sweep as S
 from paper_lenet.fast import build
-from paper_lenet.lockstep import groups
-from paper_lenet.train import KILL_AFTER_CHECKPOINT
+from paper_lenet.training.lockstep import groups
+from paper_lenet.runs.stops import KILL_AFTER_CHECKPOINT
 
 PAPER = Path(__file__).resolve().parents[1] / "configs" / "lenet5_1998.yaml"
 needs_kernel = pytest.mark.skipif(build.unavailable(32, "lockstep", 4) is not None,

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from paper_lenet import registry
+from paper_lenet.core import registry
 from paper_lenet.config import Config, load_config, optional_sections, to_dict
 from paper_lenet.errors import ConfigError, UserError
-from paper_lenet.make import make_run
-from paper_lenet.runpaths import seed_path
+from paper_lenet.study.make import make_run
+from paper_lenet.runs.runpaths import seed_path
 
 TOY = '''
 """A toy Fig. 9 method: it answers one class whatever the image."""
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from paper_lenet.comparison.base import FittedModel
-from paper_lenet.registry import bounded, fitted
+from paper_lenet.core.registry import bounded, fitted
 
 
 @dataclass

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from paper_lenet import build_model, load_config
-from paper_lenet.accounting import count
+from paper_lenet.core.accounting import count
 from paper_lenet.paper import PAPER
 from paper_lenet.config import ModelConfig
-from paper_lenet.layers import Activation
+from paper_lenet.core.layers import Activation
 from paper_lenet.paper import A, C3_TABLE, S
 from paper_lenet.paper import BITMAPS, rbf_codes
 

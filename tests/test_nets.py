@@ -9,15 +9,15 @@ import pytest
 import torch
 
 from paper_lenet import load_config, paper
-from paper_lenet.accounting import count
-from paper_lenet.make import cost
+from paper_lenet.core.accounting import count
+from paper_lenet.study.make import cost
 from paper_lenet.errors import ConfigError
-from paper_lenet.layers import Subsampling, init_layer
+from paper_lenet.core.layers import Subsampling, init_layer
 from paper_lenet import build_model
-from paper_lenet.nets import LENET1_C3, LENET4_C3, LENET4_C5, LENET4_S2
-from paper_lenet.sdlm import curvature, sdlm_rates
-from paper_lenet.steppers import ReferenceStepper
-from paper_lenet.train import train
+from paper_lenet.core.nets import LENET1_C3, LENET4_C3, LENET4_C5, LENET4_S2
+from paper_lenet.core.sdlm import curvature, sdlm_rates
+from paper_lenet.training.steppers import ReferenceStepper
+from paper_lenet.training.train import train
 
 FIG9 = Path(__file__).resolve().parents[1] / "configs" / "fig9"
 

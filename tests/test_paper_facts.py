@@ -16,9 +16,9 @@ from paper_lenet import build_model, load_config, paper
 from paper_lenet.config import Config, DataConfig, DistortConfig, ModelConfig
 from paper_lenet.data import distort as D
 from paper_lenet.data.mnist import preprocess
-from paper_lenet.layers import Activation
-from paper_lenet.schedule import hessian_due, pass_order
-from paper_lenet.sdlm import eta_for_epoch, sdlm_rates, sdlm_update
+from paper_lenet.core.layers import Activation
+from paper_lenet.training.schedule import hessian_due, pass_order
+from paper_lenet.core.sdlm import eta_for_epoch, sdlm_rates, sdlm_update
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = yaml.safe_load((ROOT / "tests" / "data" / "paper_facts.yaml").read_text())

@@ -22,13 +22,13 @@ from scipy import ndimage
 import paper_lenet
 from paper_lenet.cli import main
 from paper_lenet.errors import UserError
-from paper_lenet.image import read_image, to_mnist
-from paper_lenet.pictures import write_png
-from paper_lenet.predict import predict_files
+from paper_lenet.data.image import read_image, to_mnist
+from paper_lenet.tools.pictures import write_png
+from paper_lenet.tools.predict import predict_files
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "results" / "runs"
-from paper_lenet import hub as PRE  # the weights registry
+from paper_lenet.tools import hub as PRE  # the weights registry
 
 
 def digit(two_level: bool = False) -> Image.Image:
@@ -339,7 +339,7 @@ def test_predict_from_another_directory_with_packaged_weights(tmp_path, monkeypa
 
 def test_predict_equals_the_transform_and_a_run_directory(synthetic_root, tmp_path, capsys, model):
     from paper_lenet import load_config
-    from paper_lenet.train import train
+    from paper_lenet.training.train import train
 
     path = _save(digit(), tmp_path / "d.png")
     assert main(["predict", str(path), "--json"]) == 0
@@ -383,7 +383,7 @@ def test_show_maps_and_predict_show_write_sane_pngs(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["lenet5_1998", "lenet5_lush"])
 def test_pretrained_meta_equals_the_committed_runs(name):
-    from paper_lenet import rundir
+    from paper_lenet.runs import rundir
     from paper_lenet.config import to_dict
 
     w = PRE.REGISTRY[name]

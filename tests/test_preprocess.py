@@ -17,10 +17,10 @@ from paper_lenet.data import mnist as M
 from paper_lenet.data.idx import find_file
 from paper_lenet.data.deslant import deslant_grey_crop, deslant_text, moments
 from paper_lenet.data.preprocess import SIDE, apply, downsample16
-from paper_lenet.pictures import save_preprocessing_grid
+from paper_lenet.tools.pictures import save_preprocessing_grid
 from paper_lenet.data.resample import extent
 from paper_lenet.errors import DataError
-from paper_lenet.image import read_image
+from paper_lenet.data.image import read_image
 from paper_lenet.paper import LECUN_LO
 
 ROOT = dl.resolve_root(None)

@@ -15,7 +15,7 @@ from paper_lenet.comparison.least_squares import PAIRS
 from paper_lenet.config import Config, DataConfig, ModelConfig, load_config
 from paper_lenet.comparison.svm import SVMConfig
 from paper_lenet.errors import ConfigError
-from paper_lenet.registry import method
+from paper_lenet.core.registry import method
 
 HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
 

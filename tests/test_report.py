@@ -7,8 +7,8 @@ import pytest
 
 from experiments.report import write_report
 from paper_lenet import load_config
-from paper_lenet.make import make_run
-from paper_lenet.stats import mcnemar_exact, mean_std
+from paper_lenet.study.make import make_run
+from paper_lenet.tools.stats import mcnemar_exact, mean_std
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,10 +19,10 @@ from paper_lenet.data.idx import load_split
 from paper_lenet.data.mnist import preprocess
 from paper_lenet.data.mnist_c import corrupt
 from paper_lenet.errors import UserError
-from paper_lenet.model import build_model
-from paper_lenet.robustness import auroc, fpr_at_tpr, head_scores, robustness
-from paper_lenet import stats
-from paper_lenet.robustness_stats import ONE_SEED
+from paper_lenet.core.model import build_model
+from paper_lenet.study.robustness import auroc, fpr_at_tpr, head_scores, robustness
+from paper_lenet.tools import stats
+from paper_lenet.study.robustness_stats import ONE_SEED
 
 ROOT = Path(__file__).resolve().parents[1]
 FEW = ["shot_noise", "rotate", "stripe"]
@@ -170,7 +170,7 @@ def test_the_command_from_another_folder(two_configs, synthetic_root, tmp_path):
 
 
 def test_scores_are_kept_per_run_and_rescored_when_the_weights_change(two_configs, synthetic_root, monkeypatch):
-    import paper_lenet.robustness as rob
+    import paper_lenet.study.robustness as rob
 
     rbf, lin = two_configs
     kw = dict(fmt="json", root=synthetic_root, corruptions=FEW, n_rubbish=20)

@@ -7,7 +7,7 @@ import pytest
 from font_digits import font_digits
 from scipy import ndimage
 
-from paper_lenet.image import MNIST_CENTRE
+from paper_lenet.data.image import MNIST_CENTRE
 
 from paper_lenet.data import testsets
 from paper_lenet.data.rubbish import LETTERS, NEEDS_DIGITS, RUBBISH, rubbish

@@ -16,14 +16,16 @@ import numpy as np
 import pytest
 import torch
 
-from paper_lenet import cluster, files
+from paper_lenet.study import cluster
+from paper_lenet import files
 from paper_lenet.cli import main
 from paper_lenet.config import load_config
 from paper_lenet.errors import UserError
-from paper_lenet.pictures import write_png
-from paper_lenet.runlock import LOCK, holder
-from paper_lenet.sweep import sweep
-from paper_lenet.train import KILL_AFTER_CHECKPOINT, train
+from paper_lenet.tools.pictures import write_png
+from paper_lenet.runs.runlock import LOCK, holder
+from paper_lenet.study.sweep import sweep
+from paper_lenet.runs.stops import KILL_AFTER_CHECKPOINT
+from paper_lenet.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""The run lock (paper_lenet/runlock.py) seen from another process: whatever this process took, it
+"""The run lock (paper_lenet/runs/runlock.py) seen from another process: whatever this process took, it
 gives back. `holder()` ignores this process's own locks, so only a second process can tell whether a
 lock taken in process (the Python API's train(), a notebook, the Ray backend's driver) was released:
 each check here asks a real subprocess to take the lock the way another writer would."""
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from paper_lenet.config import load_config
-from paper_lenet.runlock import LOCK, holder, lock, unlock
-from paper_lenet.sweep import THREADS, sweep
-from paper_lenet.train import train
+from paper_lenet.runs.runlock import LOCK, holder, lock, unlock
+from paper_lenet.study.sweep import THREADS, sweep
+from paper_lenet.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 # another writer: an exclusive, non-blocking flock on <run>/.lock (what runlock.lock takes), then exit

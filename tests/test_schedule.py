@@ -10,8 +10,8 @@ import torch
 
 from paper_lenet.config import Config
 from paper_lenet.data.mnist import preprocess
-from paper_lenet.device import set_threads
-from paper_lenet.schedule import hessian_pick, minibatch_lr, pass_inputs, pass_order
+from paper_lenet.training.device import set_threads
+from paper_lenet.training.schedule import hessian_pick, minibatch_lr, pass_inputs, pass_order
 
 
 def cfg_with(**train) -> Config:

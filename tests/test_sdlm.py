@@ -7,10 +7,10 @@ import torch
 from paper_lenet import build_model
 from paper_lenet.config import ModelConfig
 from paper_lenet.paper import PAPER_ETA
-from paper_lenet.layers import Conv, Full, Pool, Subsampling, init_layer
-from paper_lenet.losses import output_curvature, per_sample_loss
+from paper_lenet.core.layers import Conv, Full, Pool, Subsampling, init_layer
+from paper_lenet.core.losses import output_curvature, per_sample_loss
 from paper_lenet.paper import rbf_codes
-from paper_lenet.sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates
+from paper_lenet.core.sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates
 
 @pytest.fixture(autouse=True)
 def double_precision():

@@ -1,4 +1,4 @@
-"""Stop signals (paper_lenet/signals.py): SIGTERM and SIGHUP to a sweep act as Ctrl-C does (forwarded
+"""Stop signals (paper_lenet/runs/signals.py): SIGTERM and SIGHUP to a sweep act as Ctrl-C does (forwarded
 to every training process, each left resumable, exit 143 / 129), a sweep started with SIGINT ignored
 stops on SIGINT, and `train` stopped by SIGTERM resumes bit-identical. Each test finds the processes
 of the tree by their PIDs (a run's lock file holds its writer's PID) and checks that none is left.
@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from paper_lenet import sweep as S
-from paper_lenet.runlock import LOCK
-from paper_lenet.train import HOLD_AFTER_CHECKPOINT
+from paper_lenet.study import sweep as S
+from paper_lenet.runs.runlock import LOCK
+from paper_lenet.runs.stops import HOLD_AFTER_CHECKPOINT
 
 ROOT = Path(__file__).resolve().parents[1]
 # a loaded 2-core machine starts a torch process in ~10 s and trains 200 synthetic digits in seconds;

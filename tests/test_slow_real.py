@@ -9,7 +9,7 @@ import pytest
 from paper_lenet import load_config
 from paper_lenet.data.download import resolve_root
 from paper_lenet.data.idx import find_file
-from paper_lenet.train import train
+from paper_lenet.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
@@ -28,7 +28,7 @@ def test_quickstart_reaches_under_two_percent(tmp_path):
 
 def test_bench_runs_and_reports_every_figure(capsys):
     """`paper-lenet bench` end to end with few steps: every figure present, positive, and printed."""
-    from paper_lenet.bench import _table, bench
+    from paper_lenet.tools.bench import _table, bench
 
     res = bench(steps=100, log=lambda *_: None)
     # figures only: how fast is the benchmark's business (benchmarks/README.md), not a test's

@@ -1,4 +1,4 @@
-"""paper_lenet/stats.py against values worked by hand or read from printed tables, not recomputed
+"""paper_lenet/tools/stats.py against values worked by hand or read from printed tables, not recomputed
 with the module's own formulas: Student-t intervals, the test-sample standard error, the sample sd,
 the bootstrap's interval against the binomial it must reproduce, and its input checks."""
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from paper_lenet import stats  # stats.test_se by its module: a bare test_se here would be collected
-from paper_lenet.stats import mean_std, t_interval
+from paper_lenet.tools import stats  # stats.test_se by its module: a bare test_se here would be collected
+from paper_lenet.tools.stats import mean_std, t_interval
 
 # two-sided Student-t quantiles from a printed table (4 significant figures): the table's precision
 # sets the tolerances below (half a unit in the 4th figure, times sd/sqrt(n))

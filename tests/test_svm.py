@@ -12,8 +12,8 @@ from paper_lenet.comparison import svm
 from paper_lenet.comparison.least_squares import PAIRS
 from paper_lenet.config import Config, DataConfig, ModelConfig
 from paper_lenet.comparison.svm import SVMConfig
-from paper_lenet.make import make_run
-from paper_lenet.registry import method
+from paper_lenet.study.make import make_run
+from paper_lenet.core.registry import method
 
 sklearn_svm = pytest.importorskip("sklearn.svm")
 

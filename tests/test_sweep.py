@@ -8,11 +8,11 @@ import signal
 import pytest
 import yaml
 
-from paper_lenet import sweep as S
+from paper_lenet.study import sweep as S
 from paper_lenet.cli import main
 from paper_lenet.errors import UserError
-from paper_lenet.runlock import LOCK
-from paper_lenet.train import HOLD_AFTER_CHECKPOINT, KILL_AFTER_CHECKPOINT
+from paper_lenet.runs.runlock import LOCK
+from paper_lenet.runs.stops import HOLD_AFTER_CHECKPOINT, KILL_AFTER_CHECKPOINT
 
 
 def tiny(root, epochs=2):

@@ -11,7 +11,7 @@ from paper_lenet.cli import main
 from paper_lenet.comparison import tangent as td
 from paper_lenet.config import Config, DataConfig, ModelConfig
 from paper_lenet.comparison.tangent import TangentConfig
-from paper_lenet.registry import method
+from paper_lenet.core.registry import method
 
 C = torch.arange(16, dtype=torch.float64) - 7.5
 

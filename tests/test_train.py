@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from paper_lenet import load_config
-from paper_lenet.train import KILL_AFTER_CHECKPOINT, train
+from paper_lenet.runs.stops import KILL_AFTER_CHECKPOINT
+from paper_lenet.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "configs" / "lenet5_1998.yaml"
@@ -135,7 +136,7 @@ def test_full_train_eval_scores_the_whole_training_set_after_each_pass(synthetic
 
 def test_device_switch(monkeypatch):
     from paper_lenet.errors import ConfigError
-    from paper_lenet.device import resolve_device
+    from paper_lenet.training.device import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device(load_config(PAPER, ["train.device=auto"])).type == "cpu"
@@ -144,7 +145,7 @@ def test_device_switch(monkeypatch):
 
 
 def test_optimizer_settings_reach_the_optimizer(synthetic_root, tmp_path):
-    from paper_lenet.train import Trainer
+    from paper_lenet.training.train import Trainer
 
     cfg = load_config(PAPER, small(synthetic_root, "train.optimizer=sgd", "train.batch_size=16", "train.momentum=0.5",
                                    "train.weight_decay=1e-4", "train.lr=0.01"))

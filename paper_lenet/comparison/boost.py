@@ -28,16 +28,16 @@ from pathlib import Path
 
 import torch
 
-from .. import rundir
-from ..accounting import count
+from ..core.accounting import count
+from ..core.model import in_batches
 from ..data.distort import distort_batch, pass_generator
 from ..data.mnist import MNIST, load_mnist, preprocess
 from ..errors import UserError
-from ..evaluate import load_trained, top_two_margin
-from ..model import in_batches
-from ..runpaths import seed_path
-from ..device import set_threads
-from ..train import train
+from ..runs import rundir
+from ..runs.runpaths import seed_path
+from ..training.device import set_threads
+from ..training.evaluate import load_trained, top_two_margin
+from ..training.train import train
 
 CHUNK = 10000  # distorted patterns drawn and scored at a time
 PURPOSE = {"net2": 1002, "net3": 1003, "exit": 1004}  # generator streams, apart from the passes' own

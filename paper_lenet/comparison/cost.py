@@ -11,10 +11,10 @@ does not give its counting rules.
 """
 from __future__ import annotations
 
-from ..accounting import count
-from ..model import build_model
-from ..rundir import load_run_config
-from ..runpaths import seed_path
+from ..core.accounting import count
+from ..core.model import build_model
+from ..runs.rundir import load_run_config
+from ..runs.runpaths import seed_path
 
 
 def pixels(cfg) -> int:

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import torch
 
-from .. import rundir
 from ..config import Config
+from ..core.model import in_batches
+from ..core.registry import method
 from ..data.mnist import load_mnist
 from ..errors import UserError
-from ..evaluate import load_trained, top_two_margin
-from ..model import in_batches
-from ..registry import method
-from ..runpaths import seed_path
-from ..device import set_threads
+from ..runs import rundir
+from ..runs.runpaths import seed_path
+from ..training.device import set_threads
+from ..training.evaluate import load_trained, top_two_margin
 
 
 def features_run(cfg: Config) -> Path | None:

@@ -26,8 +26,8 @@ from typing import Optional
 
 import torch
 
+from ..core.registry import bounded, fig9_row, fitted, preprocess_tag
 from ..paper import CLASSES
-from ..registry import bounded, fig9_row, fitted, preprocess_tag
 from .base import FittedModel, train_subset
 from .cost import feature_net, pixels
 

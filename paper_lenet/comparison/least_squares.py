@@ -34,10 +34,10 @@ from typing import Literal
 
 import torch
 
+from ..core.model import in_batches
+from ..core.registry import bounded, fig9_row, fitted, preprocess_tag
 from ..errors import UserError
-from ..model import in_batches
 from ..paper import CLASSES
-from ..registry import bounded, fig9_row, fitted, preprocess_tag
 from .base import FittedModel
 from .cost import pixels
 from .rbf import rbf_units

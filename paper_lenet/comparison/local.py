@@ -30,8 +30,8 @@ from typing import Optional
 
 import torch
 
+from ..core.registry import bounded, fitted
 from ..paper import CLASSES
-from ..registry import bounded, fitted
 from .base import FittedModel, train_subset
 from .cost import feature_net, from_fit
 from .knn import neighbours

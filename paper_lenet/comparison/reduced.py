@@ -30,9 +30,9 @@ import time
 
 import torch
 
-from ..model import in_batches
+from ..core.model import in_batches
+from ..core.registry import fitted
 from ..paper import CLASSES
-from ..registry import fitted
 from .base import FittedModel, train_subset
 from .cost import from_fit
 from .svm import CHUNK, READOUTS, SVMConfig, fit_svm, sum_matrix, svm_check, svm_cost, svm_row

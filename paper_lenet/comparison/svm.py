@@ -43,10 +43,10 @@ from typing import Literal
 
 import torch
 
+from ..core.model import in_batches
+from ..core.registry import bounded, fig9_row, preprocess_tag
 from ..errors import ConfigError, UserError
-from ..model import in_batches
 from ..paper import CLASSES
-from ..registry import bounded, fig9_row, preprocess_tag
 from .base import FittedModel, train_subset
 from .least_squares import PAIRS
 from .ovr import ovr_fit

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..registry import bounded, fig9_row, fitted, preprocess_tag
+from ..core.registry import bounded, fig9_row, fitted, preprocess_tag
 from .base import TRAIN_ERROR_N, FittedModel, train_subset
 from .cost import from_fit
 from .knn import neighbours, vote_scores

@@ -88,31 +88,39 @@ def write_idx(path: str | Path, array: np.ndarray) -> Path:
     return path
 
 
+def load_labels(root: str | Path, split: str = "test") -> np.ndarray:
+    """The labels (uint8 [N], 0-9) of `split` alone under root: the one label loader (compare scores runs
+    with the test labels, the report checks them, load_split reads them beside the images)."""
+    if split not in SPLIT_FILES:
+        raise ValueError(f"split must be one of {sorted(SPLIT_FILES)}, got {split!r}")
+    name = SPLIT_FILES[split][1]
+    path = find_file(root, name)
+    if path is None:
+        raise DataError(f"{Path(root) / name}: MNIST {split} labels not found (nor {name}.gz); "
+                        "run `paper-lenet download` or pass --root")
+    labels = read_idx(path, LABELS_MAGIC)
+    if labels.ndim != 1:
+        raise DataError(f"{path}: labels have {labels.ndim} dimensions, expected 1")
+    if len(labels) and labels.max() > 9:
+        bad = int(np.argmax(labels > 9))
+        raise DataError(f"{path}: label {int(labels[bad])} at index {bad} is outside 0-9")
+    return labels
+
+
 def load_split(root: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 [N,28,28], labels uint8 [N]) of `split` ("train" or "test") under root."""
     if split not in SPLIT_FILES:
         raise ValueError(f"split must be one of {sorted(SPLIT_FILES)}, got {split!r}")
     root = Path(root)
     img_name, lab_name = SPLIT_FILES[split]
-    paths = []
-    for name in (img_name, lab_name):
-        p = find_file(root, name)
-        if p is None:
-            raise DataError(f"{root / name}: file not found (nor {name}.gz); "
-                            "run `paper-lenet download`")
-        paths.append(p)
-    img_path, lab_path = paths
+    img_path = find_file(root, img_name)
+    if img_path is None:
+        raise DataError(f"{root / img_name}: file not found (nor {img_name}.gz); run `paper-lenet download`")
     images = read_idx(img_path, IMAGES_MAGIC)
-    labels = read_idx(lab_path, LABELS_MAGIC)
     if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise DataError(f"{img_path}: images are {'x'.join(map(str, images.shape[1:]))}, "
                         f"expected {IMAGE_SIDE}x{IMAGE_SIDE}")
-    if labels.ndim != 1:
-        raise DataError(f"{lab_path}: labels have {labels.ndim} dimensions, expected 1")
+    labels = load_labels(root, split)
     if len(images) != len(labels):
-        raise DataError(f"{img_path}: {len(images)} images but {lab_path.name} has "
-                        f"{len(labels)} labels")
-    if len(labels) and labels.max() > 9:
-        bad = int(np.argmax(labels > 9))
-        raise DataError(f"{lab_path}: label {int(labels[bad])} at index {bad} is outside 0-9")
+        raise DataError(f"{img_path}: {len(images)} images but {lab_name} has {len(labels)} labels")
     return images, labels

@@ -29,6 +29,7 @@ from .preprocess import SIDE, apply
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 from ..paper import INPUT_SIDE, LECUN_HI, LECUN_LO  # lecun98: x = LO + (HI - LO) p / 255 (Sec. III-A)
+
 # lush: x = p * 0.01, background 0, full ink 2.55 (the authors' demos/dsource-mnist.lsh)
 LUSH_SCALE = 0.01
 

@@ -16,7 +16,6 @@ MNIST digits take seconds per mode on one CPU thread (the text deslant about 1.5
 """
 from __future__ import annotations
 
-
 import torch
 
 from .deskew import deskew

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-from ..image import to_mnist
+from .image import to_mnist
 
 SIZE = 10_000  # images per rubbish set
 CANVAS = 80  # strokes and letters are drawn at this side, then brought to MNIST's 20x20 box

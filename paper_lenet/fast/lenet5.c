@@ -1,4 +1,4 @@
-/* LeNet-5 per-sample SDLM steps in plain C: the fast path of paper_lenet.steppers.
+/* LeNet-5 per-sample SDLM steps in plain C: the fast path of paper_lenet.training.steppers.
  *
  * lenet5_run() takes a chunk of sample indices and, for each in order: forward on that image,
  * the loss E_p, the on-the-fly error (scored before the update, as the paper's Fig. 5), back-

@@ -8,7 +8,7 @@
 /* ---- squashing functions: x = f(a) in place, d = f'(a) ---------------------------------- */
 
 enum { ACT_SCALED_TANH, ACT_TANH, ACT_RELU, ACT_IDENTITY };
-/* A, S and A*S (taken in double then cast, as PyTorch's) arrive in opts_t from paper_lenet.layers */
+/* A, S and A*S (taken in double then cast, as PyTorch's) arrive in opts_t from paper_lenet.core.layers */
 
 /* e^y for 0 <= y <= 40: 2^n e^r, |r| <= ln2/2, degree-7 Taylor (error < 1e-8 relative) */
 static inline float exp_pos(float y)

@@ -1,5 +1,5 @@
 /* K LeNet-5 models in lockstep: per-sample SDLM steps of K seeds of one configuration in one call
- * (paper_lenet.lockstep). Each model has its own weights, rates, running h_kk, training images and
+ * (paper_lenet.training.lockstep). Each model has its own weights, rates, running h_kk, training images and
  * sample order; lane k of every vector holds model k's value (lockstep_ops.h), so one instruction
  * sequence steps all K. The maths of each lane is lenet5.c's (same expressions, same heads and
  * losses, called per lane from lenet5_heads.h; float32, no -ffast-math): only summation order differs.

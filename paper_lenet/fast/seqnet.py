@@ -9,8 +9,8 @@ import ctypes
 
 import torch
 
-from ..layers import Conv, Subsampling
-from ..nets import SeqNet
+from ..core.layers import Conv, Subsampling
+from ..core.nets import SeqNet
 from . import build
 from .abi import ACT, LAYER, Layer, opts
 from .stepper import check_tensors, checked_inputs, checked_rates

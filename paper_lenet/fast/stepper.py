@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-from ..model import LeNet5
+from ..core.model import LeNet5
 from ..paper import INPUT_SIDE
 from . import build
 from .abi import ACT, HEAD, LOSS, POOL, SLOTS, opts

@@ -1,0 +1,1 @@
+"""Run directories: their files, their lock, what a given path holds, and the stop signals of a command."""
