@@ -1,9 +1,9 @@
 """RESULTS.md's Sec. III-C section: the paper's whole comparison (Figs. 9, 10, 11-12) beside our runs.
 
 Each paper row is matched to its config by study.FIG9_ROWS; runs are report.collect's groups. A row
-counts as a *network* (and gets a within/outside verdict against the paper) when its runs' config has
-`model.arch` in paper_lenet.config.NETWORKS, or when its config is `fig9-boosted-lenet4` or
-`fig9-lenet4-knn` (built from trained networks: boosted LeNet-4s, k-NN on a LeNet-4's features).
+counts as a *network* (and gets a within/outside verdict against the paper) when rejection.is_network
+says so: its runs' `model.arch` is of the registry's kind "network" (paper_lenet.core.registry; boosted
+LeNet-4s included), or its method reads a trained network's features (LeNet-4 / K-NN, LeNet-4 / Local).
 Missing runs, predictions or margins give "not run" / "-", never an error.
 """
 from __future__ import annotations
@@ -176,7 +176,7 @@ def fig9_section(groups, labels, out_dir) -> tuple[str, list[str]]:
              "then mean +- std. The paper gives no value for LeNet-5.\n",
              fig10_table(groups, labels) + "\n",
              "### Figs. 11-12: multiply-accumulates per recognition and memory\n",
-             "Ours from each config's definition (`paper_lenet.core.accounting.cost`), in thousands; the paper does "
+             "Ours from each config's definition (`paper_lenet.accounting.cost`), in thousands; the paper does "
              "not state its counting rules, and gives one value per method: its Linear (4K) is the size of a "
              "20x20 deslanted input's (10 x 400), our `[deslant] Linear` row.\n", fig11_12_table(groups) + "\n"]
     parts += [f"![{f}]({f})\n" for f in figures]

@@ -112,7 +112,7 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
                   "Baseline: `lenet5_1998` for `ablation-paper-*`, `modern` for `ablation-modern-*`. "
                   "The difference is config minus baseline in points with `paper-lenet compare`'s 95% "
                   "interval: a Welch-t over the seeds' errors plus the paired test-sample part, with "
-                  "Satterthwaite's degrees of freedom (`paper_lenet/tools/stats.py`; in simulation it excludes 0 "
+                  "Satterthwaite's degrees of freedom (`paper_lenet/stats.py`; in simulation it excludes 0 "
                   "in at most 5-6.5% of comparisons with no true difference at 2-10 seeds, "
                   "`docs/own-ablation.md`). An interval that excludes 0 is a difference larger than what "
                   "another draw of seeds and of test images would likely give; p (no difference) is the "

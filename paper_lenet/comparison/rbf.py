@@ -1,4 +1,4 @@
-"""The first layer of Fig. 9's "1000 RBF + linear" (classic.py fits the second): Gaussian units whose
+"""The first layer of Fig. 9's "1000 RBF + linear" (least_squares.py fits the second): Gaussian units whose
 centres are found by k-means on each class's training images.
 
 The paper: "The RBF units were divided into 10 groups of 100. Each group of units was trained on all

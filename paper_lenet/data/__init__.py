@@ -1,24 +1,7 @@
-"""MNIST for the LeNet-5 reproduction: IDX files, a verified download chain, preprocessing and
-the paper's affine distortions.
-
-Names are resolved lazily so that `paper-lenet download` (idx + download only) does not pay for
-importing torch; importing this package has no side effects.
+"""MNIST for the LeNet-5 reproduction: IDX files (idx.py), a verified download chain (download.py),
+the tensors a config's model takes (mnist.py), Fig. 9's preprocessings (preprocess.py, deslant.py,
+deskew.py, resample.py), the paper's affine distortions (distort.py), a user's own digit image as MNIST
+made its digits (image.py), and the robustness study's test sets (mnist_c.py, mnist_c_ops.py,
+rubbish.py, testsets.py). It imports neither the config nor the pictures: callers pass a config's
+`data:` section, and tools/pictures.py draws.
 """
-from __future__ import annotations
-
-import importlib
-
-_EXPORTS = {
-    "read_idx": "idx", "write_idx": "idx", "load_split": "idx",
-    "resolve_root": "download", "ensure_mnist": "download",
-    "MNIST": "mnist", "load_mnist": "mnist",
-    "distort_batch": "distort", "distorted_pass": "distort", "distortion_grid": "distort",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

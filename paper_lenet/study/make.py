@@ -2,7 +2,7 @@
 
     a network (registry kind "network")   train.train: per-sample SDLM or minibatch training
     with a `boost:` section                comparison.boost.train_boosted: nets 2 and 3, then the vote
-    a fitted method (kind "fitted")        comparison.fit.fit_run: closed-form fit, then scoring
+    a fitted method (kind "fitted")        comparison.fit.fit_run: the registry's fit, then scoring
 
 Every kind opens its run directory with rundir.open_run and ends it with rundir.write_summary.
 """
