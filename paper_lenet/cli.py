@@ -57,8 +57,7 @@ def cmd_download(args):
     root = args.root
     if root is None and args.config is not None:
         root = load_config(args.config).data.root
-    root = ensure_mnist(root)
-    print(f"MNIST verified in {root}")
+    print(f"MNIST verified in {ensure_mnist(root)}")
 
 
 def cmd_show_distortions(args):
@@ -144,7 +143,7 @@ def _names(text, default):
 
 def cmd_robustness(args):
     text = robustness(args.dirs, baseline=args.baseline, fmt=args.format, plot=args.plot, root=args.root,
-                      n_rubbish=args.rubbish_size, threads=args.threads,
+                      n_rubbish=args.rubbish_size, threads=args.threads, keep=args.keep_scores,
                       corruptions=_names(args.corruptions, CORRUPTIONS), rubbish=_names(args.rubbish, RUBBISH))
     print(text, end="")
     if args.plot:
@@ -266,13 +265,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--root", default=None, help="MNIST folder with the test labels (default: the download chain)")
     s.set_defaults(fn=cmd_compare)
     s = sub.add_parser("robustness", help="error under MNIST-C's corruptions and rejection of rubbish, per config")
-    s.add_argument("dirs", nargs="+", metavar="RUN_DIR", help="a folder of seed*/ runs with model.pt (one config)")
+    s.add_argument("dirs", nargs="+", metavar="RUN_DIR", help="a folder of seed*/ runs (model.pt or robustness.npz)")
     s.add_argument("--baseline", default=None, help="the config mCE and the differences are taken against (default: the first)")
     s.add_argument("--format", default="md", help="md (default), latex, csv or json")
     s.add_argument("--plot", default=None, metavar="FILE.png", help="also draw corrupted error and AUROC per config")
     s.add_argument("--root", default=None, help="MNIST folder (default: the download chain)")
     s.add_argument("--rubbish-size", type=int, default=RUBBISH_SIZE, help=f"images per rubbish set (default {RUBBISH_SIZE:,})")
     s.add_argument("--threads", type=int, default=1, help="torch threads for the evaluation (default 1)")
+    s.add_argument("--keep-scores", action="store_true", help="write RUN/robustness.npz (remakes the table without model.pt)")
     s.add_argument("--corruptions", default=None, metavar="A,B", help="only these corruptions (default: all 15)")
     s.add_argument("--rubbish", default=None, metavar="A,B", help=f"only these rubbish sets (default: {','.join(RUBBISH)})")
     s.set_defaults(fn=cmd_robustness)

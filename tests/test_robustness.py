@@ -184,3 +184,19 @@ def test_scores_are_kept_per_run_and_rescored_when_the_weights_change(two_config
     torch.save(state, lin / "seed3" / "model.pt")
     robustness([rbf, lin], **kw)
     assert [p.name for p in calls] == ["seed3"]  # new weights: scored again, the others kept
+
+
+def test_kept_scores_remake_the_table_without_the_weights(two_configs, synthetic_root):
+    rbf, lin = two_configs
+    kw = dict(fmt="json", root=synthetic_root, corruptions=FEW, n_rubbish=20)
+    first = json.loads(robustness([rbf, lin], keep=True, **kw))
+    for run in [*rbf.glob("seed*"), *lin.glob("seed*")]:
+        assert (run / "robustness.npz").is_file()
+        (run / "model.pt").unlink()  # the weights gone: the kept scores alone must give the same table
+    again = json.loads(robustness([rbf, lin], **kw))
+    for key in ("configs", "comparisons"):
+        assert json.dumps(again[key]).replace(str(rbf), "").replace(str(lin), "") == \
+            json.dumps(first[key]).replace(str(rbf), "").replace(str(lin), "")
+    # rubbish sets of another size are other test sets: the kept scores do not apply, and it says so
+    with pytest.raises(UserError, match=r"robustness\.npz: scored on other test sets \(noise"):
+        robustness([rbf, lin], **{**kw, "n_rubbish": 21})
