@@ -91,8 +91,8 @@ def bound(p: float) -> float:
 
 def lockstep_check(groups, reruns, rerun_dir) -> str:
     """Each rerun config's seeds: the committed test error against the lockstep rerun's."""
-    rows = ["| config | seeds | committed, % (mean) | lockstep rerun, % (mean) | largest seed difference, points | "
-            "bound (3 SE) | within |", "|---|---|---|---|---|---|---|"]
+    rows = [("| config | seeds | committed, % (mean) | lockstep rerun, % (mean) | largest seed difference, points | "
+             "bound (3 SE) | within |"), "|---|---|---|---|---|---|---|"]
     for n, g in sorted(reruns.items()):
         folder = Path(rerun_dir) / n
         if n not in groups or not lockstep_processes(folder):
