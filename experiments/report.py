@@ -21,6 +21,7 @@ from paper_lenet.errors import UserError
 from paper_lenet.rundir import write_text
 from paper_lenet.stats import mean_std
 from .targets import targets_table
+from .robustness_section import robustness_section
 from .rerun_times import lockstep_check, times_table
 from .tables import (ablation_table, explore_table, fig5_late_why, fig5_table, headline_table,
                     validation_section, why_missed)
@@ -82,8 +83,8 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
              "interval is the 95% t-interval of the mean over seeds (training variance). Every seed is "
              "scored on the same test images, so seeds x images are never pooled into one binomial; the "
              "test-sample part of the uncertainty (about 0.1 points at 1%: sqrt(p(1-p)/10,000)) is apart, "
-             "and comparisons use `paper-lenet compare`'s paired two-level bootstrap (seeds, then the same "
-             "test images for both configs).\n", "## Headline\n", head + "\n",
+             "and comparisons use `paper-lenet compare`'s interval: a Welch-t over the seeds' errors plus the "
+             "paired test-sample part (the same test images for both configs).\n", "## Headline\n", head + "\n",
              cases_section(HEADLINE, title="### The headline configs' choices made after test figures had been seen"),
              "## Targets\n", targets_table(groups) + "\n",
              "Where a target is missed, the runs below say what we know: the authors' own protocol "
@@ -129,6 +130,9 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
         parts.append(fig9_section(groups, labels, out_dir)[0])  # the section links its own figures
         if fig9_val:
             parts.append(fig9_validation(fig9_val, groups))
+    rob = robustness_section(Path(out) / "robustness", COMMAND)
+    if rob:
+        parts.append(rob)
     parts += ["## Runs\n", "| config | seeds | epochs | n_train | wall s (mean) |", "|---|---|---|---|---|"]
     for name, g in sorted(groups.items()):
         wall = mean_std([r["summary"]["wall_seconds"] for r in g])[0]
