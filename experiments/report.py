@@ -22,7 +22,7 @@ from paper_lenet.rundir import write_text
 from paper_lenet.stats import mean_std
 from .targets import targets_table
 from .robustness_section import robustness_section
-from .rerun_times import lockstep_check, times_table
+from .rerun_times import lockstep_check, study_time, times_table
 from .tables import (ablation_table, explore_table, fig5_late_why, fig5_table, headline_table,
                     validation_section, why_missed)
 from .fig9 import fig9_section, fig9_table
@@ -155,7 +155,7 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
                  f"`{rerun_dir}`), one process per lockstep group at its measured wall, and the committed runs "
                  "for the rest; the reruns and the committed runs ran under different loads, so only "
                  "`benchmarks/README.md`'s same-minutes sweep compares the two ways fairly." if reruns else "")
-              + "\n", times + "\n"]
+              + "\n", times + "\n", study_time(times) + "\n"]
     if reruns:
         parts += ["\n## Seeds in lockstep: committed configs rerun\n",
                   f"Each config below was rerun (`{rerun_dir}`, `python -m experiments.reproduce reruns`) with its "
@@ -167,7 +167,7 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
     write_text(out_dir / "RESULTS.md", "\n".join(parts))
     print(f"wrote {out_dir / 'RESULTS.md'} and {len(figures)} figures")
     insert_readme(Path(readme), head)
-    insert_readme(Path(readme), times, TIMES_START, TIMES_END)
+    insert_readme(Path(readme), times + "\n\n" + study_time(times), TIMES_START, TIMES_END)
     if fig9_rows is not None:
         insert_readme(Path(readme), fig9_rows, FIG9_START, FIG9_END)
 

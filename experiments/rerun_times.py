@@ -108,3 +108,16 @@ def lockstep_check(groups, reruns, rerun_dir) -> str:
                     f"{mean_std([new[s] for s in both])[0]:.2f} | {worst:.2f} | {b:.2f} | "
                     f"{'yes' if worst <= b else '**no**'} |")
     return "\n".join(rows)
+
+
+def study_time(table: str) -> str:
+    """The README's sentence on the whole study's time, read off times_table's `everything` row."""
+    row = next((r for r in table.splitlines() if "reproduce everything`" in r), None)
+    if row is None:
+        return ""
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    text = (f"The whole study (`python -m experiments.reproduce everything`, {cells[1]} runs) takes about "
+            f"{int(cells[3]) / 60:.1f} h on 2 cores by the committed runs' own wall clocks")
+    if len(cells) > 5 and cells[5]:
+        text += f"; counting the lockstep reruns where they were measured, {int(cells[5]) / 60:.1f} h"
+    return text + "."

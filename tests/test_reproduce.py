@@ -9,7 +9,7 @@ import yaml
 
 from experiments.reproduce import fig9_files, plan, run_references
 from experiments.study import EXPERIMENTS
-from experiments.rerun_times import lockstep_check, times_table
+from experiments.rerun_times import lockstep_check, study_time, times_table
 from paper_lenet import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,6 +105,10 @@ def test_lockstep_reruns_count_each_process_once(tmp_path):
     t = times_table(groups, reruns, rerun_dir)
     # committed: (2+2+2+2+4) / 2 = 6; with lockstep: the rerun config's 9 + the text config's committed 4, / 2
     assert "| `python -m experiments.reproduce headline` | 5 | 2.4 | 6 | 1 of 2 | 6 |" in t
+    # the whole study: 6 min committed, 6.5 with the reruns (printed 6), in hours
+    assert study_time(t).endswith("takes about 0.1 h on 2 cores by the committed runs' own wall clocks; "
+                                  "counting the lockstep reruns where they were measured, 0.1 h.")
+    assert "lockstep" not in study_time(times_table(groups))
     c = lockstep_check(groups, reruns, rerun_dir)
     # seed 0 moved 1.2 - 1.0 = 0.2 points; the bound at 1.0%: 3 sqrt(2 x 0.01 x 0.99 / 10,000) = 0.42
     assert "| `lenet5_1998` | 0,1,2,3 | 1.00 | 1.05 | 0.20 | 0.42 | yes |" in c
