@@ -21,8 +21,10 @@ from paper_lenet.errors import UserError
 from paper_lenet.files import write_text
 from paper_lenet.tools.stats import mean_std
 from .targets import targets_table
+from .robustness_section import robustness_section
+from .rerun_times import lockstep_check, study_time, times_table
 from .tables import (ablation_table, explore_table, fig5_late_why, fig5_table, headline_table,
-                    times_table, validation_section, why_missed)
+                    validation_section, why_missed)
 from .fig9 import fig9_section, fig9_table
 from .fig9_validation import fig9_validation
 from .plots import write_plots
@@ -81,8 +83,8 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
              "interval is the 95% t-interval of the mean over seeds (training variance). Every seed is "
              "scored on the same test images, so seeds x images are never pooled into one binomial; the "
              "test-sample part of the uncertainty (about 0.1 points at 1%: sqrt(p(1-p)/10,000)) is apart, "
-             "and comparisons use `paper-lenet compare`'s paired two-level bootstrap (seeds, then the same "
-             "test images for both configs).\n", "## Headline\n", head + "\n",
+             "and comparisons use `paper-lenet compare`'s interval: a Welch-t over the seeds' errors plus the "
+             "paired test-sample part (the same test images for both configs).\n", "## Headline\n", head + "\n",
              cases_section(HEADLINE, title="### The headline configs' choices made after test figures had been seen"),
              "## Targets\n", targets_table(groups) + "\n",
              "Where a target is missed, the runs below say what we know: the authors' own protocol "
@@ -128,6 +130,9 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
         parts.append(fig9_section(groups, labels, out_dir)[0])  # the section links its own figures
         if fig9_val:
             parts.append(fig9_validation(fig9_val, groups))
+    rob = robustness_section(Path(out) / "robustness", COMMAND)
+    if rob:
+        parts.append(rob)
     parts += ["## Runs\n", "| config | seeds | epochs | n_train | wall s (mean) |", "|---|---|---|---|---|"]
     for name, g in sorted(groups.items()):
         wall = mean_std([r["summary"]["wall_seconds"] for r in g])[0]
@@ -141,14 +146,28 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
                   "`experiments/configs/explore/<variant>.yaml`, rerun by `python -m experiments.reproduce explore --seeds ...`) "
                   "looked at test error, so none of them chose anything; they are the record of what was tried.\n",
                   explore_table(explore) + "\n"]
-    times = times_table(groups)
+    rerun_dir = Path(runs).parent / "reruns"
+    reruns = collect(rerun_dir) if any(rerun_dir.glob("*/seed*/summary.json")) else {}
+    times = times_table(groups, reruns, rerun_dir)
     parts += ["\n## Rerun times\n", "Wall-clock time of the committed runs (two one-thread runs side by side "
-              "on the 2-core machine that made them); a set takes about half the sum of its runs.\n", times + "\n"]
+              "on the 2-core machine that made them); a set takes about half the sum of its runs."
+              + (f" The lockstep columns count, for every config rerun with `sweep --jobs 2` (seeds in lockstep, "
+                 f"`{rerun_dir}`), one process per lockstep group at its measured wall, and the committed runs "
+                 "for the rest; the reruns and the committed runs ran under different loads, so only "
+                 "`benchmarks/README.md`'s same-minutes sweep compares the two ways fairly." if reruns else "")
+              + "\n", times + "\n", study_time(times) + "\n"]
+    if reruns:
+        parts += ["\n## Seeds in lockstep: committed configs rerun\n",
+                  f"Each config below was rerun (`{rerun_dir}`, `python -m experiments.reproduce reruns`) with its "
+                  "seeds in one lockstep process; the committed runs trained one process per seed. The same seed "
+                  "follows the same maths in both, and only summation order differs, which a 30-pass run "
+                  "amplifies like another seed would, so the bound is 3 standard errors of the difference of two "
+                  "independent error rates at the committed mean.\n", lockstep_check(groups, reruns, rerun_dir) + "\n"]
     parts += ["\n## Figures\n"] + [f"![{f}]({f})\n" for f in figures]
     write_text(out_dir / "RESULTS.md", "\n".join(parts))
     print(f"wrote {out_dir / 'RESULTS.md'} and {len(figures)} figures")
     insert_readme(Path(readme), head)
-    insert_readme(Path(readme), times, TIMES_START, TIMES_END)
+    insert_readme(Path(readme), times + "\n\n" + study_time(times), TIMES_START, TIMES_END)
     if fig9_rows is not None:
         insert_readme(Path(readme), fig9_rows, FIG9_START, FIG9_END)
 

@@ -217,6 +217,25 @@ def fig9(seeds=range(3), **run):
     return run_set(fig9_files(), seeds, fitted_once=True, **run)
 
 
+def reruns(seeds=range(5), **run):
+    """Reruns of committed configs with their seeds in lockstep (issue 33) that also give the robustness
+    study its weights (issue 34): the headline, distortion and Lush configs and every ablation the
+    lockstep kernel covers (paper_lenet.training.lockstep.lockstep_supported), plus `modern` (Adam: one process per
+    seed). `sweep --jobs 2` keeps each config's 5 seeds in one lockstep process, two configs side by side.
+    Runs go to results/reruns/; their weights are not committed, their robustness scores are
+    (`paper-lenet robustness ... --keep-scores`, results/robustness/README.md).
+
+    Command: python -m experiments.reproduce reruns
+    Expected: each seed's test error within 3 standard errors of its committed run's (RESULTS.md, "Seeds
+    in lockstep"); n = 5 seeds.
+    Time: RESULTS.md "Rerun times", lockstep column (about 10 min a config on one core).
+    """
+    from paper_lenet.training.lockstep import lockstep_supported
+    locked = [c for c in ABLATIONS if lockstep_supported(load_config(c), len(seeds)) is None]
+    files = configs("headline") + configs("distortions") + configs("lush") + locked + configs("modern")
+    return run_set(files, seeds, runs=RUNS.parent / "reruns", **run)
+
+
 def fig9_files() -> list[str]:
     return sorted(str(ROOT / "configs" / "fig9" / f"{n[len('fig9-'):]}.yaml") for n in EXPERIMENTS["fig9"])
 
@@ -233,7 +252,7 @@ def everything(**run):
 
 if __name__ == "__main__":
     choices = {f.__name__: f for f in (headline, lush, distortions, training_size, modern, literal, ablations,
-                                       validation, explore, fig9, everything)}
+                                       validation, explore, fig9, reruns, everything)}
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("experiment", choices=sorted(choices))
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the function's)")

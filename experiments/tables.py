@@ -277,23 +277,3 @@ def explore_table(explore: dict) -> str:
         rows.append(f"| `{name}` | {change or '-'} | {g[0]['summary']['epochs']} | {per_seed} | "
                     f"{mean_pm(m, sd, len(g))} | {tr:.2f} |")
     return "\n".join(rows)
-
-
-def times_table(groups) -> str:
-    """What rerunning each experiment costs, from the runs' own wall clocks. They ran two at a time
-    (one thread each) on a 2-core machine, so the set takes about (sum of walls) / 2."""
-    rows = ["| command | runs | wall per run, min (mean) | whole set on 2 cores, min |", "|---|---|---|---|"]
-    every = []  # `everything` runs every experiment of EXPERIMENTS
-    for func, names in EXPERIMENTS.items():
-        runs = [r for n, g in sorted(groups.items()) for r in g
-                if (n in names if names else n.startswith("ablation-"))]
-        if not runs:
-            continue
-        walls = [r["summary"]["wall_seconds"] / 60 for r in runs]
-        every += walls
-        rows.append(f"| `python -m experiments.reproduce {func}` | {len(runs)} | {sum(walls) / len(walls):.1f} | "
-                    f"{sum(walls) / 2:.0f} |")
-    if every:
-        rows.append(f"| `python -m experiments.reproduce everything` | {len(every)} | {sum(every) / len(every):.1f} | "
-                    f"{sum(every) / 2:.0f} |")
-    return "\n".join(rows)

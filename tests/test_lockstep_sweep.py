@@ -15,6 +15,7 @@ from paper_lenet.training.lockstep import groups
 from paper_lenet.runs.stops import KILL_AFTER_CHECKPOINT
 
 PAPER = Path(__file__).resolve().parents[1] / "configs" / "lenet5_1998.yaml"
+RELU = PAPER.parent / "ablations" / "paper-relu.yaml"
 needs_kernel = pytest.mark.skipif(build.unavailable(32, "lockstep", 4) is not None,
                                   reason="lockstep kernel unavailable (test_lockstep_fallback covers that)")
 
@@ -34,6 +35,13 @@ def test_seeds_split_evenly_over_jobs_and_lanes(monkeypatch):
     assert [s for _, s in groups([PAPER], seeds(1), 2, load)] == [[0]]
     assert [s for _, s in groups([PAPER], seeds(17), 2, load)] == [list(range(6)), list(range(6, 12)),
                                                                    list(range(12, 17))]  # at most 8 a process
+    # two configs of 5 seeds on 2 jobs: each config's seeds stay in one lockstep process, side by side
+    two = [(PAPER, s) for s in range(5)] + [(RELU, s) for s in range(5)]
+    assert [(c, s) for c, s in groups([PAPER, RELU], two, 2, load)] == [(PAPER, [0, 1, 2, 3, 4]),
+                                                                       (RELU, [0, 1, 2, 3, 4])]
+    # ... but one config of 5 next to a config of 2 seeds still splits (its seeds alone fill no core)
+    assert [s for _, s in groups([PAPER, RELU], seeds(5) + [(RELU, 0), (RELU, 1)], 2, load)] == [
+        [0], [1], [2], [3], [4], [0], [1]]
 
 
 def test_without_the_fast_path_one_process_per_seed_said_once(monkeypatch):

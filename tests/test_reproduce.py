@@ -9,7 +9,7 @@ import yaml
 
 from experiments.reproduce import fig9_files, plan, run_references
 from experiments.study import EXPERIMENTS
-from experiments.tables import times_table
+from experiments.rerun_times import lockstep_check, study_time, times_table
 from paper_lenet import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,3 +86,31 @@ def test_times_table_adds_an_everything_row():
     # every experiment's runs, summed and halved (2 + 4 + 6 + 3 = 15 min: 7.5, printed to the minute);
     # the run of no experiment is not counted
     assert "| `python -m experiments.reproduce everything` | 4 | 3.8 | 8 |" in t
+
+
+def test_lockstep_reruns_count_each_process_once(tmp_path):
+    def runs(walls, errors=None):
+        return [{"summary": {"seed": s, "wall_seconds": 60 * w, "test_error": (errors or {}).get(s, 0.01)}}
+                for s, w in walls.items()]
+    rerun_dir = tmp_path / "reruns"
+    (rerun_dir / "lenet5_1998").mkdir(parents=True)
+    (rerun_dir / "lenet5_1998" / "seeds0+1+2.log").write_text("")  # seeds 0-2 shared one process
+    (rerun_dir / "lenet5_1998" / "seeds.log").write_text("")  # not a group's log: ignored
+    groups = {"lenet5_1998": runs({0: 2, 1: 2, 2: 2, 3: 2}), "lenet5_1998_text": runs({0: 4})}
+    reruns = {"lenet5_1998": runs({0: 5, 1: 5, 2: 6, 3: 3}, {0: 0.012, 3: 0.010})}
+    # one process of 3 seeds (its longest wall, 6 min) plus seed 3 alone (3 min)
+    from experiments.rerun_times import lockstep_processes, process_minutes
+    assert lockstep_processes(rerun_dir / "lenet5_1998") == [[0, 1, 2]]
+    assert process_minutes(reruns["lenet5_1998"], rerun_dir / "lenet5_1998") == (9.0, 2)
+    t = times_table(groups, reruns, rerun_dir)
+    # committed: (2+2+2+2+4) / 2 = 6; with lockstep: the rerun config's 9 + the text config's committed 4, / 2
+    assert "| `python -m experiments.reproduce headline` | 5 | 2.4 | 6 | 1 of 2 | 6 |" in t
+    # the whole study: 6 min committed, 6.5 with the reruns (printed 6), in hours
+    assert study_time(t).endswith("takes about 0.1 h on 2 cores by the committed runs' own wall clocks; "
+                                  "counting the lockstep reruns where they were measured, 0.1 h.")
+    assert "lockstep" not in study_time(times_table(groups))
+    c = lockstep_check(groups, reruns, rerun_dir)
+    # seed 0 moved 1.2 - 1.0 = 0.2 points; the bound at 1.0%: 3 sqrt(2 x 0.01 x 0.99 / 10,000) = 0.42
+    assert "| `lenet5_1998` | 0,1,2,3 | 1.00 | 1.05 | 0.20 | 0.42 | yes |" in c
+    reruns["lenet5_1998"][1]["summary"]["test_error"] = 0.016  # 0.6 points off: outside
+    assert "| 0.60 | 0.42 | **no** |" in lockstep_check(groups, reruns, rerun_dir)

@@ -184,3 +184,33 @@ def test_scores_are_kept_per_run_and_rescored_when_the_weights_change(two_config
     torch.save(state, lin / "seed3" / "model.pt")
     robustness([rbf, lin], **kw)
     assert [p.name for p in calls] == ["seed3"]  # new weights: scored again, the others kept
+
+
+def test_kept_scores_remake_the_table_without_the_weights(two_configs, synthetic_root):
+    rbf, lin = two_configs
+    kw = dict(fmt="json", root=synthetic_root, corruptions=FEW, n_rubbish=20)
+    first = json.loads(robustness([rbf, lin], keep=True, **kw))
+    for run in [*rbf.glob("seed*"), *lin.glob("seed*")]:
+        assert (run / "robustness.npz").is_file()
+        (run / "model.pt").unlink()  # the weights gone: the kept scores alone must give the same table
+    again = json.loads(robustness([rbf, lin], **kw))
+    for key in ("configs", "comparisons"):
+        assert json.dumps(again[key]).replace(str(rbf), "").replace(str(lin), "") == \
+            json.dumps(first[key]).replace(str(rbf), "").replace(str(lin), "")
+    # rubbish sets of another size are other test sets: the kept scores do not apply, and it says so
+    with pytest.raises(UserError, match=r"robustness\.npz: scored on other test sets \(noise"):
+        robustness([rbf, lin], **{**kw, "n_rubbish": 21})
+
+
+def test_cells_never_claim_an_impossible_value():
+    from paper_lenet.study.robustness_stats import cell
+    # two seeds far apart (modern's brightness error: 43% mean with seeds near 1% and 85%) give a
+    # t-interval (df 1, t = 12.7) reaching below 0% and above 100%: an error cannot, so it is clipped
+    c = cell([1.0, 85.0])
+    assert c["ci95"] == [0.0, 100.0] and c["mean"] == pytest.approx(43.0)
+    assert cell([0.2, 0.9], hi=1.0)["ci95"] == [0.0, 1.0]  # an AUROC or a false-positive rate
+    loose = cell([40.0, 300.0], hi=float("inf"))  # mCE, a ratio in %: no upper bound
+    assert loose["ci95"][0] == 0.0 and loose["ci95"][1] > 300
+    inner = cell([1.0, 1.2, 1.1])  # well inside: the plain t-interval, untouched
+    lo, hi = stats.t_interval([1.0, 1.2, 1.1])
+    assert inner["ci95"] == [lo, hi]

@@ -52,8 +52,7 @@ def cmd_download(args):
     root = args.root
     if root is None and args.config is not None:
         root = load_config(args.config).data.root
-    root = ensure_mnist(root)
-    print(f"MNIST verified in {root}")
+    print(f"MNIST verified in {ensure_mnist(root)}")
 
 
 def cmd_show_distortions(args):
@@ -139,7 +138,7 @@ def _names(text, default):
 
 def cmd_robustness(args):
     text = robustness(args.dirs, baseline=args.baseline, fmt=args.format, plot=args.plot, root=args.root,
-                      n_rubbish=args.rubbish_size, threads=args.threads,
+                      n_rubbish=args.rubbish_size, threads=args.threads, keep=args.keep_scores,
                       corruptions=_names(args.corruptions, CORRUPTIONS), rubbish=_names(args.rubbish, RUBBISH))
     print(text, end="")
     if args.plot:

@@ -1,7 +1,8 @@
 """`paper-lenet robustness DIR...`: each config's error under MNIST-C's 15 corruptions and how well each
 score its head has separates the test digits from rubbish (Sec. II-C's case for the RBF head).
 
-Each DIR holds seed*/ run directories with model.pt (as `paper-lenet sweep` writes them). Per config:
+Each DIR holds seed*/ run directories with model.pt (as `paper-lenet sweep` writes them) or, where the
+weights are not kept, the robustness.npz that `--keep-scores` wrote from them. Per config:
 - the error (%) on the clean test set and on every corruption (data/mnist_c.py, seed 0: one fixed copy),
   their mean, and the corruption error relative to the baseline config, mCE (Hendrycks & Dietterich 2019,
   with MNIST-C's one severity: mean over corruptions of error(config) / error(baseline));
@@ -40,6 +41,7 @@ from .robustness_format import render
 
 FORMATS = ("md", "latex", "csv", "json")
 TPR = 0.95
+KEPT = "robustness.npz"  # a run's scores, kept beside it (--keep-scores) where its weights are not
 SCORES = {name: (h.rejection, "margin") for name, h in HEADS.items()}
 
 
@@ -86,8 +88,10 @@ class TestSets:
         self.corrupted = {c: testsets.corrupted(self.test_x, c, seed) for c in corruptions}
         self.rubbish = {r: testsets.rubbish(r, train_x, train_y, n_rubbish, seed) for r in rubbish}
         h = hashlib.sha256(self.test_x.tobytes() + self.test_y.tobytes())
+        self.digests = {"test": h.hexdigest()[:16]}  # what a kept score file (KEPT) was scored on, set by set
         for name, arr in [*self.corrupted.items(), *self.rubbish.items()]:
             h.update(name.encode() + arr.tobytes())
+            self.digests[name] = hashlib.sha256(arr.tobytes()).hexdigest()[:16]
         self.signature = h.hexdigest()
 
 
@@ -119,15 +123,47 @@ def _cached_score(run: Path, sets: TestSets, score) -> dict:
     return res
 
 
+def keep_scores(run: Path, res: dict, sets: TestSets) -> None:
+    """Write run/KEPT: the run's misses (bit-packed) and rejection figures, with the digest of every set
+    they were scored on, so the table can be made again where the weights are not kept."""
+    meta = {"seed": res["seed"], "head": res["head"], "rejection": res["rejection"], "n": len(sets.test_y),
+            "digests": {k: sets.digests[k] for k in ["test", *res["corrupted"], *res["rejection"]]}}
+    buf = io.BytesIO()
+    np.savez_compressed(buf, meta=np.array(json.dumps(meta)), clean=np.packbits(res["clean"]),
+                        **{f"c_{c}": np.packbits(w) for c, w in res["corrupted"].items()})
+    atomic_write(run / KEPT, lambda f: f.write(buf.getvalue()))
+
+
+def read_kept(run: Path, sets: TestSets) -> dict:
+    """A run's kept scores (keep_scores), checked to have been made on these very test sets."""
+    path = run / KEPT
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            bits = {k: z[k] for k in z.files if k != "meta"}
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(f"{path}: unreadable kept scores ({type(e).__name__}); score the run from its model.pt") from None
+    need = ["test", *sets.corrupted, *sets.rubbish]
+    other = [k for k in need if meta["digests"].get(k) != sets.digests[k]]
+    if other:
+        raise UserError(f"{path}: scored on other test sets ({', '.join(other)} differ or are missing); "
+                        f"score the run from its model.pt")
+    n = meta["n"]
+    return {"run": str(run), "seed": meta["seed"], "head": meta["head"],
+            "clean": np.unpackbits(bits["clean"], count=n).astype(bool),
+            "corrupted": {c: np.unpackbits(bits[f"c_{c}"], count=n).astype(bool) for c in sets.corrupted},
+            "rejection": {g: meta["rejection"][g] for g in sets.rubbish}}
+
+
 def list_runs(folder) -> list[Path]:
     folder = Path(folder)
     runs = sorted(p for p in folder.glob("seed*") if p.is_dir()) if folder.is_dir() else []
     if not runs:
         raise UserError(f"{folder}: no runs (expected seed*/ run directories, as `paper-lenet sweep` writes)")
     for run in runs:
-        if not (run / "model.pt").is_file():
-            raise UserError(f"{run}: no model.pt (weights not kept: retrain it with `paper-lenet sweep "
-                            f"CONFIG --seeds N --out DIR`, then point robustness at DIR/<name>)")
+        if not (run / "model.pt").is_file() and not (run / KEPT).is_file():
+            raise UserError(f"{run}: no model.pt and no {KEPT} (weights not kept: retrain it with `paper-lenet "
+                            f"sweep CONFIG --seeds N --out DIR`, then point robustness at DIR/<name>)")
     return runs
 
 
@@ -160,8 +196,15 @@ def score_run(run: Path, sets: TestSets) -> dict:
             "corrupted": {c: wrong(raw) for c, raw in sets.corrupted.items()}, "rejection": rejection}
 
 
-def load_config_scores(folder, sets: TestSets) -> dict:
-    runs = [_cached_score(r, sets, score_run) for r in list_runs(folder)]
+def load_config_scores(folder, sets: TestSets, keep: bool = False) -> dict:
+    runs = []
+    for r in list_runs(folder):
+        if not (r / "model.pt").is_file():
+            runs.append(read_kept(r, sets))
+            continue
+        runs.append(_cached_score(r, sets, score_run))
+        if keep:
+            keep_scores(r, runs[-1], sets)
     runs.sort(key=lambda r: r["seed"])
     heads = {r["head"] for r in runs}
     if len(heads) > 1:
@@ -170,8 +213,9 @@ def load_config_scores(folder, sets: TestSets) -> dict:
 
 
 def robustness(dirs, baseline=None, fmt: str = "md", plot=None, root=None, corruptions=CORRUPTIONS,
-               rubbish=RUBBISH, n_rubbish: int = SIZE, threads: int = 1) -> str:
+               rubbish=RUBBISH, n_rubbish: int = SIZE, threads: int = 1, keep: bool = False) -> str:
     """Load, check and score every config, then the table in `fmt` (and `plot`, a PNG, when given).
+    keep: write each scored run's KEPT file; a run without model.pt is read from its KEPT file.
     threads: torch's threads (1 by default: on a shared 2-core machine under load, measured 15x faster
     than torch's default of one per core, which spin-waits on the cores others hold)."""
     if fmt not in FORMATS:
@@ -195,7 +239,7 @@ def robustness(dirs, baseline=None, fmt: str = "md", plot=None, root=None, corru
         list_runs(f)  # every folder checked before the sets are made
     torch.set_num_threads(threads)
     sets = TestSets(root, corruptions, rubbish, n_rubbish)
-    configs = [load_config_scores(f, sets) for f in folders]
+    configs = [load_config_scores(f, sets, keep) for f in folders]
     base_i = 0 if baseline is None else [Path(c["dir"]).resolve() for c in configs].index(Path(baseline).resolve())
     result = rs.summarize_all(configs, base_i, list(corruptions), list(rubbish))
     if plot is not None:

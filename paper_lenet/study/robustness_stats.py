@@ -23,10 +23,13 @@ def difference(wrong_a, wrong_b) -> dict:
     return stats.difference(wrong_a, wrong_b)
 
 
-def cell(values) -> dict:
+def cell(values, lo: float = 0.0, hi: float = 100.0) -> dict:
+    """Each seed's value, their mean and the 95% t-interval over seeds, clipped to [lo, hi] (what the
+    figure can be: an error in %, a fraction, a ratio), as compare's error intervals are."""
     values = [float(v) for v in values]
     ci = stats.t_interval(values) if len(values) > 1 else None
-    return {"mean": float(np.mean(values)), "ci95": list(ci) if ci else None, "values": values}
+    ci = [max(lo, ci[0]), min(hi, ci[1])] if ci else None
+    return {"mean": float(np.mean(values)), "ci95": ci, "values": values}
 
 
 def _percent(d: dict) -> dict:
@@ -52,10 +55,11 @@ def summarize(cfg, base, corruptions, rubbish) -> dict:
     row["mean_corruption"] = cell([100 * np.mean([r["corrupted"][c].mean() for c in corruptions]) for r in runs])
     base_err = {c: np.mean([r["corrupted"][c].mean() for r in base["runs"]]) for c in corruptions}
     if all(base_err[c] > 0 for c in corruptions):
-        row["mce"] = cell([100 * np.mean([r["corrupted"][c].mean() / base_err[c] for c in corruptions]) for r in runs])
+        row["mce"] = cell([100 * np.mean([r["corrupted"][c].mean() / base_err[c] for c in corruptions]) for r in runs],
+                          hi=float("inf"))
     else:
         row["mce"] = None  # a corruption the baseline never misses on: no ratio
-    row["rejection"] = {g: {s: {m: cell([r["rejection"][g][s][m] for r in runs]) for m in ("auroc", "fpr95")}
+    row["rejection"] = {g: {s: {m: cell([r["rejection"][g][s][m] for r in runs], hi=1.0) for m in ("auroc", "fpr95")}
                             for s in runs[0]["rejection"][g]} for g in rubbish}
     return row
 

@@ -143,9 +143,12 @@ def groups(configs: list, seeds: list, jobs: int, load, log=print) -> list[tuple
     """How a sweep runs the (config, seed) pairs `seeds`: [(config, seeds of one process)]. A config's
     seeds split evenly over min(jobs, seeds) processes (more when one would hold more than
     default_lanes()); each part of at least MIN_GROUP seeds trains in lockstep where it applies, the
-    rest one process per seed (a config whose fast path does not apply says so once).
+    rest one process per seed (a config whose fast path does not apply says so once). When the sweep has
+    at least `jobs` configs of MIN_GROUP seeds or more, their processes fill the cores, so a config's
+    seeds stay together (split only by default_lanes()) instead of over `jobs` processes.
     load(config, seed): the config's Config for that seed."""
     out = []
+    together = sum(len([1 for cc, _ in seeds if cc == c]) >= MIN_GROUP for c in configs) >= jobs
     for c in configs:
         mine = [s for cc, s in seeds if cc == c]
         why = lockstep_supported(load(c, mine[0]), len(mine)) if len(mine) >= MIN_GROUP else "few seeds"
@@ -154,7 +157,7 @@ def groups(configs: list, seeds: list, jobs: int, load, log=print) -> list[tuple
                 log(f"{load(c, mine[0]).name}: one process per seed (not in lockstep: {why})")
             out += [(c, [s]) for s in mine]
             continue
-        n = max(min(jobs, len(mine)), -(-len(mine) // default_lanes()))
+        n = max(1 if together else min(jobs, len(mine)), -(-len(mine) // default_lanes()))
         size, extra = divmod(len(mine), n)
         at = 0
         for g in range(n):
