@@ -6,6 +6,7 @@
 pretrained=True is `paper_lenet.pretrained(name)`: the committed seed-0 run's weights, shipped in
 paper_lenet/weights/ and checked against the SHA-256 in paper_lenet/tools/hub.py before loading.
 """
+
 from __future__ import annotations
 
 dependencies = ["torch", "numpy", "scipy", "yaml", "PIL"]

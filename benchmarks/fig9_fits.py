@@ -10,6 +10,7 @@ recipe both fits). Each run used one thread (env.json: threads) and one process,
 SVMs, which fit svm.jobs machines side by side in processes of their own (column "procs"). Exit status
 1 if a run is over the limit.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,8 @@ import yaml
 
 
 def rows(runs: Path) -> list[tuple]:
-    """(config, seed, fit s, test s, wall s, libsvm fits s, threads, processes) of every fitted run (epochs 0)."""
+    """(config, seed, fit s, test s, wall s, libsvm fits s, threads, processes) of every fitted run (epochs
+    0)."""
     out = []
     for summary in sorted(runs.glob("fig9-*/seed*/summary.json")):
         s = json.loads(summary.read_text())
@@ -31,9 +33,21 @@ def rows(runs: Path) -> list[tuple]:
         env = json.loads(summary.with_name("env.json").read_text())
         svc = s.get("svc_fit_seconds_total", s.get("svc_fit_seconds"))
         cfg = yaml.safe_load(summary.with_name("config.yaml").read_text()) or {}
-        procs = (cfg.get("svm") or {}).get("jobs", 1) if (cfg.get("svm") or {}).get("machines") == "ovr" else 1
-        out.append((s["name"], s["seed"], m["fit_seconds"], m.get("test_seconds"), s["wall_seconds"], svc,
-                    env.get("threads"), procs))
+        procs = (
+            (cfg.get("svm") or {}).get("jobs", 1) if (cfg.get("svm") or {}).get("machines") == "ovr" else 1
+        )
+        out.append(
+            (
+                s["name"],
+                s["seed"],
+                m["fit_seconds"],
+                m.get("test_seconds"),
+                s["wall_seconds"],
+                svc,
+                env.get("threads"),
+                procs,
+            )
+        )
     return out
 
 
@@ -46,16 +60,23 @@ def main(argv=None) -> int:
     if not table:
         print(f"{a.runs}: no fitted fig9-* runs (summary.json with epochs 0)", file=sys.stderr)
         return 2
-    print(f"{'config':24s} {'seed':>4s} {'fit s':>8s} {'test s':>7s} {'wall s':>7s} {'libsvm s':>8s} threads procs")
+    print(
+        f"{'config':24s} {'seed':>4s} {'fit s':>8s} {'test s':>7s} {'wall s':>7s} {'libsvm s':>8s} threads "
+        f"procs"
+    )
     over = []
     for name, seed, fit, test, wall, svc, threads, procs in table:
-        print(f"{name:24s} {seed:4d} {fit:8.0f} {test if test is not None else float('nan'):7.0f} {wall:7.0f} "
-              f"{svc if svc is not None else float('nan'):8.0f} {threads:>7} {procs:>5}")
+        print(
+            f"{name:24s} {seed:4d} {fit:8.0f} {test if test is not None else float('nan'):7.0f} {wall:7.0f} "
+            f"{svc if svc is not None else float('nan'):8.0f} {threads:>7} {procs:>5}"
+        )
         if wall > 60 * a.limit_min:
             over.append(name)
     worst = max(r[4] for r in table)
-    print(f"longest run {worst / 60:.1f} min (fit, scoring and the run's own overheads), limit {a.limit_min:g} min"
-          + (f": over it {sorted(set(over))}" if over else ": all within"))
+    print(
+        f"longest run {worst / 60:.1f} min (fit, scoring and the run's own overheads), limit {a.limit_min:g} "
+        f"min" + (f": over it {sorted(set(over))}" if over else ": all within")
+    )
     return 1 if over else 0
 
 

@@ -7,6 +7,7 @@ Prints microseconds of thread CPU time per K-model step for each call (the calls
 curvature pass are not timed), and their sum; thread CPU time, so a busy machine slows it less than
 wall time. The clock reads (~0.1 us each, 20 a step) are in the figures.
 """
+
 from __future__ import annotations
 
 import copy
@@ -21,16 +22,18 @@ from pathlib import Path
 import torch
 
 from paper_lenet import build_model, load_config
+from paper_lenet.core.sdlm import curvature, sdlm_rates
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.fast import abi, build
 from paper_lenet.fast.lockstep import LockstepStepper
-from paper_lenet.core.sdlm import curvature, sdlm_rates
 
 CLOCK = """#include <stdio.h>
 #include <time.h>
 static double T[64]; static const char *NM[64]; static int NN; static double t_last;
-static double now(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
-#define TICK(i, name) do { double n_ = now(); T[i] += n_ - t_last; NM[i] = name; if (i >= NN) NN = i + 1; t_last = n_; } while (0)
+static double now(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec; }
+#define TICK(i, name) do { double n_ = now(); T[i] += n_ - t_last; NM[i] = name; \
+    if (i >= NN) NN = i + 1; t_last = n_; } while (0)
 void profile_read(double *out, char *names, int size) { for (int i = 0; i < NN && i < 64; i++) {
     out[i] = T[i]; snprintf(names + 32 * i, 32, "%s", NM[i] ? NM[i] : ""); } out[63] = NN; (void)size; }
 """
@@ -62,8 +65,20 @@ def main(k: int = 8, steps: int = 2000) -> None:
         tmp = Path(tmp)
         instrumented(build.HERE, tmp)
         so = tmp / "lockstep_profile.so"
-        subprocess.run([build.compiler(), *build.NATIVE, "-DIN_SIZE=32", f"-DLANES={k}", str(tmp / "lockstep.c"),
-                        "-o", str(so), "-lm"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                build.compiler(),
+                *build.NATIVE,
+                "-DIN_SIZE=32",
+                f"-DLANES={k}",
+                str(tmp / "lockstep.c"),
+                "-o",
+                str(so),
+                "-lm",
+            ],
+            check=True,
+            capture_output=True,
+        )
         lib = ctypes.CDLL(str(so))
         abi.declare_lockstep(lib)
         build.load = lambda *a, **kw: lib  # the stepper below loads this build
@@ -74,11 +89,17 @@ def main(k: int = 8, steps: int = 2000) -> None:
         ls = LockstepStepper([copy.deepcopy(base) for _ in range(k)], "mse", 10.0, lanes=k)
         for j in range(k):
             ls.set_rates(j, rates)
-        orders = [torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(s))[:steps] for s in range(k)]
+        orders = [
+            torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(s))[:steps]
+            for s in range(k)
+        ]
         ls.run(range(k), [data.train_x] * k, [data.train_y] * k, orders)
         t, names = (ctypes.c_double * 64)(), ctypes.create_string_buffer(32 * 64)
         lib.profile_read(t, names, 64)
-    rows = [(names.raw[32 * i:32 * i + 32].split(b"\0")[0].decode(), t[i] / steps * 1e6) for i in range(int(t[63]))]
+    rows = [
+        (names.raw[32 * i : 32 * i + 32].split(b"\0")[0].decode(), t[i] / steps * 1e6)
+        for i in range(int(t[63]))
+    ]
     rows = [(name, us) for name, us in rows if name not in ("", "(null)")]  # branches this config never takes
     total = sum(us for _, us in rows)
     print(f"K = {k}: thread CPU us per {k}-model step ({steps} steps)")

@@ -8,6 +8,7 @@ backend's wall clock covers everything a user waits for (Ray's start included). 
 = (Ray wall with 1 worker - process wall with 1 job) / runs. Run it on an otherwise idle machine:
 Ray's workers run at niceness 15 and yield to any other job.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,17 +41,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for jobs in (1, 2):
-            res[f"process_{jobs}_s"] = timed(lambda: sweep([str(config)], WORKLOAD, list(range(a.runs)),
-                                                           tmp / f"p{jobs}", jobs=jobs, log=lambda *_: None))
+            res[f"process_{jobs}_s"] = timed(
+                lambda jobs=jobs: sweep(
+                    [str(config)],
+                    WORKLOAD,
+                    list(range(a.runs)),
+                    tmp / f"p{jobs}",
+                    jobs=jobs,
+                    log=lambda *_: None,
+                )
+            )
         for workers in (1, 2):
             import ray
 
             real_init = ray.init
-            ray.init = lambda *x, **k: real_init(*x, **dict(k, num_cpus=workers))  # workers = CPUs Ray may use
+            # workers = CPUs Ray may use
+            ray.init = lambda *x, _init=real_init, _cpus=workers, **k: _init(*x, **dict(k, num_cpus=_cpus))
             try:
-                res[f"ray_{workers}_s"] = timed(lambda: cluster.run_set_ray(pairs, tmp / f"r{workers}",
-                                                                            ("train.threads=1", *WORKLOAD),
-                                                                            log=lambda *_: None))
+                res[f"ray_{workers}_s"] = timed(
+                    lambda workers=workers: cluster.run_set_ray(
+                        pairs, tmp / f"r{workers}", ("train.threads=1", *WORKLOAD), log=lambda *_: None
+                    )
+                )
             finally:
                 ray.init = real_init
     for k in ("process_1", "process_2", "ray_1", "ray_2"):

@@ -7,6 +7,7 @@ difference of 0.6 points (power), on the synthetic runs of tests/coverage_sim.py
 --bootstrap adds the earlier paired two-level bootstrap (stats.paired_bootstrap, 2,000 replicates)
 beside it, for the record of why it was replaced (slow: about 20 minutes at 1,000 simulations).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,15 +39,23 @@ def main() -> None:
     methods = {"Welch-t + test part (compare)": welch_t}
     if a.bootstrap:
         methods["paired bootstrap (before)"] = bootstrap
-    print("| interval | seeds per arm | tau 0 (flips only) | tau 0.2 | tau 0.4 | power, +0.6 points, tau 0.2 |")
+    print(
+        "| interval | seeds per arm | tau 0 (flips only) | tau 0.2 | tau 0.4 | power, +0.6 points, tau 0.2 |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for name, f in methods.items():
         for n in NS:
             null = [exclusion_rate(f, n, tau, a.sims, seed=100 * n + int(10 * tau)) for tau in TAUS]
             power = exclusion_rate(f, n, 0.2, a.sims, seed=7 + n, points=0.6)
-            print(f"| {name} | {n} | " + " | ".join(f"{100 * r:.1f}%" for r in null) + f" | {100 * power:.0f}% |")
-    print(f"\n{a.sims} simulations per cell (python dev/coverage.py --sims {a.sims}"
-          f"{' --bootstrap' if a.bootstrap else ''}).")
+            print(
+                f"| {name} | {n} | "
+                + " | ".join(f"{100 * r:.1f}%" for r in null)
+                + f" | {100 * power:.0f}% |"
+            )
+    print(
+        f"\n{a.sims} simulations per cell (python dev/coverage.py --sims {a.sims}"
+        f"{' --bootstrap' if a.bootstrap else ''})."
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Expected (lenet5_1998, seed 0): C1/C3/C5 saturation rises from ~1% / ~0% / 0% at
 ~32% / ~27% after pass 1 and the median h_kk of their weights falls ~10x: the median eps_k of
 pass 2 is ~3x that of pass 1 (docs/deviations.md, "Open question").
 """
+
 from __future__ import annotations
 
 import sys
@@ -17,11 +18,10 @@ from pathlib import Path
 
 import torch
 
-from paper_lenet import load_config
-from paper_lenet.data.mnist import load_mnist
-from paper_lenet import build_model
-from paper_lenet.files import load_torch
+from paper_lenet import build_model, load_config
 from paper_lenet.core.sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates
+from paper_lenet.data.mnist import load_mnist
+from paper_lenet.files import load_torch
 from paper_lenet.training.schedule import hessian_pick
 from paper_lenet.training.train import train
 
@@ -39,7 +39,10 @@ def report(model, cfg, x, y, epoch: int, title: str) -> None:
     hess = curvature(model, x, y, cfg.train.loss, cfg.train.map_j)
     eta = eta_for_epoch(cfg.train.sdlm.eta, epoch)
     rates = sdlm_rates(model, hess, eta, cfg.train.sdlm.mu)
-    print(f"  {'parameter':10s} {'median h_kk':>12s} {'median eps_k':>13s}   (eta {eta:g}, mu {cfg.train.sdlm.mu:g})")
+    print(
+        f"  {'parameter':10s} {'median h_kk':>12s} {'median eps_k':>13s}   (eta {eta:g}, mu "
+        f"{cfg.train.sdlm.mu:g})"
+    )
     for n, v in hess.items():
         print(f"  {n:10s} {v.median():12.3g} {rates[n].median():13.3g}")
     lo, med, hi = rate_stats(rates)
@@ -47,7 +50,11 @@ def report(model, cfg, x, y, epoch: int, title: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    config = argv[0] if argv and argv[0].endswith((".yaml", ".yml")) else str(ROOT / "configs" / "lenet5_1998.yaml")
+    config = (
+        argv[0]
+        if argv and argv[0].endswith((".yaml", ".yml"))
+        else str(ROOT / "configs" / "lenet5_1998.yaml")
+    )
     overrides = argv[1:] if argv and argv[0] == config else argv
     cfg = load_config(config, overrides)
     torch.set_num_threads(1)

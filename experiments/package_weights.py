@@ -4,6 +4,7 @@ Copies each registered run's model.pt and config.yaml to paper_lenet/weights/ (c
 SHA-256 in paper_lenet/tools/hub.py's REGISTRY) and writes paper_lenet/weights/meta.json: each
 seed's test error and the 95% t-interval over the config's committed seeds.
 """
+
 from __future__ import annotations
 
 import sys

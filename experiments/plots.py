@@ -1,4 +1,5 @@
 """The report's figures: Fig. 5 overlay, Fig. 6 sizes, ablation chart, misclassified gallery (Fig. 8)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,7 +38,10 @@ def fig5(group, path: Path) -> None:
     n = min(len(r["metrics"]) for r in group)
     x = list(range(1, n + 1))
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for key, paper, color in (("train_error", ref.FIG5_TRAIN, "tab:blue"), ("test_error", ref.FIG5_TEST, "tab:red")):
+    for key, paper, color in (
+        ("train_error", ref.FIG5_TRAIN, "tab:blue"),
+        ("test_error", ref.FIG5_TEST, "tab:red"),
+    ):
         stats = [mean_std([100 * r["metrics"][e][key] for r in group]) for e in range(n)]
         m = [s[0] for s in stats]
         ax.plot(x, m, color=color, label=f"ours {key.split('_')[0]} (mean, n={len(group)})")
@@ -54,14 +58,22 @@ def fig5(group, path: Path) -> None:
 
 def fig6(groups, path: Path) -> bool:
     names = {15000: "lenet5_1998_15k", 30000: "lenet5_1998_30k", 60000: "lenet5_1998"}
-    pts = [(size, mean_std([100 * r["summary"]["test_error"] for r in groups[nm]]))
-           for size, nm in names.items() if nm in groups]
+    pts = [
+        (size, mean_std([100 * r["summary"]["test_error"] for r in groups[nm]]))
+        for size, nm in names.items()
+        if nm in groups
+    ]
     if not pts:
         return False
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ax.errorbar([p[0] for p in pts], [p[1][0] for p in pts], yerr=[p[1][1] for p in pts], fmt="o-",
-                label="ours test (mean +- std)")
+    ax.errorbar(
+        [p[0] for p in pts],
+        [p[1][0] for p in pts],
+        yerr=[p[1][1] for p in pts],
+        fmt="o-",
+        label="ours test (mean +- std)",
+    )
     ax.plot(list(ref.FIG6), [v[0] for v in ref.FIG6.values()], "s--", label="paper test")
     ax.set(xlabel="training set size", ylabel="test error (%)", title="Fig. 6: training-set size")
     ax.legend()
@@ -73,22 +85,44 @@ def fig6(groups, path: Path) -> bool:
 
 def ablations(panels, path: Path, clip: float = 6.0) -> None:
     """panels: [(title, paper_value or None, rows)], rows [(label, mean, lo, hi)] baseline first, with
-    the 95% t-interval over seeds (lo = hi = mean for one seed). The axis stops at `clip`%: runs beyond it (diverged) are drawn as
+    the 95% t-interval over seeds (lo = hi = mean for one seed). The axis stops at `clip`%: runs beyond it
+    (diverged) are drawn as
     a triangle at the edge with their value written beside it, so ~1% differences stay visible."""
     plt = _plt()
     n = sum(len(r) for _, _, r in panels)
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, 0.32 * n + 1.0 * len(panels) + 0.6), squeeze=False,
-                             gridspec_kw={"height_ratios": [len(r) for _, _, r in panels]})
-    for ax, (title, paper, rows) in zip(axes[:, 0], panels):
+    fig, axes = plt.subplots(
+        len(panels),
+        1,
+        figsize=(7.5, 0.32 * n + 1.0 * len(panels) + 0.6),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [len(r) for _, _, r in panels]},
+    )
+    for ax, (title, paper, rows) in zip(axes[:, 0], panels, strict=False):
         y = list(range(len(rows)))
         inside = [i for i, r in enumerate(rows) if r[1] <= clip]
-        ax.errorbar([rows[i][1] for i in inside], inside, fmt="o", capsize=3,
-                    xerr=[[rows[i][1] - rows[i][2] for i in inside], [min(rows[i][3], clip) - rows[i][1] for i in inside]])
+        ax.errorbar(
+            [rows[i][1] for i in inside],
+            inside,
+            fmt="o",
+            capsize=3,
+            xerr=[
+                [rows[i][1] - rows[i][2] for i in inside],
+                [min(rows[i][3], clip) - rows[i][1] for i in inside],
+            ],
+        )
         for i, r in enumerate(rows):
             if r[1] > clip:
                 ax.plot([clip], [i], ">", color="C3")
-                ax.annotate(f"{r[1]:.1f}%", (clip, i), xytext=(-6, 0), textcoords="offset points",
-                            ha="right", va="center", fontsize=8, color="C3")
+                ax.annotate(
+                    f"{r[1]:.1f}%",
+                    (clip, i),
+                    xytext=(-6, 0),
+                    textcoords="offset points",
+                    ha="right",
+                    va="center",
+                    fontsize=8,
+                    color="C3",
+                )
         ax.axvline(rows[0][1], color="gray", ls="--", lw=1, label=f"baseline {rows[0][1]:.2f}%")
         if paper is not None:
             ax.axvline(paper, color="k", ls=":", lw=1, label=f"paper {paper:.2f}%")
@@ -106,7 +140,7 @@ def ablations(panels, path: Path, clip: float = 6.0) -> None:
 def gallery(run, labels: str, path: Path, limit: int = 180) -> bool:
     """The misclassified test digits of one run with true -> predicted labels (as the paper's Fig. 8)."""
     images, _ = load_split(resolve_root(DataConfig().root), "test")
-    all_wrong = [i for i, (p, t) in enumerate(zip(run["pred"], labels)) if p != t]
+    all_wrong = [i for i, (p, t) in enumerate(zip(run["pred"], labels, strict=False)) if p != t]
     wrong = all_wrong[:limit]
     if not wrong:
         return False
@@ -116,12 +150,15 @@ def gallery(run, labels: str, path: Path, limit: int = 180) -> bool:
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.05), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, i in zip(axes.flat, wrong):
+    for ax, i in zip(axes.flat, wrong, strict=False):
         ax.imshow(images[i], cmap="gray_r")
         ax.set_title(f"{labels[i]}->{run['pred'][i]}", fontsize=8)
     shown = f"{len(wrong)}" if len(wrong) == len(all_wrong) else f"the first {len(wrong)} of {len(all_wrong)}"
-    fig.suptitle(f"{run['summary']['name']} seed {run['summary']['seed']}: {shown} misclassified "
-                 f"test digits (true->predicted)", fontsize=9)
+    fig.suptitle(
+        f"{run['summary']['name']} seed {run['summary']['seed']}: {shown} misclassified "
+        f"test digits (true->predicted)",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

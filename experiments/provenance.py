@@ -4,6 +4,7 @@ The tables' "test seen before a choice" column and RESULTS' list of every choice
 figures of its row had been seen both come from those records (tests/test_provenance.py checks them
 against the history: a validation run committed after its config's first test run must be named).
 """
+
 from __future__ import annotations
 
 from fnmatch import fnmatch
@@ -49,18 +50,25 @@ def names_run(record: dict, run: str) -> bool:
     return any(fnmatch(run, p) for p in record.get("validation") or [])
 
 
-def cases_section(names, records=None, title: str = "### Choices made after test figures of the row had been seen") -> str:
+def cases_section(
+    names, records=None, title: str = "### Choices made after test figures of the row had been seen"
+) -> str:
     """RESULTS' list: every choice made after its row's test figures had been seen, then the notes."""
     recs = RECORDS if records is None else records
-    lines = [f"{title}\n",
-             f"From `{FILE.relative_to(FILE.parents[1])}` (each record: the setting, how it was chosen, the "
-             "validation runs, which test figures had been seen first, with commits). The tables' \"test seen "
-             "before a choice\" column is generated from the same records.\n"]
+    lines = [
+        f"{title}\n",
+        f"From `{FILE.relative_to(FILE.parents[1])}` (each record: the setting, how it was chosen, the "
+        "validation runs, which test figures had been seen first, with commits). The tables' \"test seen "
+        'before a choice" column is generated from the same records.\n',
+    ]
     for name in names:
         for r in seen(name, recs):
-            lines.append(f"- `{name}`, {r['setting']}: {r['test_seen']}. Chosen by: {r['how']}"
-                         + (f" ({', '.join(f'`{v}`' for v in r['validation'])})" if r.get("validation") else "")
-                         + (f". {r['note']}" if r.get("note") else "") + ".")
+            lines.append(
+                f"- `{name}`, {r['setting']}: {r['test_seen']}. Chosen by: {r['how']}"
+                + (f" ({', '.join(f'`{v}`' for v in r['validation'])})" if r.get("validation") else "")
+                + (f". {r['note']}" if r.get("note") else "")
+                + "."
+            )
     other = [(n, r) for n in names for r in recs.get(n, []) if not r.get("test_seen") and r.get("note")]
     if other:
         lines.append("\nOther caveats (no test figure seen first):\n")

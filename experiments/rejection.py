@@ -1,5 +1,6 @@
 """Fig. 10's rejection (the % of test patterns rejected, lowest top-two margin first, to reach 0.5%
 error) and which Fig. 9 rows are networks; shared by fig9.py's tables and fig9_plots.py's curves."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +9,8 @@ import numpy as np
 
 from paper_lenet import paper
 from paper_lenet.config import config_from_dict
-from paper_lenet.study import make  # noqa: F401  (registers every model.arch)
 from paper_lenet.core.registry import method
+from paper_lenet.study import make  # noqa: F401  (registers every model.arch)
 
 FIG10_NEVER = "not reached short of rejecting all"  # no cut below 100% brings the error to the target
 

@@ -7,6 +7,7 @@ finished runs skipped, killed ones resumed, `--backend ray` for a cluster). Resu
 results/runs/; `python -m experiments.report results/runs --out results` then regenerates
 results/RESULTS.md and the README tables.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,11 +15,12 @@ import re
 from pathlib import Path
 
 from paper_lenet import load_config
-from paper_lenet.study import make  # noqa: F401  (make registers every model.arch)
 from paper_lenet.config import CONFIGS, to_dict
-from paper_lenet.errors import UserError
 from paper_lenet.core.registry import method
+from paper_lenet.errors import UserError
+from paper_lenet.study import make  # noqa: F401  (make registers every model.arch)
 from paper_lenet.study.sweep import sweep
+from paper_lenet.training.lockstep import lockstep_supported
 
 from .study import EXPERIMENTS  # which configs each experiment runs (the report's rerun-time table too)
 
@@ -69,7 +71,9 @@ def plan(files, seeds, fitted_once: bool = False) -> list[list[tuple[str, int]]]
         if f in seen:
             raise UserError(f"{f}: its run references form a cycle ({' -> '.join((*seen, f))})")
         if f not in depth:
-            depth[f] = 1 + max((level(by_name[n], (*seen, f)) for n, _ in refs[f] if n in by_name), default=-1)
+            depth[f] = 1 + max(
+                (level(by_name[n], (*seen, f)) for n, _ in refs[f] if n in by_name), default=-1
+            )
         return depth[f]
 
     stages: list[list[tuple[str, int]]] = [[] for _ in range(1 + max(map(level, cfgs), default=-1))]
@@ -79,15 +83,27 @@ def plan(files, seeds, fitted_once: bool = False) -> list[list[tuple[str, int]]]
     return [s for s in stages if s]
 
 
-def run_set(files, seeds, jobs: int = 2, runs: Path = RUNS, backend: str = "process", address=None,
-            dry_run: bool = False, fitted_once: bool = False) -> int:
+def run_set(
+    files,
+    seeds,
+    jobs: int = 2,
+    runs: Path = RUNS,
+    backend: str = "process",
+    address=None,
+    dry_run: bool = False,
+    fitted_once: bool = False,
+) -> int:
     """Every (config, seed) run into runs/<name>/seed<k>/ through paper_lenet.study.sweep, stage by stage
     (plan); the failed count. dry_run: print the plan (stage, config, seed) and run nothing."""
     failed = 0
     for i, stage in enumerate(plan(files, list(seeds), fitted_once)):
         if dry_run:
-            print("\n".join(f"stage {i}  {Path(f).relative_to(ROOT) if Path(f).is_relative_to(ROOT) else f}  "
-                            f"seed {s}" for f, s in stage))
+            print(
+                "\n".join(
+                    f"stage {i}  {Path(f).relative_to(ROOT) if Path(f).is_relative_to(ROOT) else f}  seed {s}"
+                    for f, s in stage
+                )
+            )
             continue
         by_seeds: dict[tuple[int, ...], list[str]] = {}
         for f in dict.fromkeys(f for f, _ in stage):
@@ -175,7 +191,8 @@ def literal(seeds=range(3), **run):
 
 
 def validation(seeds=(0, 1), **run):
-    """The choices of lenet5_1998, on a validation split: experiments/configs/validation/val-*.yaml, trained on
+    """The choices of lenet5_1998, on a validation split: experiments/configs/validation/val-*.yaml, trained
+    on
     the first 50,000 training images, scored on the last 10,000 (the test set is never scored);
     and experiments/configs/validation/fig9/: fig9-lenet1's schedule (2 candidates, ~2 min a run), the
     classical methods' ridge (34 fits of seconds each) and the [deslant] variant (3 k-NN fits of
@@ -220,7 +237,8 @@ def fig9(seeds=range(3), **run):
 def reruns(seeds=range(5), **run):
     """Reruns of committed configs with their seeds in lockstep (issue 33) that also give the robustness
     study its weights (issue 34): the headline, distortion and Lush configs and every ablation the
-    lockstep kernel covers (paper_lenet.training.lockstep.lockstep_supported), plus `modern` (Adam: one process per
+    lockstep kernel covers (paper_lenet.training.lockstep.lockstep_supported), plus `modern` (Adam: one
+    process per
     seed). `sweep --jobs 2` keeps each config's 5 seeds in one lockstep process, two configs side by side.
     Runs go to results/reruns/; their weights are not committed, their robustness scores are
     (`paper-lenet robustness ... --keep-scores`, results/robustness/README.md).
@@ -230,14 +248,13 @@ def reruns(seeds=range(5), **run):
     in lockstep"); n = 5 seeds.
     Time: RESULTS.md "Rerun times", lockstep column (about 10 min a config on one core).
     """
-    from paper_lenet.training.lockstep import lockstep_supported
     locked = [c for c in ABLATIONS if lockstep_supported(load_config(c), len(seeds)) is None]
     files = configs("headline") + configs("distortions") + configs("lush") + locked + configs("modern")
     return run_set(files, seeds, runs=RUNS.parent / "reruns", **run)
 
 
 def fig9_files() -> list[str]:
-    return sorted(str(ROOT / "configs" / "fig9" / f"{n[len('fig9-'):]}.yaml") for n in EXPERIMENTS["fig9"])
+    return sorted(str(ROOT / "configs" / "fig9" / f"{n[len('fig9-') :]}.yaml") for n in EXPERIMENTS["fig9"])
 
 
 def everything(**run):
@@ -247,18 +264,24 @@ def everything(**run):
     Time: RESULTS.md "Rerun times", everything row: the committed runs' own wall clocks, summed over
     these experiments and halved (two runs side by side on 2 cores).
     """
-    return sum(f(**run) for f in (headline, lush, modern, distortions, training_size, literal, ablations, fig9))
+    return sum(
+        f(**run) for f in (headline, lush, modern, distortions, training_size, literal, ablations, fig9)
+    )
 
 
 if __name__ == "__main__":
-    choices = {f.__name__: f for f in (headline, lush, distortions, training_size, modern, literal, ablations,
-                                       validation, explore, fig9, reruns, everything)}
+    stages = (headline, lush, distortions, training_size, modern, literal, ablations, validation, explore)
+    choices = {f.__name__: f for f in (*stages, fig9, reruns, everything)}
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("experiment", choices=sorted(choices))
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the function's)")
     p.add_argument("--jobs", type=int, default=2, help="parallel runs (process backend)")
-    p.add_argument("--backend", choices=("process", "ray"), default="process",
-                   help="process: local one-thread processes; ray: one Ray task per run")
+    p.add_argument(
+        "--backend",
+        choices=("process", "ray"),
+        default="process",
+        help="process: local one-thread processes; ray: one Ray task per run",
+    )
     p.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT)")
     p.add_argument("--dry-run", action="store_true", help="print the planned runs (stage, config, seed) only")
     a = p.parse_args()

@@ -7,6 +7,7 @@ about (sum of walls) / 2. The reruns (results/reruns/<name>/seed<k>) ran with `s
 puts a config's seeds into one lockstep process (`train --seeds`) where the fast path applies; such a
 process leaves its log as <name>/seeds<a>+<b>+....log, and counts once: its seeds' walls are its own.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,7 +40,7 @@ def process_minutes(runs: list[dict], folder: Path | None) -> tuple[float, int]:
     wall once, every other run its own wall."""
     wall = {r["summary"]["seed"]: r["summary"]["wall_seconds"] / 60 for r in runs}
     minutes, procs, left = 0.0, 0, dict(wall)
-    for seeds in (lockstep_processes(folder) if folder is not None else []):
+    for seeds in lockstep_processes(folder) if folder is not None else []:
         mine = [wall[s] for s in seeds if s in wall]
         if mine:
             minutes, procs = minutes + max(mine), procs + 1
@@ -52,8 +53,10 @@ def times_table(groups, reruns=None, rerun_dir=None) -> str:
     """One row per experiment: the committed runs' time; with reruns, the set's time where every config
     that was rerun counts its reruns (lockstep where it applied) and the rest their committed runs."""
     head = "| command | runs | wall per run, min (mean) | whole set on 2 cores, min |"
-    rows = [head + (" rerun in lockstep (configs) | whole set with lockstep, min |" if reruns else ""),
-            "|---|---|---|---|" + ("---|---|" if reruns else "")]
+    rows = [
+        head + (" rerun in lockstep (configs) | whole set with lockstep, min |" if reruns else ""),
+        "|---|---|---|---|" + ("---|---|" if reruns else ""),
+    ]
     every, every_ls = [], 0.0  # `everything` runs every experiment of EXPERIMENTS
     for func, names in EXPERIMENTS.items():
         runs = [r for n, g in sorted(groups.items()) for r in g if _in(n, names)]
@@ -61,7 +64,10 @@ def times_table(groups, reruns=None, rerun_dir=None) -> str:
             continue
         walls = [r["summary"]["wall_seconds"] / 60 for r in runs]
         every += walls
-        row = f"| `python -m experiments.reproduce {func}` | {len(runs)} | {sum(walls) / len(walls):.1f} | {sum(walls) / 2:.0f} |"
+        row = (
+            f"| `python -m experiments.reproduce {func}` | {len(runs)} | "
+            f"{sum(walls) / len(walls):.1f} | {sum(walls) / 2:.0f} |"
+        )
         if reruns:
             minutes, again = 0.0, 0
             for n, g in sorted(groups.items()):
@@ -70,14 +76,20 @@ def times_table(groups, reruns=None, rerun_dir=None) -> str:
                 folder = Path(rerun_dir) / n if rerun_dir is not None else None
                 locked = n in reruns and folder is not None and lockstep_processes(folder)
                 again += bool(locked)
-                minutes += process_minutes(reruns[n], folder)[0] if locked else sum(
-                    r["summary"]["wall_seconds"] / 60 for r in g)
+                minutes += (
+                    process_minutes(reruns[n], folder)[0]
+                    if locked
+                    else sum(r["summary"]["wall_seconds"] / 60 for r in g)
+                )
             every_ls += minutes
             row += f" {again} of {len({n for n in groups if _in(n, names)})} | {minutes / 2:.0f} |"
         rows.append(row)
     if every:
-        row = (f"| `python -m experiments.reproduce everything` | {len(every)} | {sum(every) / len(every):.1f} | "
-               f"{sum(every) / 2:.0f} |")
+        row = (
+            f"| `python -m experiments.reproduce everything` | {len(every)} | {sum(every) / len(every):.1f} "
+            f"| "
+            f"{sum(every) / 2:.0f} |"
+        )
         rows.append(row + (f" | {every_ls / 2:.0f} |" if reruns else ""))
     return "\n".join(rows)
 
@@ -91,8 +103,14 @@ def bound(p: float) -> float:
 
 def lockstep_check(groups, reruns, rerun_dir) -> str:
     """Each rerun config's seeds: the committed test error against the lockstep rerun's."""
-    rows = [("| config | seeds | committed, % (mean) | lockstep rerun, % (mean) | largest seed difference, points | "
-             "bound (3 SE) | within |"), "|---|---|---|---|---|---|---|"]
+    rows = [
+        (
+            "| config | seeds | committed, % (mean) | lockstep rerun, % (mean) | largest seed difference, "
+            "points | "
+            "bound (3 SE) | within |"
+        ),
+        "|---|---|---|---|---|---|---|",
+    ]
     for n, g in sorted(reruns.items()):
         folder = Path(rerun_dir) / n
         if n not in groups or not lockstep_processes(folder):
@@ -104,9 +122,11 @@ def lockstep_check(groups, reruns, rerun_dir) -> str:
             continue
         worst = max(abs(new[s] - old[s]) for s in both)
         b = bound(mean_std([old[s] for s in both])[0] / 100)
-        rows.append(f"| `{n}` | {','.join(map(str, both))} | {mean_std([old[s] for s in both])[0]:.2f} | "
-                    f"{mean_std([new[s] for s in both])[0]:.2f} | {worst:.2f} | {b:.2f} | "
-                    f"{'yes' if worst <= b else '**no**'} |")
+        rows.append(
+            f"| `{n}` | {','.join(map(str, both))} | {mean_std([old[s] for s in both])[0]:.2f} | "
+            f"{mean_std([new[s] for s in both])[0]:.2f} | {worst:.2f} | {b:.2f} | "
+            f"{'yes' if worst <= b else '**no**'} |"
+        )
     return "\n".join(rows)
 
 
@@ -116,8 +136,10 @@ def study_time(table: str) -> str:
     if row is None:
         return ""
     cells = [c.strip() for c in row.strip("|").split("|")]
-    text = (f"The whole study (`python -m experiments.reproduce everything`, {cells[1]} runs) takes about "
-            f"{int(cells[3]) / 60:.1f} h on 2 cores by the committed runs' own wall clocks")
+    text = (
+        f"The whole study (`python -m experiments.reproduce everything`, {cells[1]} runs) takes about "
+        f"{int(cells[3]) / 60:.1f} h on 2 cores by the committed runs' own wall clocks"
+    )
     if len(cells) > 5 and cells[5]:
         text += f"; counting the lockstep reruns where they were measured, {int(cells[5]) / 60:.1f} h"
     return text + "."

@@ -1,19 +1,23 @@
 """The tables and sections of RESULTS.md, each computed from run dicts (report.load_run)."""
+
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
-
 from paper_lenet import paper
-from paper_lenet.config import load_config, to_dict
-from paper_lenet.study.compare import versus, with_holm
-from paper_lenet.study.provenance import made_by as commit_of
 from paper_lenet.tools.stats import error_interval, mean_std
-from .study import (EXPERIMENTS, HEADLINE, PAPER_CONFIG, PREVIOUS, PUBLISHED, RUNNING_CANDIDATES, SOURCES, TARGETS,
-                    TEXT_CANDIDATES, TIE, VALIDATION_BASE, baseline_of)
-from .text_schedule import running_text, text_schedule_text, val_stats
+
 from .provenance import column as provenance_column
+from .study import (
+    HEADLINE,
+    PAPER_CONFIG,
+    PUBLISHED,
+    RUNNING_CANDIDATES,
+    SOURCES,
+    TARGETS,
+    TEXT_CANDIDATES,
+    TIE,
+    VALIDATION_BASE,
+)
+from .text_schedule import running_text, text_schedule_text, val_stats
 
 PAPER_HEADLINE = PUBLISHED["lenet5_1998"][0]
 
@@ -30,13 +34,22 @@ def over_seeds(group: list[dict]) -> dict:
     errs = [100 * r["summary"]["test_error"] for r in group]
     m, sd = mean_std(errs)
     ci, why = error_interval(errs)  # clipped to [0, 100]; none for one seed or seeds that disagree
-    return {"mean": m, "std": sd, "n": len(group), "lo": ci[0] if ci else None, "hi": ci[1] if ci else None,
-            "why": why}
+    return {
+        "mean": m,
+        "std": sd,
+        "n": len(group),
+        "lo": ci[0] if ci else None,
+        "hi": ci[1] if ci else None,
+        "why": why,
+    }
 
 
 def fmt(s: dict) -> tuple[str, str]:
-    ci = f"[{s['lo']:.2f}, {s['hi']:.2f}]" if s["lo"] is not None else (
-        "- (one seed)" if s["n"] == 1 else f"- ({s['why']})")
+    ci = (
+        f"[{s['lo']:.2f}, {s['hi']:.2f}]"
+        if s["lo"] is not None
+        else ("- (one seed)" if s["n"] == 1 else f"- ({s['why']})")
+    )
     return mean_pm(s["mean"], s["std"], s["n"]), ci
 
 
@@ -46,15 +59,20 @@ def mean_pm(mean: float, std: float, n: int) -> str:
 
 
 def headline_table(groups) -> str:
-    rows = ["| experiment | paper test error % | ours: mean +- std (n) | 95% t-interval over seeds | target | "
-            "test seen before a choice |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| experiment | paper test error % | ours: mean +- std (n) | 95% t-interval over seeds | target | "
+        "test seen before a choice |",
+        "|---|---|---|---|---|---|",
+    ]
     for name in HEADLINE:
         if name not in groups:
             continue
         paper, where = PUBLISHED[name]
         mean, ci = fmt(over_seeds(groups[name]))
         p = f"{paper:.2f} ({where})" if paper is not None else where
-        rows.append(f"| `{name}` | {p} | {mean} | {ci} | {TARGETS.get(name, '')} | {provenance_column(name)} |")
+        rows.append(
+            f"| `{name}` | {p} | {mean} | {ci} | {TARGETS.get(name, '')} | {provenance_column(name)} |"
+        )
     return "\n".join(rows)
 
 
@@ -66,21 +84,33 @@ def why_missed(groups) -> str:
         return ""
     errs = [100 * r["summary"]["test_error"] for r in g]
     final_tr = mean_std([100 * r["metrics"][-1]["train_error"] for r in g])[0]
-    lines = ["Why the headline target is missed, as far as the runs tell (sources: `docs/deviations.md`):\n",
-             f"- our seeds range from {min(errs):.2f}% to {max(errs):.2f}% (n={len(g)}); the paper reports one run "
-             f"({PAPER_HEADLINE}%), which {'lies inside' if min(errs) <= PAPER_HEADLINE <= max(errs) else 'lies outside'} "
-             "that range;",
-             f"- the final on-the-fly training error is {final_tr:.2f}% against the paper's {paper.FIG5_TRAIN[-1]:.2f}%: "
-             + ("our network fits the training set at least as well, so the gap is in generalisation, not in fit;"
-                if final_tr <= paper.FIG5_TRAIN[-1] else "our network fits the training set less well;")]
-    for name, what in (("lenet5_lush", "the authors' own protocol (no RBF, x 0.01 input, file order), same code"),
-                       ("ablation-paper-lush-head", "our model with the authors' squashed head instead of the RBF")):
+    lines = [
+        "Why the headline target is missed, as far as the runs tell (sources: `docs/deviations.md`):\n",
+        f"- our seeds range from {min(errs):.2f}% to {max(errs):.2f}% (n={len(g)}); the paper reports one "
+        f"run "
+        f"({PAPER_HEADLINE}%), which "
+        f"{'lies inside' if min(errs) <= PAPER_HEADLINE <= max(errs) else 'lies outside'} "
+        "that range;",
+        f"- the final on-the-fly training error is {final_tr:.2f}% against the paper's "
+        f"{paper.FIG5_TRAIN[-1]:.2f}%: "
+        + (
+            "our network fits the training set at least as well, so the gap is in generalisation, not in fit;"
+            if final_tr <= paper.FIG5_TRAIN[-1]
+            else "our network fits the training set less well;"
+        ),
+    ]
+    for name, what in (
+        ("lenet5_lush", "the authors' own protocol (no RBF, x 0.01 input, file order), same code"),
+        ("ablation-paper-lush-head", "our model with the authors' squashed head instead of the RBF"),
+    ):
         if name in groups:
             s = over_seeds(groups[name])
             lines.append(f"- {what}: `{name}` {mean_pm(s['mean'], s['std'], s['n'])}%;")
-    lines.append("- the validation runs below rank the open settings; the setting that became `val-block30` had "
-                 "been scored on the test set first (0.87 / 0.94 / 0.89% in three runs of a scratch copy, runs not "
-                 "kept) before those validation runs chose it.\n")
+    lines.append(
+        "- the validation runs below rank the open settings; the setting that became `val-block30` had "
+        "been scored on the test set first (0.87 / 0.94 / 0.89% in three runs of a scratch copy, runs not "
+        "kept) before those validation runs chose it.\n"
+    )
     return "\n".join(lines)
 
 
@@ -99,12 +129,17 @@ def fig5_late_why(groups) -> str:
         return ""
     gap, e, m, sd, p = max(rows)
     over = [r[1] for r in rows if r[0] > 0.15]
-    return ("Why the Fig. 5 target after pass 10 is missed, from the runs: the gap exceeds 0.15 points at "
-            f"pass{'es' if len(over) > 1 else ''} {', '.join(map(str, over))} of 11-20; the largest is {gap:.2f} at pass {e} "
-            f"(ours {m:.2f} +- {sd:.2f} over {len(g)} seeds, the paper's {p:.2f} from its one run), "
-            f"{gap / sd if sd else float('inf'):.1f} of our seed-to-seed standard deviations. Our schedule is not the "
-            "paper's after pass 10 (see the Fig. 5 section), and the validation split chose it on final error, not on "
-            "the shape of the curve.\n")
+    return (
+        "Why the Fig. 5 target after pass 10 is missed, from the runs: the gap exceeds 0.15 points at "
+        f"pass{'es' if len(over) > 1 else ''} {', '.join(map(str, over))} of 11-20; the largest is {gap:.2f} "
+        f"at pass {e} "
+        f"(ours {m:.2f} +- {sd:.2f} over {len(g)} seeds, the paper's {p:.2f} from its one run), "
+        f"{gap / sd if sd else float('inf'):.1f} of our seed-to-seed standard deviations. Our schedule is "
+        f"not the "
+        "paper's after pass 10 (see the Fig. 5 section), and the validation split chose it on final error, "
+        "not on "
+        "the shape of the curve.\n"
+    )
 
 
 SPLIT_KEYS = {"name", "seed", "train.threads", "data.train_size", "data.validation"}
@@ -119,8 +154,11 @@ def validation_section(val: dict, groups: dict) -> str:
     """The validation candidates (results/validation/), ranked by mean val_error, and which one
     lenet5_1998 is."""
     base = val.get(VALIDATION_BASE)
-    rows = ["| candidate | change vs `val-block30` | passes | val error % by seed | mean +- std (n) | "
-            "final train % (on the fly) |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| candidate | change vs `val-block30` | passes | val error % by seed | mean +- std (n) | "
+        "final train % (on the fly) |",
+        "|---|---|---|---|---|---|",
+    ]
     ranked = sorted(val, key=lambda n: (val_stats(val[n])[0], n))
     for name in ranked:
         g = val[name]
@@ -128,29 +166,47 @@ def validation_section(val: dict, groups: dict) -> str:
         per_seed = " / ".join(f"s{r['summary']['seed']}: {100 * r['summary']['val_error']:.2f}" for r in g)
         m, sd, n = val_stats(g)
         tr = mean_std([100 * r["metrics"][-1]["train_error"] for r in g])[0]
-        rows.append(f"| `{name}` | {change or '-'} | {g[0]['summary']['epochs']} | {per_seed} | {mean_pm(m, sd, n)} | "
-                    f"{tr:.2f} |")
+        rows.append(
+            f"| `{name}` | {change or '-'} | {g[0]['summary']['epochs']} | {per_seed} | {mean_pm(m, sd, n)} "
+            f"| "
+            f"{tr:.2f} |"
+        )
     head = groups.get("lenet5_1998")
     match = [n for n in val if head and same_settings(val[n][0]["config"], head[0]["config"])]
-    own = [n for n in ranked if not n.startswith((TEXT_CANDIDATES, RUNNING_CANDIDATES))]  # lenet5_1998's candidates
+    own = [
+        n for n in ranked if not n.startswith((TEXT_CANDIDATES, RUNNING_CANDIDATES))
+    ]  # lenet5_1998's candidates
     ties = [n for n in own if val_stats(val[n])[0] - val_stats(val[own[0]])[0] < TIE - 1e-9] if own else []
-    lines = ["## How each setting was chosen\n",
-             "Open settings of `lenet5_1998` (the paper's text does not give them, or what it gives does not "
-             "train) were chosen on a validation split: each candidate in `experiments/configs/validation/` trains on the "
-             "first 50,000 training images and is scored on the last 10,000 (`data.validation: 10000`); the "
-             "test set is never scored in these runs. Rule for `lenet5_1998`'s candidates, fixed before their runs "
-             "(`experiments/configs/validation/_base.yaml`): each changes one setting of `val-block30` (the authors' "
-             "code where the text does not train); the lowest mean val_error wins; a tie (< 0.05 points) goes to the "
-             "setting the text states. The text-schedule candidates (`val-text-eta*`, with `val-paper-schedule` as "
-             "x1) are `lenet5_1998_text`'s, under their own rule (`val-text-eta*.yaml`): their tie with `val-block30` "
-             "made `lenet5_1998_text` the paper config of Figs. 5 and 9 and left `lenet5_1998` on the authors' "
-             "protocol (`val-text-running*` is a diagnosis and chose nothing). Both are in the table. "
-             "Command: `python -m experiments.reproduce validation` (runs under `results/validation/`).\n",
-             "\n".join(rows) + "\n",
-             (f"Lowest mean val_error among `lenet5_1998`'s candidates: `{own[0]}`" if own else "No candidate")
-             + (f"; within {TIE} points of it (a tie under the rule): " + ", ".join(f"`{n}`" for n in ties[1:])
-                if len(ties) > 1 else "") + ". `lenet5_1998` trains "
-             + (f"as `{match[0]}` does, on all 60,000 images." if match else "like none of the candidates.") + "\n"]
+    lines = [
+        "## How each setting was chosen\n",
+        "Open settings of `lenet5_1998` (the paper's text does not give them, or what it gives does not "
+        "train) were chosen on a validation split: each candidate in `experiments/configs/validation/` "
+        "trains on the "
+        "first 50,000 training images and is scored on the last 10,000 (`data.validation: 10000`); the "
+        "test set is never scored in these runs. Rule for `lenet5_1998`'s candidates, fixed before their "
+        "runs "
+        "(`experiments/configs/validation/_base.yaml`): each changes one setting of `val-block30` (the "
+        "authors' "
+        "code where the text does not train); the lowest mean val_error wins; a tie (< 0.05 points) goes to "
+        "the "
+        "setting the text states. The text-schedule candidates (`val-text-eta*`, with `val-paper-schedule` "
+        "as "
+        "x1) are `lenet5_1998_text`'s, under their own rule (`val-text-eta*.yaml`): their tie with "
+        "`val-block30` "
+        "made `lenet5_1998_text` the paper config of Figs. 5 and 9 and left `lenet5_1998` on the authors' "
+        "protocol (`val-text-running*` is a diagnosis and chose nothing). Both are in the table. "
+        "Command: `python -m experiments.reproduce validation` (runs under `results/validation/`).\n",
+        "\n".join(rows) + "\n",
+        (f"Lowest mean val_error among `lenet5_1998`'s candidates: `{own[0]}`" if own else "No candidate")
+        + (
+            f"; within {TIE} points of it (a tie under the rule): " + ", ".join(f"`{n}`" for n in ties[1:])
+            if len(ties) > 1
+            else ""
+        )
+        + ". `lenet5_1998` trains "
+        + (f"as `{match[0]}` does, on all 60,000 images." if match else "like none of the candidates.")
+        + "\n",
+    ]
     if head:
         cfg = head[0]["config"]
 
@@ -160,14 +216,21 @@ def validation_section(val: dict, groups: dict) -> str:
                 node = node.get(k) if isinstance(node, dict) else None
             return node
 
-        lines += ["Where each setting of `lenet5_1998` comes from:\n", "| setting | value | source |", "|---|---|---|"]
+        lines += [
+            "Where each setting of `lenet5_1998` comes from:\n",
+            "| setting | value | source |",
+            "|---|---|---|",
+        ]
         lines += [f"| `{k}` | {value(k)} | {src} |" for k, src in SOURCES]
         lines.append("")
     return "\n".join(lines) + "\n" + text_schedule_text(val) + running_text(val)
 
 
 def fig5_table(group) -> str:
-    rows = ["| pass | paper train % | ours train % (on the fly) | paper test % | ours test % |", "|---|---|---|---|---|"]
+    rows = [
+        "| pass | paper train % | ours train % (on the fly) | paper test % | ours test % |",
+        "|---|---|---|---|---|",
+    ]
     for e in range(len(group[0]["metrics"])):
         tr = mean_std([100 * r["metrics"][e]["train_error"] for r in group if len(r["metrics"]) > e])
         te = mean_std([100 * r["metrics"][e]["test_error"] for r in group if len(r["metrics"]) > e])
@@ -192,88 +255,3 @@ def config_diff(a: dict, b: dict, prefix="") -> list[str]:
         elif va != vb:
             out.append(f"{prefix}{k}={vb}")
     return out
-
-
-def as_compared(name: str, group: list[dict], labels: str) -> dict | None:
-    """A config's runs as paper_lenet.study.compare takes them (seeds, misses per test image); None when a run
-    has no test predictions."""
-    if any(not r["pred"] or len(r["pred"]) != len(labels) for r in group):
-        return None
-    y = np.frombuffer(labels.encode(), np.uint8)
-    wrong = np.stack([np.frombuffer(r["pred"].encode(), np.uint8) != y for r in group])
-    return {"name": name, "dir": str(group[0]["dir"]), "seeds": [r["summary"]["seed"] for r in group], "wrong": wrong}
-
-
-def versus_baseline(name: str, groups: dict, labels: str | None) -> dict | None:
-    """`paper-lenet compare`'s comparison of name against its baseline (None: n/a); p_holm unset."""
-    base = baseline_of(name)
-    if labels is None or base not in groups:
-        return None
-    a, b = as_compared(name, groups[name], labels), as_compared(base, groups[base], labels)
-    return versus(a, b) if a and b else None
-
-
-def ablation_table(groups, labels) -> str:
-    """One row per ablation: its error over seeds and compare's difference from its baseline, with the
-    p-values Holm-adjusted within each baseline's family (the configs compared with it)."""
-    names = sorted(n for n in groups if n.startswith("ablation-"))
-    vs = {n: versus_baseline(n, groups, labels) for n in names}
-    for base in {baseline_of(n) for n in names}:
-        with_holm([vs[n] for n in names if baseline_of(n) == base and vs[n]])
-    rows = ["| config | change vs baseline | test error %: mean +- std (n) | 95% t-interval over seeds | "
-            "vs baseline (points) [95% interval] | p (no difference) | Holm p | seeds per arm to resolve | made by |",
-            "|---|---|---|---|---|---|---|---|---|"]
-    for name in names:
-        base_name = baseline_of(name)
-        s = over_seeds(groups[name])
-        mean, ci = fmt(s)
-        p = holm = need = "n/a"
-        if base_name in groups:
-            base = groups[base_name]
-            change = ", ".join(config_diff(base[0]["config"], groups[name][0]["config"])) or "-"
-            v = vs[name]
-            if v and v["ci95"]:
-                delta = f"{v['diff']:+.2f} [{v['ci95'][0]:+.2f}, {v['ci95'][1]:+.2f}]"
-            elif v:
-                delta = f"{v['diff']:+.2f} ({v['reason']})"
-            else:
-                delta = f"{s['mean'] - over_seeds(base)['mean']:+.2f} (no paired predictions)"
-            if v and v["p_value"] is not None:
-                p, holm = _p(v["p_value"]), _p(v["p_holm"])
-                need = str(v["seeds_needed"]) if v["seeds_needed"] else v["seeds_needed_reason"]
-        else:
-            delta, change = "n/a", f"(no {base_name} runs)"
-        rows.append(f"| `{name}` | {change} | {mean} | {ci} | {delta} | {p} | {holm} | {need} "
-                    f"| {made_by(groups[name])} |")
-    return "\n".join(rows)
-
-
-def made_by(group: list[dict]) -> str:
-    """The commits that trained a config's runs (their env.json), each with its count: 'deb471f x3, ...'."""
-    counts: dict[str, int] = {}
-    for r in group:
-        c = commit_of(r["dir"]).split("@")[1]
-        counts[c] = counts.get(c, 0) + 1
-    return ", ".join(f"{c} x{k}" for c, k in counts.items())
-
-
-def _p(p: float) -> str:
-    return f"{p:.2g}" if p >= 1e-4 else "< 1e-4"
-
-
-def explore_table(explore: dict) -> str:
-    """Exploratory variants of the previous paper config (results/explore/<variant>/seed<k>/): what
-    each changes against it, its test error per seed and the final on-the-fly train error."""
-
-    prev = Path(PREVIOUS)
-    base = to_dict(load_config(prev)) if prev.is_file() else None
-    rows = [f"| variant | overrides on `{prev.name}` | passes | test % by seed | mean +- std (n) | "
-            "final train % (on the fly) |", "|---|---|---|---|---|---|"]
-    for name, g in sorted(explore.items()):
-        change = ", ".join(config_diff(base, g[0]["config"])) if base else "n/a"
-        per_seed = " / ".join(f"s{r['summary']['seed']}: {100 * r['summary']['test_error']:.2f}" for r in g)
-        m, sd = mean_std([100 * r["summary"]["test_error"] for r in g])
-        tr = mean_std([100 * r["metrics"][-1]["train_error"] for r in g])[0]
-        rows.append(f"| `{name}` | {change or '-'} | {g[0]['summary']['epochs']} | {per_seed} | "
-                    f"{mean_pm(m, sd, len(g))} | {tr:.2f} |")
-    return "\n".join(rows)

@@ -2,6 +2,7 @@
 
 Importing the package registers every model.arch (registry.py): the networks (networks.py) and the
 comparison's fitted methods (comparison/), as torchvision.models registers its builders."""
+
 from . import comparison  # noqa: F401  (registers the fitted methods)
 from ._version import __version__
 from .config import Config, load_config

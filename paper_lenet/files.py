@@ -2,6 +2,7 @@
 temporary file in the same folder, then a rename; Ctrl-C held back meanwhile), its text, JSON and
 torch forms, `save` (the folders made first) and the readers of this package's own files. Below
 everything that writes: run directories, pictures, caches."""
+
 from __future__ import annotations
 
 import contextlib
@@ -53,7 +54,9 @@ def _atomic_write(path: Path, write) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         if isinstance(e, OSError):  # a full disk, a read-only folder: the previous file is intact
-            raise UserError(f"{path}: cannot write ({e.strerror or e}); the previous version is kept") from None
+            raise UserError(
+                f"{path}: cannot write ({e.strerror or e}); the previous version is kept"
+            ) from None
         raise
 
 

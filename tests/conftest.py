@@ -1,4 +1,5 @@
 """Shared fixtures: a small synthetic MNIST root (learnable: each class is a distinct stroke)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,9 +17,9 @@ def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         dx, dy = rng.integers(-1, 2, 2)
         r = 4 + 2 * (c % 5) + dy
         if c < 5:
-            imgs[i, r:r + 3, 6 + dx:22 + dx] = 255  # horizontal bar, row by class
+            imgs[i, r : r + 3, 6 + dx : 22 + dx] = 255  # horizontal bar, row by class
         else:
-            imgs[i, 6 + dy:22 + dy, r:r + 3] = 255  # vertical bar, column by class
+            imgs[i, 6 + dy : 22 + dy, r : r + 3] = 255  # vertical bar, column by class
     noise = rng.integers(0, 40, imgs.shape).astype(np.uint8)
     return np.maximum(imgs, noise), labels
 

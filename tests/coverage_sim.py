@@ -8,6 +8,7 @@ sd of about 0.2 points, as `modern-subsample` shows; tau 0 leaves the per-image 
 0.08 points, as `lenet5_1998`'s flips alone would give), then draws each image's miss. Measured on the
 committed runs (issue 30): seed sd 0.16-0.32 points, flips alone 0.07-0.10.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Test helper: the ten digits drawn in the font Pillow carries, in MNIST's style (no MNIST needed)."""
+
 from __future__ import annotations
 
 import numpy as np

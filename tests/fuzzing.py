@@ -1,5 +1,6 @@
 """The fuzz suite's strategies and its property (tests/test_fuzz.py): overrides from the config schema's
 keys with wrong values, YAML documents, damaged bytes; exit 0 or one line and exit 2; sound run folders."""
+
 from __future__ import annotations
 
 import contextlib
@@ -11,7 +12,8 @@ import typing
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from paper_lenet.cli import main
 from paper_lenet.config import Config, known_configs, optional_sections, section_types
@@ -25,11 +27,17 @@ def budget(n: int, slow: int | None = None):
     """n examples in the default profile (each test's own, a few seconds at most), `slow` (default
     SLOW_SCALE x n) in the slow one. deadline=None: never a timed assertion; database=None: nothing
     written into the checkout; the default run is derandomized, so it tries the same cases every time."""
-    return settings(max_examples=(slow or n * SLOW_SCALE) if PROFILE == "slow" else n, deadline=None,
-                    database=None, suppress_health_check=list(HealthCheck), derandomize=PROFILE != "slow")
+    return settings(
+        max_examples=(slow or n * SLOW_SCALE) if PROFILE == "slow" else n,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=PROFILE != "slow",
+    )
 
 
 # -- the schema's keys, walked from the dataclasses --------------------------------------------------
+
 
 def schema_keys(cls=Config, prefix="") -> list[str]:
     keys = []
@@ -49,24 +57,89 @@ assert {"seed", "model.arch", "data.distortions.prob", "train.sdlm.eta", "knn.k"
 SECTIONS = ("model", "data", "train", *optional_sections())
 
 VALUES = st.one_of(
-    st.sampled_from(["-1", "0", "1", "2", "3", "-3.5", "0.5", "1e309", "-1e309", ".nan", ".inf", "-.inf", "1e30",
-                     "99999999999999999999", "-99999999999999999999", "2147483648", "true", "false", "null", "''",
-                     "[]", "{}", "[1, -2]", "[[1, 5.0e-4]]", "[[1]]", "[-5]", "[0]", "[100000000]", "abc", "lenet5",
-                     "knn", "rbf", "mse", "cross_entropy", "sgd", "adam", "max", "deslant", "16x16", "cuda", "auto",
-                     "{a: 1}", "[", "]:", "!!python/object/apply:os.system [ls]", "&a [*a]", "0x10", "1_000",
-                     "-0", " ", "\t", "a: b: c", "{seed}", "/nonexistent/run", "~"]),
-    st.integers(-2 ** 70, 2 ** 70).map(str),
+    st.sampled_from(
+        [
+            "-1",
+            "0",
+            "1",
+            "2",
+            "3",
+            "-3.5",
+            "0.5",
+            "1e309",
+            "-1e309",
+            ".nan",
+            ".inf",
+            "-.inf",
+            "1e30",
+            "99999999999999999999",
+            "-99999999999999999999",
+            "2147483648",
+            "true",
+            "false",
+            "null",
+            "''",
+            "[]",
+            "{}",
+            "[1, -2]",
+            "[[1, 5.0e-4]]",
+            "[[1]]",
+            "[-5]",
+            "[0]",
+            "[100000000]",
+            "abc",
+            "lenet5",
+            "knn",
+            "rbf",
+            "mse",
+            "cross_entropy",
+            "sgd",
+            "adam",
+            "max",
+            "deslant",
+            "16x16",
+            "cuda",
+            "auto",
+            "{a: 1}",
+            "[",
+            "]:",
+            "!!python/object/apply:os.system [ls]",
+            "&a [*a]",
+            "0x10",
+            "1_000",
+            "-0",
+            " ",
+            "\t",
+            "a: b: c",
+            "{seed}",
+            "/nonexistent/run",
+            "~",
+        ]
+    ),
+    st.integers(-(2**70), 2**70).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.text(max_size=10))
-KEY = st.one_of(st.sampled_from(KEYS), st.sampled_from(KEYS).map(lambda k: k + ".x"),
-                st.sampled_from(["nosuch", "model.nosuch", "data..root", ".seed", "seed.", "=", ""]))
+    st.text(max_size=10),
+)
+KEY = st.one_of(
+    st.sampled_from(KEYS),
+    st.sampled_from(KEYS).map(lambda k: k + ".x"),
+    st.sampled_from(["nosuch", "model.nosuch", "data..root", ".seed", "seed.", "=", ""]),
+)
 OVERRIDES = st.lists(st.tuples(KEY, VALUES).map(lambda kv: f"{kv[0]}={kv[1]}"), max_size=3)
 CONFIGS = st.sampled_from(known_configs())
 
 # pinned after the fuzzed overrides: whatever they say, training is tiny and local
-TINY = ("data.train_size=50", "data.download=false", "train.epochs=1", "train.threads=1",
-        "train.sdlm.hessian_samples=10", "train.checkpoint_every=20", "boost.size=20", "boost.max_draws=40",
-        "boost.exit_sample=20")
+TINY = (
+    "data.train_size=50",
+    "data.download=false",
+    "train.epochs=1",
+    "train.threads=1",
+    "train.sdlm.hessian_samples=10",
+    "train.checkpoint_every=20",
+    "boost.size=20",
+    "boost.max_draws=40",
+    "boost.exit_sample=20",
+)
 
 
 def tiny(root) -> list[str]:
@@ -74,6 +147,7 @@ def tiny(root) -> list[str]:
 
 
 # -- the property ----------------------------------------------------------------------------------
+
 
 def run(argv) -> tuple[int, str]:
     """main(argv) in-process: (exit code, stderr). A traceback (any other exception) fails the test."""
@@ -119,23 +193,46 @@ def damage(data: bytes, how) -> bytes:
         return data[: int(len(data) * x)]
     if kind == "flip":  # one byte changed at a relative position
         i = min(len(data) - 1, int(len(data) * x[0])) if data else 0
-        return data[:i] + bytes([x[1]]) + data[i + 1:]
+        return data[:i] + bytes([x[1]]) + data[i + 1 :]
     return x  # "random": these bytes instead
 
 
-DAMAGE = st.one_of(st.tuples(st.just("truncate"), st.floats(0, 0.999)),
-                   st.tuples(st.just("flip"), st.tuples(st.floats(0, 1), st.integers(0, 255))),
-                   st.tuples(st.just("random"), st.binary(max_size=300)))
+DAMAGE = st.one_of(
+    st.tuples(st.just("truncate"), st.floats(0, 0.999)),
+    st.tuples(st.just("flip"), st.tuples(st.floats(0, 1), st.integers(0, 255))),
+    st.tuples(st.just("random"), st.binary(max_size=300)),
+)
 
 
 def yaml_docs():
-    scalar = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 40, 2 ** 40), st.floats(), st.text(max_size=8))
-    key = st.one_of(st.sampled_from([*SECTIONS, "seed", "name", "base", *(k.split(".")[-1] for k in KEYS)]),
-                    st.text(max_size=6))
-    tree = st.recursive(scalar, lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(key, c, max_size=4)),
-                        max_leaves=12)
+    scalar = st.one_of(
+        st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(), st.text(max_size=8)
+    )
+    key = st.one_of(
+        st.sampled_from([*SECTIONS, "seed", "name", "base", *(k.split(".")[-1] for k in KEYS)]),
+        st.text(max_size=6),
+    )
+    tree = st.recursive(
+        scalar,
+        lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(key, c, max_size=4)),
+        max_leaves=12,
+    )
     docs = st.dictionaries(key, tree, max_size=5).map(lambda d: yaml.safe_dump(d).encode())
-    return st.one_of(docs, st.text(max_size=200).map(str.encode), st.binary(max_size=200),
-                     st.sampled_from([b"base: lenet5_1998\nseed: -1\n", b"base: base.yaml\n", b"\tmodel: {}\n",
-                                      b"model: [\n", b"a: &a [*a, *a]\n", b"[" * 200, b"base: /\n",
-                                      b"base: 7\nname: 1\n", b"model:\n  arch: knn\nknn: {k: 100000}\n"]))
+    return st.one_of(
+        docs,
+        st.text(max_size=200).map(str.encode),
+        st.binary(max_size=200),
+        st.sampled_from(
+            [
+                b"base: lenet5_1998\nseed: -1\n",
+                b"base: base.yaml\n",
+                b"\tmodel: {}\n",
+                b"model: [\n",
+                b"a: &a [*a, *a]\n",
+                b"[" * 200,
+                b"base: /\n",
+                b"base: 7\nname: 1\n",
+                b"model:\n  arch: knn\nknn: {k: 100000}\n",
+            ]
+        ),
+    )

@@ -1,6 +1,7 @@
 """docs/architecture.md keeps the truth: it names every module of paper_lenet/ (as `room/name.py`, or
 `name.py` at the top level) and names none that does not exist; the module lists of the package's
 docstrings point at the registry instead of copying the methods."""
+
 from __future__ import annotations
 
 import re
@@ -24,13 +25,21 @@ def test_the_architecture_page_names_every_module_and_no_other():
     required = {p for p in package if p != "__init__.py" and not p.endswith("/__init__.py")}
     missing = sorted(required - named)
     assert missing == [], f"docs/architecture.md does not name: {missing}"
-    ghosts = sorted(n for n in named if not (ROOT / n).exists() if not (ROOT / "paper_lenet" / n).exists()
-                    and not n.startswith(OTHER_TREES) and not (ROOT / "experiments" / n).exists())
+    ghosts = sorted(
+        n
+        for n in named
+        if not (ROOT / n).exists()
+        if not (ROOT / "paper_lenet" / n).exists()
+        and not n.startswith(OTHER_TREES)
+        and not (ROOT / "experiments" / n).exists()
+    )
     assert ghosts == [], f"docs/architecture.md names modules that do not exist: {ghosts}"
 
 
 def test_the_check_sees_a_missing_and_a_ghost_module():
-    assert {"core/model.py", "files.py", "experiments/report.py"} <= _named("a `core/model.py` b files.py, experiments/report.py")
+    assert {"core/model.py", "files.py", "experiments/report.py"} <= _named(
+        "a `core/model.py` b files.py, experiments/report.py"
+    )
     assert "model.py" not in _named("core/model.py")
 
 
@@ -39,6 +48,9 @@ def test_docstrings_point_at_the_registry_instead_of_listing_the_methods():
     list is (registry.methods())."""
     names = "|".join(sorted(methods(), key=len, reverse=True))
     listing = re.compile(rf"\b(?:{names})\b(?:, (?:{names})\b){{3,}}")
-    found = {str(p.relative_to(ROOT)): m.group(0) for p in (ROOT / "paper_lenet").rglob("*.py")
-             if (m := listing.search(p.read_text()))}
+    found = {
+        str(p.relative_to(ROOT)): m.group(0)
+        for p in (ROOT / "paper_lenet").rglob("*.py")
+        if (m := listing.search(p.read_text()))
+    }
     assert found == {}

@@ -1,6 +1,7 @@
 """The switches for what the authors' own code does (docs/deviations.md): `forget v p` init, the
 squashed 10-output head with 1/2 squared error, x 0.01 input, file order, the SDLM Hessian schedule
 and image choice, SN2.8's running average, and the validation split."""
+
 from __future__ import annotations
 
 import json
@@ -12,13 +13,13 @@ import torch
 
 from paper_lenet import build_model, load_config
 from paper_lenet.config import ModelConfig
+from paper_lenet.core.losses import output_curvature, per_sample_loss
+from paper_lenet.core.sdlm import curvature, sdlm_rates
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.errors import ConfigError
 from paper_lenet.fast import build
-from paper_lenet.core.losses import output_curvature, per_sample_loss
-from paper_lenet.core.sdlm import curvature, sdlm_rates
-from paper_lenet.training.steppers import ReferenceStepper
 from paper_lenet.training.schedule import hessian_due, hessian_pick, pass_order
+from paper_lenet.training.steppers import ReferenceStepper
 from paper_lenet.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,8 +28,14 @@ LUSH = ROOT / "configs" / "lenet5_lush.yaml"
 
 
 def small(root, *extra):
-    return [f"data.root={root}", "data.download=false", "data.train_size=600", "train.epochs=2",
-            "train.sdlm.hessian_samples=50", *extra]
+    return [
+        f"data.root={root}",
+        "data.download=false",
+        "data.train_size=600",
+        "train.epochs=2",
+        "train.sdlm.hessian_samples=50",
+        *extra,
+    ]
 
 
 @pytest.mark.parametrize("v,p", [(1.0, 2.0), (2.4, 1.0), (2.5, 2.0)])
@@ -44,7 +51,9 @@ def test_forget_init_ranges(v, p):
         bound = v / float(model.C3.mask[o].sum() * 25) ** (1 / p)
         assert dense[o].abs().max() <= bound * (1 + 1e-6), o
     for s in ("S2", "S4"):
-        assert torch.allclose(getattr(model, s).coef, torch.full_like(getattr(model, s).coef, v / 4 ** (1 / p)))
+        assert torch.allclose(
+            getattr(model, s).coef, torch.full_like(getattr(model, s).coef, v / 4 ** (1 / p))
+        )
     assert all(torch.count_nonzero(getattr(model, n).bias) == 0 for n in ("C1", "S2", "C3", "S4", "C5", "F6"))
 
 
@@ -61,7 +70,9 @@ def test_squashed_head_and_edist_loss_by_hand():
     assert torch.allclose(per_sample_loss("edist", out, y), 0.5 * ((out - t) ** 2).sum(1))
     assert torch.equal(model.predict(x), out.argmax(1))
     # the loss's exact second derivative w.r.t. each output is 1 (the 1/2 cancels the square's 2)
-    g = torch.autograd.functional.hessian(lambda o: per_sample_loss("edist", o[None], y[:1]).sum(), out[0].detach())
+    g = torch.autograd.functional.hessian(
+        lambda o: per_sample_loss("edist", o[None], y[:1]).sum(), out[0].detach()
+    )
     assert torch.allclose(torch.diagonal(g), output_curvature("edist", None, None, out[:1], y[:1])[0])
 
 
@@ -74,8 +85,8 @@ def test_squashed_head_curvature_is_gauss_newton():
         h = curvature(model, x, y, "edist")
         feats = model.features(x)
         d = model.F7.act.derivative(model.F7.pre(feats))  # (N, 10)
-        want = torch.einsum("ni,nj->ij", d ** 2, feats ** 2) / len(x)
-        assert torch.allclose(h["F7.weight"], want) and torch.allclose(h["F7.bias"], (d ** 2).mean(0))
+        want = torch.einsum("ni,nj->ij", d**2, feats**2) / len(x)
+        assert torch.allclose(h["F7.weight"], want) and torch.allclose(h["F7.bias"], (d**2).mean(0))
     finally:
         torch.set_default_dtype(torch.float32)
 
@@ -103,8 +114,10 @@ def test_file_order_and_hessian_schedules():
     assert torch.equal(hessian_pick(cfg, 5000, 11), torch.arange(1000))  # the first 1,000 images
     # per_block: at the start of each block of 10 passes (when eta changes), and only then
     assert [e for e in range(1, 31) if hessian_due(cfg, e)] == [1, 11, 21]
-    paper = load_config(PAPER, ["train.sdlm.hessian=per_pass", "train.sdlm.hessian_pick=random",
-                                "train.sdlm.hessian_samples=500"])
+    paper = load_config(
+        PAPER,
+        ["train.sdlm.hessian=per_pass", "train.sdlm.hessian_pick=random", "train.sdlm.hessian_samples=500"],
+    )
     assert all(hessian_due(paper, e) for e in range(1, 21))
     a, b = hessian_pick(paper, 5000, 1), hessian_pick(paper, 5000, 2)
     assert len(a) == 500 and not torch.equal(a, b)  # a new random draw each pass
@@ -117,24 +130,27 @@ def test_authors_eta_blocks_are_lenet5_lsh_patch():
     then 1e-6: the authors' schedule and the lenet5_lush config's."""
     import yaml
 
-    from paper_lenet.paper import AUTHORS_ETA
     from paper_lenet.core.sdlm import eta_for_epoch
+    from paper_lenet.paper import AUTHORS_ETA
 
     blocks = yaml.safe_load((ROOT / "tests" / "data" / "paper_facts.yaml").read_text())["authors_eta"]
     assert AUTHORS_ETA == [[last, eta] for _, last, eta in blocks]
     eta = load_config(LUSH).train.sdlm.eta
-    assert [eta_for_epoch(eta, p) for p in range(1, 31)] == [e for first, last, e in blocks
-                                                             for _ in range(first, last + 1)]
+    assert [eta_for_epoch(eta, p) for p in range(1, 31)] == [
+        e for first, last, e in blocks for _ in range(first, last + 1)
+    ]
 
 
 @pytest.mark.parametrize("schedule", ["per_block", "once", "per_pass"])
 def test_hessian_schedule_in_training(synthetic_root, tmp_path, schedule):
     """eps_k = eta / (mu + h_kk): with h_kk kept, the logged eps range follows eta exactly."""
     eta = "[[2, 5.0e-4], [3, 1.0e-4]]"
-    cfg = load_config(PAPER, small(synthetic_root, "train.epochs=3", f"train.sdlm.eta={eta}",
-                                   f"train.sdlm.hessian={schedule}"))
+    cfg = load_config(
+        PAPER,
+        small(synthetic_root, "train.epochs=3", f"train.sdlm.eta={eta}", f"train.sdlm.hessian={schedule}"),
+    )
     train(cfg, tmp_path / "r", log=lambda *_: None)
-    rows = [json.loads(l) for l in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
     eps = [(r["eff_lr_min"], r["eff_lr_max"]) for r in rows]
     same_h_12 = schedule in ("per_block", "once")  # pass 2 has pass 1's eta and (then) its h_kk
     assert (eps[1] == eps[0]) == same_h_12
@@ -166,22 +182,38 @@ def test_running_hessian_is_sn28_average(synthetic_root):
 def test_running_hessian_trains_on_the_autograd_path(synthetic_root, tmp_path):
     """avg pooling with hessian=running is not in lenet5_curv.h: the autograd reference trains it."""
     notes = []
-    cfg = load_config(PAPER, small(synthetic_root, "train.epochs=1", "data.train_size=200",
-                                   "train.sdlm.hessian=running", "model.pooling=avg"))
+    cfg = load_config(
+        PAPER,
+        small(
+            synthetic_root,
+            "train.epochs=1",
+            "data.train_size=200",
+            "train.sdlm.hessian=running",
+            "model.pooling=avg",
+        ),
+    )
     s = train(cfg, tmp_path / "r", log=notes.append)
     assert any("hessian=running" in str(n) for n in notes) or build.unavailable() is not None  # says why
     assert s["test_error"] < 0.9 and math.isfinite(s["train_error"])
 
 
 def test_validation_split_is_held_out_and_test_never_scored(synthetic_root, tmp_path):
-    cfg = load_config(PAPER, small(synthetic_root, "data.train_size=500", "data.validation=100",
-                                   "data.subset=first", "train.epochs=1"))
+    cfg = load_config(
+        PAPER,
+        small(
+            synthetic_root,
+            "data.train_size=500",
+            "data.validation=100",
+            "data.subset=first",
+            "train.epochs=1",
+        ),
+    )
     data = load_mnist(cfg.data, 32, 0, log=lambda *_: None)
     full = load_mnist(load_config(PAPER, small(synthetic_root)).data, 32, 0, log=lambda *_: None)
     assert torch.equal(data.val_x, full.train_x[500:]) and torch.equal(data.val_y, full.train_y[500:])
     assert torch.equal(data.train_x, full.train_x[:500])  # the last 100 never reach training
     summary = train(cfg, tmp_path / "r", log=lambda *_: None)
-    rows = [json.loads(l) for l in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
     assert "val_error" in rows[0] and "test_error" not in rows[0]
     assert "val_error" in summary and "test_error" not in summary and summary["n_val"] == 100
     assert (tmp_path / "r" / "val_predictions.txt").exists()

@@ -1,4 +1,5 @@
 """[dist] Boosted LeNet-4 (boost.py): the selection rules, the early exit, and a small run end to end."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,10 @@ class Constant(torch.nn.Module):
 
 
 def boost_cfg(root, *extra):
-    return load_config(FIG9 / "boosted-lenet4.yaml", [f"data.root={root}", "data.download=false",
-                                                     "data.train_size=600", *extra])
+    return load_config(
+        FIG9 / "boosted-lenet4.yaml",
+        [f"data.root={root}", "data.download=false", "data.train_size=600", *extra],
+    )
 
 
 def test_net2_set_is_half_wrong_half_right(synthetic_root):
@@ -77,11 +80,24 @@ def test_early_exit_threshold_and_combination():
 
 def test_boosted_run_end_to_end(synthetic_root, tmp_path):
     torch.set_num_threads(1)
-    small = [f"data.root={synthetic_root}", "data.download=false", "data.train_size=600", "train.epochs=1",
-             "train.sdlm.hessian_samples=100"]
+    small = [
+        f"data.root={synthetic_root}",
+        "data.download=false",
+        "data.train_size=600",
+        "train.epochs=1",
+        "train.sdlm.hessian_samples=100",
+    ]
     make_run(load_config(FIG9 / "lenet4.yaml", small), tmp_path / "net1", log=lambda *_: None)
-    cfg = load_config(FIG9 / "boosted-lenet4.yaml", small + [f"boost.net1={tmp_path / 'net1'}", "boost.size=200",
-                                                           "boost.max_draws=30000", "boost.exit_sample=2000"])
+    cfg = load_config(
+        FIG9 / "boosted-lenet4.yaml",
+        small
+        + [
+            f"boost.net1={tmp_path / 'net1'}",
+            "boost.size=200",
+            "boost.max_draws=30000",
+            "boost.exit_sample=2000",
+        ],
+    )
     s = make_run(cfg, tmp_path / "b", log=lambda *_: None)
     assert s["memory"] == 3 * 17098 and 1.0 <= s["cost_in_nets"] <= 3.0
     pred = (tmp_path / "b" / "test_predictions.txt").read_text().strip()

@@ -1,5 +1,6 @@
 """The classical classifiers of Fig. 9 (paper_lenet/comparison/) on small synthetic
 data, their cost formulas, and one real fit on a 2,000-image MNIST subset."""
+
 from __future__ import annotations
 
 import json
@@ -35,16 +36,24 @@ def clusters():
 
 def cfg_of(arch, size=28, train_size=60000, **method):
     # built directly (no YAML): the values under test, nothing else; method: the arch's own section's keys
-    return Config(name=f"test-{arch}", model=ModelConfig(arch=arch, input_size=size),
-                  data=DataConfig(train_size=train_size, download=False), **{arch: method_sections()[arch](**method)})
+    return Config(
+        name=f"test-{arch}",
+        model=ModelConfig(arch=arch, input_size=size),
+        data=DataConfig(train_size=train_size, download=False),
+        **{arch: method_sections()[arch](**method)},
+    )
 
 
-@pytest.mark.parametrize("fit", [
-    lambda x, y: classic.fit_ridge(classic.identity, x, y, 1e-3),
-    lambda x, y: classic.fit_pairwise(x, y, 1e-3),
-    lambda x, y: classic.fit_ridge(classic.QuadraticPCA(x, 8), x, y, 1e-3),
-    lambda x, y: classic.fit_ridge(rbf_units(x, y, 30, 0, log=lambda s: None), x, y, 1e-3),
-], ids=["linear", "pairwise", "pca_quadratic", "rbf_linear"])
+@pytest.mark.parametrize(
+    "fit",
+    [
+        lambda x, y: classic.fit_ridge(classic.identity, x, y, 1e-3),
+        lambda x, y: classic.fit_pairwise(x, y, 1e-3),
+        lambda x, y: classic.fit_ridge(classic.QuadraticPCA(x, 8), x, y, 1e-3),
+        lambda x, y: classic.fit_ridge(rbf_units(x, y, 30, 0, log=lambda s: None), x, y, 1e-3),
+    ],
+    ids=["linear", "pairwise", "pca_quadratic", "rbf_linear"],
+)
 def test_separable_clusters_reach_zero_training_error(clusters, fit):
     x, y = clusters
     assert (fit(x, y).scores(x).argmax(1) == y).all()
@@ -55,11 +64,11 @@ def test_chunked_distances_match_cdist():
     a, b = 3 + torch.randn(23, 50, generator=gen), torch.randn(31, 50, generator=gen)
     d, j = knn.neighbours(a, b, k=len(b), chunk=7)  # every template, in chunks of 7 queries
     ref = torch.cdist(a.double(), b.double()) ** 2
-    got = torch.empty_like(ref).scatter_(1, j, (d ** 2).double())
+    got = torch.empty_like(ref).scatter_(1, j, (d**2).double())
     # ||a||^2 - 2 a.b + ||b||^2 in float32 is exact only to a few float32 epsilons (1.2e-7) of the
     # squared norms it subtracts (here up to ~650: measured error 1e-4); 16 eps covers the 50-term dot
     # product and the sqrt/square round trip, and stays far below the gaps between neighbours (~1)
-    scale = float((a ** 2).sum(1).max() + (b ** 2).sum(1).max())
+    scale = float((a**2).sum(1).max() + (b**2).sum(1).max())
     assert torch.allclose(got, ref, rtol=0, atol=16 * torch.finfo(torch.float32).eps * scale)
     assert (j[:, 0] == ref.argmin(1)).all()
 
@@ -71,7 +80,9 @@ def test_knn_k1_reproduces_training_labels(clusters):
 
 def test_vote_tie_break_and_scores():
     labels = torch.tensor([[3, 5, 9, 9], [5, 3, 9, 9], [7, 2, 2, 7], [4, 4, 1, 1]])
-    dists = torch.tensor([[1., 2., 9., 9.5], [1., 2., 9., 9.5], [1., 2., 3., 5.], [5., 6., 0.1, 0.2]])
+    dists = torch.tensor(
+        [[1.0, 2.0, 9.0, 9.5], [1.0, 2.0, 9.0, 9.5], [1.0, 2.0, 3.0, 5.0], [5.0, 6.0, 0.1, 0.2]]
+    )
     s = knn.vote_scores(labels[:2, :2], dists[:2, :2])
     assert s.argmax(1).tolist() == [3, 5]  # one vote each: the nearer wins
     s = knn.vote_scores(labels, dists)
@@ -126,11 +137,19 @@ def test_bad_features_path_names_the_key(tmp_path):
 @pytest.mark.skipif(not HAVE_REAL, reason=f"real MNIST not in {REAL}")
 @pytest.mark.parametrize("arch", ["linear", "knn"])
 def test_fit_classic_end_to_end(tmp_path, arch):
-    cfg = cfg_of(arch, train_size=2000, **({"k": 0} if arch == "knn" else {}))  # knn: k chosen on the last 333
+    cfg = cfg_of(
+        arch, train_size=2000, **({"k": 0} if arch == "knn" else {})
+    )  # knn: k chosen on the last 333
     out = tmp_path / "run"
     summary = make_run(cfg, out, log=lambda s: None)  # through make.py's dispatch
-    for name in ("config.yaml", "env.json", "metrics.jsonl", "test_predictions.txt", "test_margins.npy",
-                 "summary.json"):
+    for name in (
+        "config.yaml",
+        "env.json",
+        "metrics.jsonl",
+        "test_predictions.txt",
+        "test_margins.npy",
+        "summary.json",
+    ):
         assert (out / name).is_file(), name
     assert json.loads((out / "summary.json").read_text()) == summary
     assert summary["n_test"] == 10000 and summary["epochs"] == 0 and summary["n_train"] == 2000
@@ -139,8 +158,11 @@ def test_fit_classic_end_to_end(tmp_path, arch):
     assert len(pred) == len(margins) == 10000 and (margins >= 0).all()
     # the files hold argmax and top-two margin of the classifier's scores: refit (deterministic) and compare
     x, y, tx, ty, split = load_inputs(cfg, None, log=lambda s: None)
-    scores = (knn.knn_scores(x, y, tx, summary["k"]) if arch == "knn"
-              else classic.fit_ridge(classic.identity, x, y, cfg.linear.ridge).scores(tx))
+    scores = (
+        knn.knn_scores(x, y, tx, summary["k"])
+        if arch == "knn"
+        else classic.fit_ridge(classic.identity, x, y, cfg.linear.ridge).scores(tx)
+    )
     assert split == "test" and (pred == scores.argmax(1).numpy()).all()
     top = scores.topk(2, 1).values
     # float32 margins of float32/float64 scores: 1e-5 is float32 rounding of values of order 1-10
@@ -162,9 +184,10 @@ def test_validation_split_never_scores_the_test_set(tmp_path):
     cfg.data.validation = 1000
     summary = fit_run(cfg, tmp_path / "run", log=lambda s: None)
     assert summary["n_val"] == 1000 and "val_error" in summary and "test_error" not in summary
-    assert (tmp_path / "run" / "val_predictions.txt").is_file() and (tmp_path / "run" / "val_margins.npy").is_file()
+    assert (tmp_path / "run" / "val_predictions.txt").is_file() and (
+        tmp_path / "run" / "val_margins.npy"
+    ).is_file()
     assert not list((tmp_path / "run").glob("test_*"))
-
 
 
 def test_pairwise_votes_then_clipped_sum():

@@ -1,5 +1,7 @@
 """paper-lenet sweep --backend ray (paper_lenet.study.cluster): the same runs as the process backend,
-resumed after a kill. Skipped when ray is not installed (`pip install -e '.[cluster]'`; .ci/run installs it)."""
+resumed after a kill. Skipped when ray is not installed (`pip install -e '.[cluster]'`; .ci/run installs
+it)."""
+
 from __future__ import annotations
 
 import io
@@ -8,16 +10,22 @@ import json
 import pytest
 import torch
 
+from paper_lenet.runs.stops import KILL_AFTER_CHECKPOINT
 from paper_lenet.study import cluster
 from paper_lenet.study.sweep import sweep
-from paper_lenet.runs.stops import KILL_AFTER_CHECKPOINT
 
 CONFIGS = ["lenet5_1998", "modern"]  # shipped names
 
 
 def tiny(root):
-    return (f"data.root={root}", "data.download=false", "data.train_size=200", "train.epochs=2",
-            "train.sdlm.hessian_samples=20", "train.checkpoint_every=50")
+    return (
+        f"data.root={root}",
+        "data.download=false",
+        "data.train_size=200",
+        "train.epochs=2",
+        "train.sdlm.hessian_samples=20",
+        "train.checkpoint_every=50",
+    )
 
 
 def test_progress_line_and_atomic_run_writes(tmp_path):
@@ -42,14 +50,21 @@ def test_ray_backend_equals_process_backend_and_resumes_killed_tasks(synthetic_r
     assert sweep(CONFIGS, extra, "1", tmp_path / "process", jobs=2) == 0
     # every Ray task's run is SIGKILLed after its 2nd checkpoint (mid pass 1), then retried from the
     # checkpoint it sent back: the result must still equal the uninterrupted process runs
-    failed = sweep(CONFIGS, extra, "1", tmp_path / "ray", jobs=2, backend="ray", env={KILL_AFTER_CHECKPOINT: "2"})
+    failed = sweep(
+        CONFIGS, extra, "1", tmp_path / "ray", jobs=2, backend="ray", env={KILL_AFTER_CHECKPOINT: "2"}
+    )
     assert failed == 0
     text = capsys.readouterr().out
     assert "retry 1 from its last checkpoint" in text and "runs: 2/2 done, 0 running, 0 waiting" in text
     for name in CONFIGS:
         a, b = tmp_path / "process" / name / "seed0", tmp_path / "ray" / name / "seed0"
-        strip = lambda p: [{k: v for k, v in json.loads(l).items() if k != "seconds"}
-                           for l in (p / "metrics.jsonl").read_text().splitlines()]
+
+        def strip(p):
+            return [
+                {k: v for k, v in json.loads(line).items() if k != "seconds"}
+                for line in (p / "metrics.jsonl").read_text().splitlines()
+            ]
+
         assert strip(a) == strip(b), name
         assert (a / "test_predictions.txt").read_text() == (b / "test_predictions.txt").read_text()
         wa, wb = torch.load(a / "model.pt", weights_only=True), torch.load(b / "model.pt", weights_only=True)

@@ -1,6 +1,7 @@
 """paper-lenet compare and its statistics: hand-computed answers on made-up runs (the Welch-t interval
 with its test-sample part, the seed-mean test SE, Holm, seeds needed), the bootstrap's distribution where
 it is known exactly, the provenance warnings, the one-line errors, and the committed real runs."""
+
 from __future__ import annotations
 
 import csv
@@ -11,12 +12,12 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from paper_lenet.tools import stats
 from paper_lenet.cli import main
-from paper_lenet.study.compare import compare, load_test_labels
 from paper_lenet.config import dump_config, load_config
 from paper_lenet.data.download import resolve_root
 from paper_lenet.data.idx import find_file
+from paper_lenet.study.compare import compare, load_test_labels
+from paper_lenet.tools import stats
 
 T975 = {1: 12.706, 2: 4.303, 11: 2.201, 12: 2.179}  # Student t, two-sided 95%, by degrees of freedom (printed
 # tables, 3 decimals)
@@ -28,7 +29,9 @@ def make_run(folder, seed, missed, labels, **summary):
     run.mkdir(parents=True)
     pred = labels.copy()
     pred[list(missed)] = (pred[list(missed)] + 1) % 10
-    (run / summary.pop("pred_name", "test_predictions.txt")).write_text("".join(map(str, pred.tolist())) + "\n")
+    (run / summary.pop("pred_name", "test_predictions.txt")).write_text(
+        "".join(map(str, pred.tolist())) + "\n"
+    )
     doc = dict(seed=seed, n_test=len(labels), test_misses=len(missed), test_error=len(missed) / len(labels))
     (run / "summary.json").write_text(json.dumps(dict(doc, **summary)))
     return run
@@ -50,13 +53,17 @@ def test_t_interval_mean_std_and_test_se_by_hand():
     m, sd = stats.mean_std([1.0, 2.0, 3.0])
     assert (m, sd) == (2.0, 1.0)
     lo, hi = stats.t_interval([1.0, 2.0, 3.0])
-    half = T975[2] * 1.0 / 3 ** 0.5  # t(2) x sd / sqrt(n)
-    assert lo == pytest.approx(2 - half, abs=1e-3) and hi == pytest.approx(2 + half, abs=1e-3)  # table rounding
+    half = T975[2] * 1.0 / 3**0.5  # t(2) x sd / sqrt(n)
+    assert lo == pytest.approx(2 - half, abs=1e-3) and hi == pytest.approx(
+        2 + half, abs=1e-3
+    )  # table rounding
     assert stats.t_interval([1.5]) is None
 
 
 def test_mcnemar_exact_by_hand():  # still used by the Fig. 9 report's paired tests of one run each
-    assert stats.mcnemar_exact(1, 5) == pytest.approx(2 * (1 + 6) / 64, rel=1e-12)  # 2 P(X <= 1), X ~ Bin(6, 1/2)
+    assert stats.mcnemar_exact(1, 5) == pytest.approx(
+        2 * (1 + 6) / 64, rel=1e-12
+    )  # 2 P(X <= 1), X ~ Bin(6, 1/2)
     assert stats.mcnemar_exact(0, 0) == 1.0
 
 
@@ -69,7 +76,9 @@ def test_bootstrap_of_identical_configs_is_exactly_zero():
     wrong = np.random.default_rng(4).random((4, 500)) < 0.05
     res = stats.paired_bootstrap(wrong, wrong.copy(), reps=2000)
     assert res["diff"] == 0 and res["ci95"][0] < 0 < res["ci95"][1]
-    assert abs(res["p_better"] - 0.5) < 0.05  # symmetric in A and B: 0.5 up to ~4 SE (sd 0.5 / sqrt(2000) ~ 0.011)
+    assert (
+        abs(res["p_better"] - 0.5) < 0.05
+    )  # symmetric in A and B: 0.5 up to ~4 SE (sd 0.5 / sqrt(2000) ~ 0.011)
 
 
 def test_bootstrap_seed_level_matches_its_exact_distribution():
@@ -109,23 +118,43 @@ def test_compare_json_by_hand(two_configs, synthetic_root, capsys):
     6.1683e-5, 0.61683 points^2. V = 0.86683, se 0.93104; df = V^2 / (0.25^2 / 1 + 0.61683^2 / 199) = 11.665,
     so the t quantile lies between the table's t(12) and t(11)."""
     a, b = two_configs
-    assert main(["compare", str(a), str(b), "--baseline", str(b), "--format", "json",
-                 "--root", str(synthetic_root)]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(a),
+                str(b),
+                "--baseline",
+                str(b),
+                "--format",
+                "json",
+                "--root",
+                str(synthetic_root),
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert list(doc) == ["configs", "comparisons", "warnings"]
     ca, cb = doc["configs"]
     assert set(ca) == {"name", "dir", "n", "seeds", "errors", "mean", "std", "ci95", "ci_reason", "test_se"}
     assert (ca["name"], ca["n"], cb["name"]) == ("A", 2, "B")
-    assert ca["errors"] == pytest.approx([2.0, 3.0]) and cb["errors"] == pytest.approx([1.0, 1.0])  # 4/200, 6/200, 2/200
-    assert ca["mean"] == pytest.approx(2.5) and ca["std"] == pytest.approx(0.5 ** 0.5)
-    half = T975[1] * 0.5 ** 0.5 / 2 ** 0.5  # t(1) x sd / sqrt(2) = 6.35: clipped at 0
+    assert ca["errors"] == pytest.approx([2.0, 3.0]) and cb["errors"] == pytest.approx(
+        [1.0, 1.0]
+    )  # 4/200, 6/200, 2/200
+    assert ca["mean"] == pytest.approx(2.5) and ca["std"] == pytest.approx(0.5**0.5)
+    half = T975[1] * 0.5**0.5 / 2**0.5  # t(1) x sd / sqrt(2) = 6.35: clipped at 0
     assert ca["ci95"] == pytest.approx([0.0, 2.5 + half], abs=1e-2)  # the table's 3 decimals x 0.5
     assert cb["ci95"] == pytest.approx([1.0, 1.0])  # no spread over seeds
     (m,) = doc["comparisons"]
     assert {"name", "baseline", "diff", "ci95", "p_value", "p_holm", "seeds_needed"} <= set(m)
     assert (m["name"], m["baseline"]) == ("A", "B") and m["diff"] == pytest.approx(1.5)
-    assert m["se"] == pytest.approx(0.93104, abs=2e-5) and m["df"] == pytest.approx(11.665, abs=1e-3)  # hand, 5 figures
-    assert 1.5 - T975[11] * 0.93104 <= m["ci95"][0] <= 1.5 - T975[12] * 0.93104  # t(11.665) between t(11), t(12)
+    assert m["se"] == pytest.approx(0.93104, abs=2e-5) and m["df"] == pytest.approx(
+        11.665, abs=1e-3
+    )  # hand, 5 figures
+    assert (
+        1.5 - T975[11] * 0.93104 <= m["ci95"][0] <= 1.5 - T975[12] * 0.93104
+    )  # t(11.665) between t(11), t(12)
     assert 1.5 + T975[12] * 0.93104 <= m["ci95"][1] <= 1.5 + T975[11] * 0.93104
     assert m["p_value"] > 0.05 and m["p_holm"] == m["p_value"]  # the interval covers 0; a family of one
     assert "mcnemar_p" not in m and "p_better" not in m
@@ -135,21 +164,30 @@ def test_welch_equal_variances_and_seeds_is_the_pooled_t_by_hand():
     """a = (1, 3), b = (4, 6): means 2 and 5, variances 2 and 2; V = 2/2 + 2/2 = 2, Satterthwaite's
     df = 4 / (1 + 1) = 2 (the pooled t's 2n - 2): -3 +- t(2) sqrt(2)."""
     r = stats.welch([1.0, 3.0], [4.0, 6.0])
-    assert r["diff"] == -3.0 and r["df"] == pytest.approx(2.0, rel=1e-12) and r["se"] == pytest.approx(2 ** 0.5)
-    half = T975[2] * 2 ** 0.5
-    assert r["ci95"] == pytest.approx((-3 - half, -3 + half), abs=1e-3 * 2 ** 0.5)  # the table's 3 decimals
+    assert r["diff"] == -3.0 and r["df"] == pytest.approx(2.0, rel=1e-12) and r["se"] == pytest.approx(2**0.5)
+    half = T975[2] * 2**0.5
+    assert r["ci95"] == pytest.approx((-3 - half, -3 + half), abs=1e-3 * 2**0.5)  # the table's 3 decimals
     assert r["p_value"] > 0.05  # the interval covers 0
     one = stats.welch([1.0], [4.0, 6.0])
     assert one["ci95"] is None and one["p_value"] is None and one["reason"] == "1 seed: no interval"
 
 
-@pytest.mark.parametrize("diff, var, test_var, want", [
-    (1.0, 1.0, 0.0, 9),  # t(2n-2) sqrt(2/n) < 1: n = 8 gives 2.145 x 0.5 = 1.07, n = 9 gives 2.120 x 0.471 = 0.9993
-    (1.0, 0.0, 0.0, 2),  # no seed variance and no test noise: the difference is exact from 2 seeds on
-    # with a test part 0.1: df = (2 + 0.1 n)^2 (n - 1) / 2; n = 13: df 65, t 1.997 x sqrt(2/13 + 0.1) = 1.006;
-    # n = 14: df 75, t 1.992 x sqrt(2/14 + 0.1) = 0.982 (printed t tables, interpolated)
-    (1.0, 1.0, 0.1, 14),
-])
+@pytest.mark.parametrize(
+    "diff, var, test_var, want",
+    [
+        (
+            1.0,
+            1.0,
+            0.0,
+            9,
+        ),  # t(2n-2) sqrt(2/n) < 1: n = 8 gives 2.145 x 0.5 = 1.07, n = 9 gives 2.120 x 0.471 = 0.9993
+        (1.0, 0.0, 0.0, 2),  # no seed variance and no test noise: the difference is exact from 2 seeds on
+        # with a test part 0.1: df = (2 + 0.1 n)^2 (n - 1) / 2; n = 13: df 65, t 1.997 x sqrt(2/13 + 0.1) =
+        # 1.006;
+        # n = 14: df 75, t 1.992 x sqrt(2/14 + 0.1) = 0.982 (printed t tables, interpolated)
+        (1.0, 1.0, 0.1, 14),
+    ],
+)
 def test_seeds_needed_by_hand(diff, var, test_var, want):
     res = {"diff": diff, "n_a": 5, "n_b": 5, "var_a": var, "var_b": var, "test_var": test_var}
     assert stats.seeds_needed(res) == (want, None)
@@ -157,7 +195,9 @@ def test_seeds_needed_by_hand(diff, var, test_var, want):
 
 def test_seeds_needed_says_why_not():
     res = {"diff": 1.0, "n_a": 5, "n_b": 5, "var_a": 1.0, "var_b": 1.0, "test_var": 0.3}
-    assert stats.seeds_needed(dict(res, test_var=1.0))[0] is None  # 1.96 sqrt(1) > 1: the test set alone is wider
+    assert (
+        stats.seeds_needed(dict(res, test_var=1.0))[0] is None
+    )  # 1.96 sqrt(1) > 1: the test set alone is wider
     assert "test set" in stats.seeds_needed(dict(res, test_var=1.0))[1]
     assert stats.seeds_needed(dict(res, diff=0.0)) == (None, "no difference to resolve")
     assert stats.seeds_needed(dict(res, n_a=1))[0] is None
@@ -168,7 +208,9 @@ def test_holm_by_hand():
     """Sorted 0.01, 0.03, 0.04 times 3, 2, 1: 0.03, 0.06, 0.04 -> running max 0.03, 0.06, 0.06 (Holm 1979)."""
     assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06], abs=1e-15)
     # a config without a p-value (seeds disagree) is left out of the family: 0.5 x 2 = 1.0, 0.9 x 1 -> 1.0
-    assert stats.holm([0.5, None, 0.9]) == [1.0, None, 1.0] and stats.holm([0.2, 0.9])[0] == pytest.approx(0.4)
+    assert stats.holm([0.5, None, 0.9]) == [1.0, None, 1.0] and stats.holm([0.2, 0.9])[0] == pytest.approx(
+        0.4
+    )
 
 
 def test_holm_across_the_configs_compared_with_one_baseline(two_configs, synthetic_root, tmp_path):
@@ -186,15 +228,25 @@ def test_holm_across_the_configs_compared_with_one_baseline(two_configs, synthet
 def test_seeds_that_disagree_get_no_interval(synthetic_root, tmp_path, capsys):
     """A's seeds 0-2 miss all 200 images (diverged) and seed 3 none (trained)."""
     labels = load_test_labels(synthetic_root)
-    for folder, seed, missed in (("A", 0, range(200)), ("A", 1, range(200)), ("A", 2, range(200)), ("A", 3, ()),
-                                 ("B", 0, ()), ("B", 1, range(1))):
+    for folder, seed, missed in (
+        ("A", 0, range(200)),
+        ("A", 1, range(200)),
+        ("A", 2, range(200)),
+        ("A", 3, ()),
+        ("B", 0, ()),
+        ("B", 1, range(1)),
+    ):
         make_run(tmp_path / folder, seed, missed, labels)
     doc = json.loads(compare([tmp_path / "B", tmp_path / "A"], fmt="json", root=synthetic_root))
     (m,) = doc["comparisons"]
-    assert doc["configs"][1]["ci95"] is None and doc["configs"][1]["ci_reason"] == "seeds disagree: no interval"
+    assert (
+        doc["configs"][1]["ci95"] is None and doc["configs"][1]["ci_reason"] == "seeds disagree: no interval"
+    )
     assert m["ci95"] is None and m["p_value"] is None and "seeds disagree" in m["reason"]
     md = compare([tmp_path / "B", tmp_path / "A"], root=synthetic_root)
-    assert "seeds disagree: no interval" in md and "| A | 4 | 0: 100.00, 1: 100.00, 2: 100.00, 3: 0.00 |" in md
+    assert (
+        "seeds disagree: no interval" in md and "| A | 4 | 0: 100.00, 1: 100.00, 2: 100.00, 3: 0.00 |" in md
+    )
 
 
 def _write_provenance(run, commit, **changes):
@@ -206,10 +258,13 @@ def _write_provenance(run, commit, **changes):
 def test_warnings_name_commits_and_extra_settings(synthetic_root, tmp_path, capsys):
     labels = load_test_labels(synthetic_root)
     for folder, seed, commit, changes in (
-            ("base", 0, "a" * 40, {}), ("base", 1, "a" * 40, {}),
-            ("one", 0, "a" * 40, {"model.pooling": "max"}), ("one", 1, "a" * 40, {"model.pooling": "max"}),
-            ("two", 0, "b" * 40, {"model.pooling": "max", "train.epochs": 2}),
-            ("two", 1, "a" * 40, {"model.pooling": "max", "train.epochs": 3})):
+        ("base", 0, "a" * 40, {}),
+        ("base", 1, "a" * 40, {}),
+        ("one", 0, "a" * 40, {"model.pooling": "max"}),
+        ("one", 1, "a" * 40, {"model.pooling": "max"}),
+        ("two", 0, "b" * 40, {"model.pooling": "max", "train.epochs": 2}),
+        ("two", 1, "a" * 40, {"model.pooling": "max", "train.epochs": 3}),
+    ):
         _write_provenance(make_run(tmp_path / folder, seed, range(seed + 1), labels), commit, **changes)
     dirs = [str(tmp_path / d) for d in ("base", "one", "two")]
     assert main(["compare", *dirs, "--format", "json", "--root", str(synthetic_root)]) == 0
@@ -233,9 +288,12 @@ def test_markdown_latex_csv_and_plot(two_configs, synthetic_root, tmp_path):
     tex = compare([a, b], fmt="latex", root=synthetic_root)
     lines = tex.splitlines()
     assert lines[0].startswith(r"\begin{tabular}") and lines[-1] == r"\end{tabular}"
-    assert [l for l in lines if l in (r"\toprule", r"\midrule", r"\bottomrule")] == [r"\toprule", r"\midrule",
-                                                                                    r"\bottomrule"]
-    assert all(l.count("&") == 7 for l in lines if l.endswith(r"\\"))  # 8 columns in every row
+    assert [line for line in lines if line in (r"\toprule", r"\midrule", r"\bottomrule")] == [
+        r"\toprule",
+        r"\midrule",
+        r"\bottomrule",
+    ]
+    assert all(line.count("&") == 7 for line in lines if line.endswith(r"\\"))  # 8 columns in every row
     rows = list(csv.DictReader(io.StringIO(compare([a, b], fmt="csv", root=synthetic_root))))
     assert [r["name"] for r in rows] == ["A", "B"] and rows[1]["baseline"] == "A"
     assert float(rows[1]["diff"]) == pytest.approx(-1.5) and rows[0]["diff"] == ""
@@ -267,13 +325,19 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(two_configs, synthetic_
     _bad([str(a), str(tmp_path / "other"), *root], capsys, "other labels")
     _bad([str(a), str(b), "--format", "xml", *root], capsys, "--format xml")
     (tmp_path / "nolabels").mkdir()
-    _bad([str(a), str(b), "--root", str(tmp_path / "nolabels"), "--plot", str(plot)], capsys, "test labels not found")
+    _bad(
+        [str(a), str(b), "--root", str(tmp_path / "nolabels"), "--plot", str(plot)],
+        capsys,
+        "test labels not found",
+    )
     assert not plot.exists()
 
 
 REAL = resolve_root(None)
-needs_mnist = pytest.mark.skipif(find_file(REAL, "t10k-labels-idx1-ubyte") is None,
-                                 reason=f"MNIST test labels not in {REAL}; run `paper-lenet download`")
+needs_mnist = pytest.mark.skipif(
+    find_file(REAL, "t10k-labels-idx1-ubyte") is None,
+    reason=f"MNIST test labels not in {REAL}; run `paper-lenet download`",
+)
 RUNS = __import__("pathlib").Path(__file__).resolve().parents[1] / "results" / "runs"
 
 
@@ -310,13 +374,18 @@ def test_test_se_by_hand_and_no_plot_needs_no_matplotlib(two_configs, synthetic_
 
     def no_matplotlib():
         raise AssertionError("matplotlib asked for without --plot")
+
     monkeypatch.setattr(C, "need_matplotlib", no_matplotlib)
     a, b = two_configs
     rows = list(csv.DictReader(io.StringIO(compare([a, b], fmt="csv", root=synthetic_root))))
-    assert [float(r["test_se"]) for r in rows] == pytest.approx([1.0485, 0.70534], abs=1e-4)  # hand, 5 figures
+    assert [float(r["test_se"]) for r in rows] == pytest.approx(
+        [1.0485, 0.70534], abs=1e-4
+    )  # hand, 5 figures
 
 
-def test_a_baseline_outside_the_dirs_comes_first_and_same_names_get_their_paths(two_configs, synthetic_root, tmp_path):
+def test_a_baseline_outside_the_dirs_comes_first_and_same_names_get_their_paths(
+    two_configs, synthetic_root, tmp_path
+):
     a, b = two_configs
     doc = json.loads(compare([a], baseline=b, fmt="json", root=synthetic_root))
     assert [c["name"] for c in doc["configs"]] == ["B", "A"] and doc["comparisons"][0]["baseline"] == "B"
@@ -332,10 +401,17 @@ def test_the_old_bootstrap_interval_in_percent_by_hand(synthetic_root, tmp_path)
     P(k <= 1) = 13/256 = 0.05 and P(k = 0) = 1/256, so the 95% interval is exactly [25, 100] points (the
     2.5% quantile sits among ~500 replicates at 25, the 97.5% one among ~3,200 at 100)."""
     labels = load_test_labels(synthetic_root)
-    for folder, seed, missed in (("A", 0, range(200)), ("A", 1, range(200)), ("A", 2, range(200)), ("A", 3, ()),
-                                 ("B", 0, ())):
+    for folder, seed, missed in (
+        ("A", 0, range(200)),
+        ("A", 1, range(200)),
+        ("A", 2, range(200)),
+        ("A", 3, ()),
+        ("B", 0, ()),
+    ):
         make_run(tmp_path / folder, seed, missed, labels)
-    (m,) = json.loads(compare([tmp_path / "B", tmp_path / "A"], fmt="json", root=synthetic_root))["comparisons"]
+    (m,) = json.loads(compare([tmp_path / "B", tmp_path / "A"], fmt="json", root=synthetic_root))[
+        "comparisons"
+    ]
     assert m["diff"] == pytest.approx(75.0, abs=1e-9) and m["bootstrap_ci95"] == [25.0, 100.0]
 
 

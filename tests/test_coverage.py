@@ -4,6 +4,7 @@ difference it excludes 0 in at most 8% of comparisons, at 2, 3, 5 and 10 seeds p
 effect (per-image flips only) and with seed effects of tau 0.2 and 0.4; a true difference of 0.6
 points at 5 seeds is found in most comparisons. The same harness flags the paired bootstrap that the
 interval replaced. The simulations are seeded, so each rate is a fixed number on every machine."""
+
 from __future__ import annotations
 
 import math

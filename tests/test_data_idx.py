@@ -1,4 +1,5 @@
 """IDX reading: every way a file can be wrong gives a one-line DataError naming the file."""
+
 import gzip
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Preprocessing, subsets and load_mnist on a synthetic data root."""
+
 import numpy as np
 import pytest
 import torch
@@ -55,7 +56,9 @@ def test_larger_input_and_no_pad():
     assert torch.allclose(x[..., :4, :], torch.tensor(-0.1))
     y = M.preprocess(raw_batch(), DataConfig(pad=False), 32)  # resized: fills the field
     assert y.shape == (3, 1, 32, 32)
-    assert M.preprocess(raw_batch().float(), DataConfig(), 32).equal(M.preprocess(raw_batch(), DataConfig(), 32))
+    assert M.preprocess(raw_batch().float(), DataConfig(), 32).equal(
+        M.preprocess(raw_batch(), DataConfig(), 32)
+    )
 
 
 def test_subset_stratified():

@@ -1,6 +1,7 @@
 """Checks on the real MNIST files (root: $PAPER_LENET_DATA or the default cache).
 
 Skipped when the files are absent; CI runs `paper-lenet download` first."""
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +14,8 @@ from paper_lenet.data.idx import find_file
 ROOT = dl.resolve_root(None)
 pytestmark = pytest.mark.skipif(
     not all(find_file(ROOT, n) for n in dl.SHA256),
-    reason=f"real MNIST not in {ROOT}; run `paper-lenet download` (or set PAPER_LENET_DATA)")
+    reason=f"real MNIST not in {ROOT}; run `paper-lenet download` (or set PAPER_LENET_DATA)",
+)
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -27,6 +29,7 @@ def mnist():
 def test_files_verify_offline(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("network source used")
+
     monkeypatch.setattr(dl, "_open_url", boom)
     monkeypatch.setattr(dl, "_npm_pack", boom)
     assert dl.ensure_mnist(None, log=lambda s: None) == ROOT
@@ -62,8 +65,11 @@ def test_stratified_subset_real():
 
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
-HEADLINE_RUNS = sorted(p.parent for p in (REPO / "results" / "runs").glob("lenet5_*/seed*/model.pt")
-                       if p.parent.parent.name in ("lenet5_1998", "lenet5_lush"))
+HEADLINE_RUNS = sorted(
+    p.parent
+    for p in (REPO / "results" / "runs").glob("lenet5_*/seed*/model.pt")
+    if p.parent.parent.name in ("lenet5_1998", "lenet5_lush")
+)
 
 
 @pytest.mark.parametrize("run", HEADLINE_RUNS, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -2,6 +2,7 @@
 principal axis made vertical by shifting lines, 28x28 kept): a sheared bar comes out vertical, the
 second moments of the result (mu11 = 0; mass, centre and mu02 kept) by an independent computation,
 the dispatch and the picture; on real MNIST, how much ink leaves the field and how the slant drops."""
+
 import math
 
 import numpy as np
@@ -12,22 +13,31 @@ from paper_lenet.config import load_config
 from paper_lenet.data import download as dl
 from paper_lenet.data.deskew import deskew
 from paper_lenet.data.idx import find_file, load_split
+from paper_lenet.data.image import read_image
 from paper_lenet.data.preprocess import SIDE, apply
 from paper_lenet.tools.pictures import save_preprocessing_grid
-from paper_lenet.data.image import read_image
 
 ROOT = dl.resolve_root(None)
-real = pytest.mark.skipif(not all(find_file(ROOT, n) for n in dl.SHA256),
-                          reason=f"real MNIST not in {ROOT}; run `paper-lenet download`")
+real = pytest.mark.skipif(
+    not all(find_file(ROOT, n) for n in dl.SHA256),
+    reason=f"real MNIST not in {ROOT}; run `paper-lenet download`",
+)
 
 
 def np_moments(img: np.ndarray):
     """(mass, x_c, y_c, mu11, mu02) of one image, grey levels as weights, by explicit loops."""
-    pts = [(y, x, float(img[y, x])) for y in range(img.shape[0]) for x in range(img.shape[1]) if img[y, x] > 0]
+    pts = [
+        (y, x, float(img[y, x])) for y in range(img.shape[0]) for x in range(img.shape[1]) if img[y, x] > 0
+    ]
     m = sum(w for *_, w in pts)
     yc, xc = sum(y * w for y, _, w in pts) / m, sum(x * w for _, x, w in pts) / m
-    return (m, xc, yc, sum((y - yc) * (x - xc) * w for y, x, w in pts) / m,
-            sum((y - yc) ** 2 * w for y, _, w in pts) / m)
+    return (
+        m,
+        xc,
+        yc,
+        sum((y - yc) * (x - xc) * w for y, x, w in pts) / m,
+        sum((y - yc) ** 2 * w for y, _, w in pts) / m,
+    )
 
 
 def sheared_bar(shear: float, width: float = 3.0) -> torch.Tensor:
@@ -89,7 +99,7 @@ def test_the_config_key_and_the_picture(tmp_path):
     assert cfg.data.preprocess == "deskew"
     raw = sheared_bar(0.4).round().to(torch.uint8).expand(2, 28, 28).clone()
     img = read_image(save_preprocessing_grid(raw, ["none", "deskew"], tmp_path / "g.png", zoom=1))
-    cell = img[2 + 30:30 + 30, 2:30]  # the deskew row, first digit: dark ink on white
+    cell = img[2 + 30 : 30 + 30, 2:30]  # the deskew row, first digit: dark ink on white
     want = 255 - np.rint(deskew(raw[:1])[0].numpy())
     assert np.allclose(cell, want)
 
@@ -104,6 +114,7 @@ def test_real_mnist_deskewing_keeps_the_ink_and_removes_the_slant():
     # the worst digit 97.8%), so 0.999 leaves room; a wrong sign doubles the slant, far more ink leaves
     assert kept > 0.999
     from paper_lenet.data.deslant import slant
+
     before, after = slant(x.double())[0].abs().mean().item(), slant(y.double())[0].abs().mean().item()
     # measured on all 60,000: mean |alpha| 0.234 before, 3e-5 after (interpolation rounding and clipped
     # rows); 2% of before is far above that and far below any half-done shear

@@ -1,5 +1,6 @@
 """data.deslant text (data/deslant.py): binary moments, the row shear, the size normalisation into
 20x20, each against an independent computation on small inputs; real MNIST; the config key."""
+
 import math
 
 import numpy as np
@@ -13,8 +14,10 @@ from paper_lenet.data.deslant import deslant, deslant_grey_crop, deslant_text, m
 from paper_lenet.data.idx import find_file
 
 ROOT = dl.resolve_root(None)
-real = pytest.mark.skipif(not all(find_file(ROOT, n) for n in dl.SHA256),
-                          reason=f"real MNIST not in {ROOT}; run `paper-lenet download`")
+real = pytest.mark.skipif(
+    not all(find_file(ROOT, n) for n in dl.SHA256),
+    reason=f"real MNIST not in {ROOT}; run `paper-lenet download`",
+)
 
 
 def stroke(deg: float, cx: float = 13.5, cy: float = 13.5, grey: float = 255) -> torch.Tensor:
@@ -62,13 +65,20 @@ def test_binary_moments_match_loops_and_ignore_grey_levels_above_the_threshold()
 def test_shear_rows_is_linear_interpolation_with_zeros_outside():
     g = torch.Generator().manual_seed(1)
     x = torch.rand(2, 28, 28, generator=g, dtype=torch.float64) * 255
-    alpha, yc = torch.tensor([0.37, -1.2], dtype=torch.float64), torch.tensor([13.2, 9.0], dtype=torch.float64)
+    alpha, yc = (
+        torch.tensor([0.37, -1.2], dtype=torch.float64),
+        torch.tensor([13.2, 9.0], dtype=torch.float64),
+    )
     out = shear_rows(x, alpha, yc, 16)
     cols = np.arange(-16, 44)
     for i in range(2):
         for y in range(28):
-            row = np.concatenate([[0.0], x[i, y].numpy(), [0.0]])  # zeros just outside, as the image's background
-            want = np.interp(cols + alpha[i].item() * (y - yc[i].item()), np.arange(-1, 29), row, left=0, right=0)
+            row = np.concatenate(
+                [[0.0], x[i, y].numpy(), [0.0]]
+            )  # zeros just outside, as the image's background
+            want = np.interp(
+                cols + alpha[i].item() * (y - yc[i].item()), np.arange(-1, 29), row, left=0, right=0
+            )
             # both float64 linear interpolation: ~1e-13 grey levels apart
             assert np.allclose(out[i, y].numpy(), want, atol=1e-9)
 
@@ -111,14 +121,14 @@ def test_slanted_stroke_becomes_vertical_and_fills_the_box():
     h = (wide >= 0.5).any(2).sum(1).double()
     w = (wide >= 0.5).any(1).sum(1).double()
     s = 20 / torch.maximum(h, w)
-    assert torch.allclose(m1, (wide.sum((1, 2)) * s ** 2), rtol=1e-5)
+    assert torch.allclose(m1, (wide.sum((1, 2)) * s**2), rtol=1e-5)
 
 
 def test_deslant_dispatch_and_chunks():
     x = torch.stack([stroke(20), stroke(-10), torch.zeros(28, 28)]).to(torch.uint8)
     assert torch.equal(deslant(x, "text", 1), deslant_text(x, 1))
     # each image on its own: the batched path has no cross-image terms
-    assert torch.equal(torch.cat([deslant_text(x[i:i + 1]) for i in range(3)]), deslant_text(x))
+    assert torch.equal(torch.cat([deslant_text(x[i : i + 1]) for i in range(3)]), deslant_text(x))
     assert deslant_text(x)[2].abs().max() == 0  # blank stays blank
     with pytest.raises(ValueError):
         deslant(x, "foo")
@@ -133,7 +143,9 @@ def test_config_key_defaults_and_saved_runs():
     saved["data"]["preprocess"] = "none"  # keys that mean nothing without deslant: the defaults
     assert config_from_dict(saved).data.deslant == load_config(None).data.deslant
     partial = {"model": {"arch": "knn", "input_size": 20}, "data": {"preprocess": "deslant"}}
-    assert config_from_dict(partial).data.deslant == load_config(None).data.deslant  # a config file: the default
+    assert (
+        config_from_dict(partial).data.deslant == load_config(None).data.deslant
+    )  # a config file: the default
     with pytest.raises(ConfigError, match="deslant_threshold"):
         load_config("fig9/knn-deslant", ["data.deslant_threshold=0"])
 
@@ -163,8 +175,13 @@ def test_moments_by_hand_and_of_a_blank_image():
     x[0, 5, 3], x[0, 9, 11] = 200, 255  # both >= 128
     x[2, 4, 20] = 130  # one pixel: its own centre, no spread
     m, xc, yc, mu11, mu02 = moments(x, 128)
-    assert [t.tolist() for t in (m, xc, yc, mu11, mu02)] == [[2, 0, 1], [7, 13.5, 20], [7, 13.5, 4], [8, 0, 0],
-                                                              [4, 0, 0]]
+    assert [t.tolist() for t in (m, xc, yc, mu11, mu02)] == [
+        [2, 0, 1],
+        [7, 13.5, 20],
+        [7, 13.5, 4],
+        [8, 0, 0],
+        [4, 0, 0],
+    ]
 
 
 @pytest.mark.parametrize("threshold", [128, None])  # binary (text) and grey-weighted (grey_crop) moments

@@ -1,4 +1,5 @@
 """The affine distortions: seeded, identity at zero range, prob respected, geometry right."""
+
 import dataclasses
 
 import numpy as np
@@ -16,7 +17,7 @@ ZERO = DistortConfig(enabled=True, prob=1.0, translate=0, scale=0, squeeze=0, sh
 def blobs(n=64, seed=0):
     """Soft blobs well inside the frame, at random positions: like digits, mass off-centre."""
     g = torch.Generator().manual_seed(seed)
-    cy, cx = (torch.rand(2, n, 1, 1, generator=g) * 6 + 11)
+    cy, cx = torch.rand(2, n, 1, 1, generator=g) * 6 + 11
     r = torch.arange(28.0)
     d2 = (r.view(1, 28, 1) - cy) ** 2 + (r.view(1, 1, 28) - cx) ** 2
     return (255 * torch.exp(-d2 / 8)).round().to(torch.uint8)
@@ -81,7 +82,10 @@ def test_scale_and_squeeze_and_shear_geometry():
     cfg = dataclasses.replace(ZERO, scale=0.3)
     p = D._params(32, cfg, gen(4))
     y = D.distort_batch(x, cfg, gen(4))
-    spread = lambda t: t.float().flatten(1).gt(0.5 * 255).sum(1).float()  # area at half height
+
+    def spread(t):
+        return t.float().flatten(1).gt(0.5 * 255).sum(1).float()  # area at half height
+
     ratio = (spread(y) / spread(x)).sqrt()
     assert np.corrcoef(ratio.numpy(), p["s"].numpy())[0, 1] > 0.9
     # shear only: a vertical bar tilts; its top row shifts by -h * 8 pixels relative to bottom
@@ -91,7 +95,10 @@ def test_scale_and_squeeze_and_shear_geometry():
     h = D._params(1, cfg, gen(9))["h"].item()
     z = D.distort_batch(bar, cfg, gen(9))
     r = torch.arange(28.0)
-    cx = lambda row: (z[0, row] * r).sum() / z[0, row].sum()
+
+    def cx(row):
+        return (z[0, row] * r).sum() / z[0, row].sum()
+
     assert (cx(20) - cx(8)).item() == pytest.approx(h * 12, abs=0.15)
 
 
@@ -105,8 +112,15 @@ def test_distorted_pass():
     raw = blobs(200)
     dcfg = DataConfig(distortions=DistortConfig(enabled=True))
     x = preprocess(raw, dcfg, 32)
-    m = MNIST(x, torch.zeros(200, dtype=torch.int64), x[:1], torch.zeros(1, dtype=torch.int64),
-              raw, np.arange(200), None)
+    m = MNIST(
+        x,
+        torch.zeros(200, dtype=torch.int64),
+        x[:1],
+        torch.zeros(1, dtype=torch.int64),
+        raw,
+        np.arange(200),
+        None,
+    )
     a = D.distorted_pass(m, dcfg, 32, epoch=0, seed=0)
     assert a.shape == x.shape and a.dtype == torch.float32
     assert torch.equal(a, D.distorted_pass(m, dcfg, 32, epoch=0, seed=0))
@@ -132,16 +146,24 @@ def test_distortion_grid_rows_and_samples():
     assert not torch.equal(rows[1], rows[2])  # each row a fresh draw
     again = D.distortion_grid(x, DistortConfig(prob=0.0), n=4, copies=3, seed=5, labels=labels)[1]
     assert torch.equal(rows, again)
-    assert not torch.equal(rows, D.distortion_grid(x, DistortConfig(), n=4, copies=3, seed=6, labels=labels)[1])
+    assert not torch.equal(
+        rows, D.distortion_grid(x, DistortConfig(), n=4, copies=3, seed=6, labels=labels)[1]
+    )
     first, plain = D.distortion_grid(x, DistortConfig(), n=20, copies=1)
-    assert first == list(range(12)) and plain.shape == (2, 12, 28, 28)  # without labels: the first n there are
+    assert first == list(range(12)) and plain.shape == (
+        2,
+        12,
+        28,
+        28,
+    )  # without labels: the first n there are
 
 
 def test_save_grid(tmp_path):
     pytest.importorskip("matplotlib")
     from paper_lenet.tools.maps import save_distortion_grid
 
-    p = save_distortion_grid(blobs(12), DistortConfig(), tmp_path / "sub" / "g.png", n=4, copies=2,
-                             labels=np.arange(12) % 10)
+    p = save_distortion_grid(
+        blobs(12), DistortConfig(), tmp_path / "sub" / "g.png", n=4, copies=2, labels=np.arange(12) % 10
+    )
     assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [q.name for q in p.parent.iterdir()] == ["g.png"]  # written by rename: no temporary left

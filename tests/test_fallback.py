@@ -1,6 +1,7 @@
 """Without the fast path: PAPER_LENET_FAST=off, no C compiler, or one that fails. Training must
 fall back to autograd with a notice (train.fast=auto) or stop with a one-line error (train.fast=on).
 These tests need no compiler, so they run everywhere, unlike tests/test_fast.py."""
+
 from __future__ import annotations
 
 import os
@@ -10,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from paper_lenet import load_config
+from paper_lenet import build_model, load_config
 from paper_lenet.errors import ConfigError
 from paper_lenet.fast import build, fast_supported
-from paper_lenet import build_model
 from paper_lenet.training.steppers import make_stepper
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +60,9 @@ def test_fast_off_switch_gives_autograd(monkeypatch):
     model = build_model(cfg.model, seed=0)
     assert "PAPER_LENET_FAST=off" in fast_supported(model, cfg)
     notes = []
-    assert make_stepper(model, cfg, log=notes.append).name == "reference" and "PAPER_LENET_FAST=off" in notes[0]
+    assert (
+        make_stepper(model, cfg, log=notes.append).name == "reference" and "PAPER_LENET_FAST=off" in notes[0]
+    )
     with pytest.raises(ConfigError, match="unavailable"):
         make_stepper(model, load_config(PAPER, ["train.fast=on"]), log=lambda *_: None)
     monkeypatch.setenv("PAPER_LENET_FAST", "fastest")
@@ -75,13 +77,38 @@ def test_training_without_a_c_compiler_falls_back_to_autograd(synthetic_root, tm
     (bindir / "python").symlink_to(sys.executable)
     env = {k: v for k, v in os.environ.items() if k not in ("CC", "PAPER_LENET_FAST")}
     env.update(PATH=str(bindir), PAPER_LENET_CACHE=str(tmp_path / "cache"))
-    args = [f"data.root={synthetic_root}", "data.download=false", "data.train_size=200", "train.epochs=1",
-            "train.sdlm.hessian_samples=20"]
-    r = subprocess.run([sys.executable, "-m", "paper_lenet", "train", str(PAPER), *args, "--out", str(tmp_path / "run")],
-                       capture_output=True, text=True, env=env, cwd=ROOT)
+    args = [
+        f"data.root={synthetic_root}",
+        "data.download=false",
+        "data.train_size=200",
+        "train.epochs=1",
+        "train.sdlm.hessian_samples=20",
+    ]
+    r = subprocess.run(
+        [sys.executable, "-m", "paper_lenet", "train", str(PAPER), *args, "--out", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert r.returncode == 0, r.stderr
     assert "fast path unavailable (no C compiler" in r.stdout + r.stderr
     assert (tmp_path / "run" / "summary.json").exists() and not (tmp_path / "cache").exists()
-    r = subprocess.run([sys.executable, "-m", "paper_lenet", "train", str(PAPER), *args, "train.fast=on",
-                        "--out", str(tmp_path / "on")], capture_output=True, text=True, env=env, cwd=ROOT)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "paper_lenet",
+            "train",
+            str(PAPER),
+            *args,
+            "train.fast=on",
+            "--out",
+            str(tmp_path / "on"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert r.returncode == 2 and "no C compiler" in r.stderr and r.stderr.strip().count("\n") == 0

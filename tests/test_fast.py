@@ -1,4 +1,5 @@
 """The compiled per-sample SDLM path against the autograd reference, for every model switch."""
+
 from __future__ import annotations
 
 import copy
@@ -8,11 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from paper_lenet import load_config
+from paper_lenet import build_model, load_config
+from paper_lenet.core.sdlm import curvature, sdlm_rates
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.fast import FastStepper, build, fast_supported
-from paper_lenet import build_model
-from paper_lenet.core.sdlm import curvature, sdlm_rates
 from paper_lenet.training.steppers import ReferenceStepper
 from paper_lenet.training.train import train
 
@@ -23,12 +23,21 @@ if WHY_NOT is not None:  # the autograd fallback is what every other test module
 PAPER = Path(__file__).resolve().parents[1] / "configs" / "lenet5_1998.yaml"
 # The variants below pin the settings their HORIZON was measured with, so a change of the headline
 # config does not silently turn a smooth variant chaotic (test_smooth_variants_... guards that too).
-PREVIOUS = ["model.init=lecun98_sqrt", "model.subsample_mode=average"]  # configs/previous/lenet5_1998_average.yaml
+PREVIOUS = [
+    "model.init=lecun98_sqrt",
+    "model.subsample_mode=average",
+]  # configs/previous/lenet5_1998_average.yaml
 VARIANTS = {
     "paper": [],  # configs/lenet5_1998.yaml itself
     "previous": PREVIOUS,
-    "modern": ["model.activation=relu", "model.pooling=max", "model.c3=full", "model.head=linear",
-               "train.loss=cross_entropy", *PREVIOUS],
+    "modern": [
+        "model.activation=relu",
+        "model.pooling=max",
+        "model.c3=full",
+        "model.head=linear",
+        "train.loss=cross_entropy",
+        *PREVIOUS,
+    ],
     "tanh_avg_map": ["model.activation=tanh", "model.pooling=avg", "train.loss=map", *PREVIOUS],
     # the authors' Lush net: 10 squashed outputs, 1/2 squared error to +-1, x 0.01 input, forget init
     "lush": ["model.head=squashed", "train.loss=edist", "data.scaling=lush"],
@@ -55,8 +64,10 @@ def setup(root, extra, eta=5e-4):
 
 
 def run_both(cfg, ref, fast, rates, x, y, idx):
-    steppers = [ReferenceStepper(ref, cfg.train.loss, cfg.train.map_j),
-                FastStepper(fast, cfg.train.loss, cfg.train.map_j)]
+    steppers = [
+        ReferenceStepper(ref, cfg.train.loss, cfg.train.map_j),
+        FastStepper(fast, cfg.train.loss, cfg.train.map_j),
+    ]
     out = []
     for s in steppers:
         s.set_rates(rates)
@@ -81,7 +92,9 @@ def test_one_step_matches_reference(synthetic_root, variant):
     rel, where = max_rel(ref, fast)
     assert rel <= 1e-5, f"{variant}: {where} differs by {rel:.2e} relative"
     # the update itself, not only the parameters, agrees (it is small next to the weights)
-    for (n, p0), (_, pr), (_, pf) in zip(before.named_parameters(), ref.named_parameters(), fast.named_parameters()):
+    for (n, p0), (_, pr), (_, pf) in zip(
+        before.named_parameters(), ref.named_parameters(), fast.named_parameters(), strict=False
+    ):
         dr, df = pr - p0, pf - p0
         assert dr.abs().max() > 0, f"{variant}: {n} did not move"
         assert (df - dr).abs().max() <= 1e-3 * dr.abs().max() + 1e-6 * p0.abs().max(), n
@@ -129,7 +142,7 @@ def test_thousand_steps_stay_together(synthetic_root, variant):
     # on-the-fly errors: a near-tie between two classes may flip once in a while
     assert abs(errs_r - errs_f) <= 2, (errs_r, errs_f)
     assert [e for e, _ in r][:2] == [e for e, _ in f][:2]
-    loss_r, loss_f = sum(l for _, l in r), sum(l for _, l in f)
+    loss_r, loss_f = sum(loss for _, loss in r), sum(loss for _, loss in f)
     assert loss_f == pytest.approx(loss_r, rel=1e-4)  # sums of 1,000 float32 losses, each within ~1e-6
     assert errs_f < 500  # and it learned something on the way (chance is 900)
 
@@ -169,7 +182,7 @@ def test_larger_input_uses_convolutional_c5(tmp_path):
     rates = sdlm_rates(ref, curvature(ref, x[:10], y[:10], "mse"), 5e-4, 0.02)
     r, f = run_both(cfg, ref, fast, rates, x, y, torch.arange(20))
     assert [e for e, _ in r] == [e for e, _ in f]
-    assert sum(l for _, l in f) == pytest.approx(sum(l for _, l in r), rel=1e-5)
+    assert sum(loss for _, loss in f) == pytest.approx(sum(loss for _, loss in r), rel=1e-5)
     assert max_rel(ref, fast)[0] <= 1e-5
 
 
@@ -185,15 +198,23 @@ def test_non_contiguous_inputs_give_the_same_steps(synthetic_root):
 
 
 def small(root, *extra):
-    return [f"data.root={root}", "data.download=false", "data.train_size=600", "train.epochs=2",
-            "train.sdlm.hessian_samples=50", *extra]
+    return [
+        f"data.root={root}",
+        "data.download=false",
+        "data.train_size=600",
+        "train.epochs=2",
+        "train.sdlm.hessian_samples=50",
+        *extra,
+    ]
 
 
 def test_training_with_fast_path_reaches_the_same_error(synthetic_root, tmp_path):
     logs = []
     on = train(load_config(PAPER, small(synthetic_root, "train.fast=on")), tmp_path / "on", log=logs.append)
-    off = train(load_config(PAPER, small(synthetic_root, "train.fast=off")), tmp_path / "off", log=lambda *_: None)
-    assert not any("notice" in str(l) for l in logs)
+    off = train(
+        load_config(PAPER, small(synthetic_root, "train.fast=off")), tmp_path / "off", log=lambda *_: None
+    )
+    assert not any("notice" in str(entry) for entry in logs)
     n = 200  # synthetic test images
     p = max((on["test_error"] + off["test_error"]) / 2, 1 / n)
     assert abs(on["test_error"] - off["test_error"]) <= 3 * math.sqrt(2 * p * (1 - p) / n) + 1 / n
@@ -223,13 +244,19 @@ def test_portable_build_steps_like_the_native_one(synthetic_root, tmp_path, monk
 def test_compiler_rejecting_native_flags_gets_the_portable_build(tmp_path, monkeypatch):
     """A compiler without -march=native (older clang, some ARM toolchains) still builds the fast path."""
     cc = tmp_path / "cc"
-    cc.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = "-march=native" ] && { echo "unsupported: $a" >&2; exit 1; }; done\n'
-                  f'exec {build.compiler()} "$@"\n')
+    cc.write_text(
+        '#!/bin/sh\nfor a in "$@"; do [ "$a" = "-march=native" ] && { echo "unsupported: $a" >&2; exit 1; }; '
+        "done\n"
+        f'exec {build.compiler()} "$@"\n'
+    )
     cc.chmod(0o755)
     monkeypatch.setenv("CC", str(cc))
     monkeypatch.setenv("PAPER_LENET_CACHE", str(tmp_path / "cache"))
     assert build.build(32) == build.library_path(32, build.PORTABLE)
-    assert "unsupported: -march=native" in build.library_path(32, build.NATIVE).with_suffix(".failed").read_text()
+    assert (
+        "unsupported: -march=native"
+        in build.library_path(32, build.NATIVE).with_suffix(".failed").read_text()
+    )
     assert build.unavailable(32) is None
 
 

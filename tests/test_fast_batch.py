@@ -1,4 +1,5 @@
 """FastBatchGrad: minibatch gradients from the compiled lenet5.c against autograd, and training with it."""
+
 from __future__ import annotations
 
 import math
@@ -7,11 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from paper_lenet import load_config
+from paper_lenet import build_model, load_config
+from paper_lenet.core.losses import loss_fn
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.fast import FastBatchGrad, build, fast_supported
-from paper_lenet.core.losses import loss_fn
-from paper_lenet import build_model
 from paper_lenet.training.steppers import make_batch_grad
 from paper_lenet.training.train import train
 
@@ -25,12 +25,32 @@ PAPER = ROOT / "configs" / "lenet5_1998.yaml"
 VARIANTS = {  # (config, overrides): both heads, every activation and pooling, table and dense C3
     "modern": (MODERN, []),
     "paper_mse": (PAPER, ["train.optimizer=adam", "train.batch_size=32"]),
-    "tanh_avg_map_table": (MODERN, ["model.activation=tanh", "model.pooling=avg", "model.c3=table",
-                                    "model.head=rbf", "train.loss=map"]),
-    "subsample_sum_ce": (PAPER, ["model.subsample_mode=sum", "model.head=linear", "train.loss=cross_entropy",
-                                 "train.optimizer=sgd", "train.batch_size=16"]),
-    "lush_adam": (PAPER, ["model.subsample_mode=sum", "model.head=squashed", "train.loss=edist", "model.init=forget",
-                          "data.scaling=lush", "train.optimizer=adam", "train.batch_size=32"]),
+    "tanh_avg_map_table": (
+        MODERN,
+        ["model.activation=tanh", "model.pooling=avg", "model.c3=table", "model.head=rbf", "train.loss=map"],
+    ),
+    "subsample_sum_ce": (
+        PAPER,
+        [
+            "model.subsample_mode=sum",
+            "model.head=linear",
+            "train.loss=cross_entropy",
+            "train.optimizer=sgd",
+            "train.batch_size=16",
+        ],
+    ),
+    "lush_adam": (
+        PAPER,
+        [
+            "model.subsample_mode=sum",
+            "model.head=squashed",
+            "train.loss=edist",
+            "model.init=forget",
+            "data.scaling=lush",
+            "train.optimizer=adam",
+            "train.batch_size=32",
+        ],
+    ),
 }
 
 
@@ -43,7 +63,9 @@ def batch(root, cfg):
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_batch_gradient_matches_autograd(synthetic_root, variant, threads):
     path, extra = VARIANTS[variant]
-    cfg = load_config(path, [f"data.root={synthetic_root}", "data.download=false", "data.train_size=600", *extra])
+    cfg = load_config(
+        path, [f"data.root={synthetic_root}", "data.download=false", "data.train_size=600", *extra]
+    )
     x, y = batch(synthetic_root, cfg)
     model = build_model(cfg.model, seed=1)
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(3))[:67]  # uneven split
@@ -83,8 +105,13 @@ def test_split_over_threads_changes_nothing_but_summation_order(synthetic_root):
 
 
 def test_minibatch_training_fast_and_autograd_agree(synthetic_root, tmp_path, monkeypatch):
-    base = [f"data.root={synthetic_root}", "data.download=false", "data.train_size=600", "train.epochs=3",
-            "train.batch_size=32"]
+    base = [
+        f"data.root={synthetic_root}",
+        "data.download=false",
+        "data.train_size=600",
+        "train.epochs=3",
+        "train.batch_size=32",
+    ]
     logs, calls = [], []
     real_call = FastBatchGrad.__call__
 
@@ -98,7 +125,7 @@ def test_minibatch_training_fast_and_autograd_agree(synthetic_root, tmp_path, mo
     n_calls = len(calls)
     off = train(load_config(MODERN, base + ["train.fast=off"]), tmp_path / "off", log=lambda *_: None)
     assert len(calls) == n_calls  # train.fast=off: autograd only
-    assert not any("notice" in str(l) for l in logs)
+    assert not any("notice" in str(entry) for entry in logs)
     n = 200  # synthetic test images
     p = max((on["test_error"] + off["test_error"]) / 2, 1 / n)
     assert abs(on["test_error"] - off["test_error"]) <= 3 * math.sqrt(2 * p * (1 - p) / n) + 1 / n

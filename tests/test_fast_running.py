@@ -1,5 +1,6 @@
 """hessian=running on the compiled path (lenet5_run_running, lenet5_curv.h) against the autograd
 reference (ReferenceStepper with SN2.8's running average, sdlm.curvature per pattern)."""
+
 from __future__ import annotations
 
 import copy
@@ -8,8 +9,8 @@ import pytest
 import torch
 
 from paper_lenet import build_model, load_config
-from paper_lenet.fast import FastStepper, build, fast_supported
 from paper_lenet.core.sdlm import curvature
+from paper_lenet.fast import FastStepper, build, fast_supported
 from paper_lenet.training.steppers import ReferenceStepper
 from paper_lenet.training.train import train
 
@@ -17,6 +18,7 @@ if build.unavailable() is not None:  # test_authors_protocol covers the autograd
     pytest.skip(f"fast path unavailable: {build.unavailable()}", allow_module_level=True)
 
 from test_fast import PAPER, VARIANTS, max_rel, one_thread, setup  # noqa: E402,F401  (after the skip: it skips
+
 # too; one_thread is its autouse fixture: one thread for batch-1 autograd)
 
 # every head/loss pair lenet5_curv.h starts from, and the modern layers (ReLU, max-pool, dense C3)
@@ -58,8 +60,10 @@ def test_running_steps_match_reference(synthetic_root, variant):
     """20 patterns with SN2.8's gamma 0.05: weights and sigma stay together with the reference."""
     cfg, data, ref, fast, rates = setup(synthetic_root, RUNNING_VARIANTS[variant])
     h0 = curvature(ref, data.train_x[:50], data.train_y[:50], cfg.train.loss, cfg.train.map_j)
-    steppers = [ReferenceStepper(ref, cfg.train.loss, cfg.train.map_j),
-                FastStepper(fast, cfg.train.loss, cfg.train.map_j)]
+    steppers = [
+        ReferenceStepper(ref, cfg.train.loss, cfg.train.map_j),
+        FastStepper(fast, cfg.train.loss, cfg.train.map_j),
+    ]
     before = copy.deepcopy(ref)
     out = []
     for s in steppers:
@@ -75,7 +79,9 @@ def test_running_steps_match_reference(synthetic_root, variant):
     assert rel <= 1e-4, f"{variant}: {where} differs by {rel:.2e} relative"
     rel, where = rel_diff(steppers[1].running_hessian(), steppers[0].running_hessian())
     assert rel <= 1e-4, f"{variant}: sigma of {where} differs by {rel:.2e} relative"
-    assert all((p - p0).abs().max() > 0 for p, p0 in zip(fast.parameters(), before.parameters()))
+    assert all(
+        (p - p0).abs().max() > 0 for p, p0 in zip(fast.parameters(), before.parameters(), strict=False)
+    )
 
 
 def test_running_uses_the_fast_path_except_avg_pooling():
@@ -90,8 +96,13 @@ def test_running_uses_the_fast_path_except_avg_pooling():
 def test_running_training_takes_the_fast_path(synthetic_root, tmp_path):
     """A 2-pass run with hessian=running trains on the fast path (test_train checks its resume)."""
     notes = []
-    over = [f"data.root={synthetic_root}", "data.download=false", "data.train_size=200", "train.epochs=2",
-            "train.sdlm.hessian=running"]
+    over = [
+        f"data.root={synthetic_root}",
+        "data.download=false",
+        "data.train_size=200",
+        "train.epochs=2",
+        "train.sdlm.hessian=running",
+    ]
     s = train(load_config(PAPER, over), tmp_path / "r", log=notes.append)
     assert not any("hessian=running" in str(n) for n in notes)  # no fallback notice
     assert s["train_error"] < 0.9

@@ -1,6 +1,7 @@
 """The output head as an object (heads.py): one class per model.head owns its layer, its scores and
 their meaning, its paired losses, its curvature term and its label; no other module compares
 model.head to a name, and the layers count themselves for accounting.py."""
+
 from __future__ import annotations
 
 import ast
@@ -11,9 +12,9 @@ import pytest
 import torch
 
 from paper_lenet.config import ModelConfig, load_config
-from paper_lenet.errors import ConfigError
 from paper_lenet.core.heads import HEADS, head
 from paper_lenet.core.layers import RBF, Full
+from paper_lenet.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,14 +25,17 @@ def test_the_configs_head_names_are_the_heads():
 
 def _compares_head_to_a_string(tree) -> list[int]:
     def is_head(n):
-        return (isinstance(n, ast.Attribute) and n.attr == "head") or (isinstance(n, ast.Name) and n.id == "head")
+        return (isinstance(n, ast.Attribute) and n.attr == "head") or (
+            isinstance(n, ast.Name) and n.id == "head"
+        )
 
     lines = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
             sides = [node.left, *node.comparators]
-            if any(is_head(s) for s in sides) and any(isinstance(s, ast.Constant) and isinstance(s.value, str)
-                                                      for s in sides):
+            if any(is_head(s) for s in sides) and any(
+                isinstance(s, ast.Constant) and isinstance(s.value, str) for s in sides
+            ):
                 lines.append(node.lineno)
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Dict) and is_head(node.slice):
             lines.append(node.lineno)  # {"rbf": ..., "linear": ...}[head]
@@ -39,16 +43,25 @@ def _compares_head_to_a_string(tree) -> list[int]:
 
 
 def test_no_module_but_the_heads_compares_model_head_to_a_name():
-    found = {str(p.relative_to(ROOT)): lines for pkg in ("paper_lenet", "experiments")
-             for p in sorted((ROOT / pkg).rglob("*.py")) if p.name != "heads.py"
-             if (lines := _compares_head_to_a_string(ast.parse(p.read_text())))}
+    found = {
+        str(p.relative_to(ROOT)): lines
+        for pkg in ("paper_lenet", "experiments")
+        for p in sorted((ROOT / pkg).rglob("*.py"))
+        if p.name != "heads.py"
+        if (lines := _compares_head_to_a_string(ast.parse(p.read_text())))
+    }
     assert found == {}
     assert _compares_head_to_a_string(ast.parse('x = 1 if cfg.head == "rbf" else 2')) == [1]
 
 
-@pytest.mark.parametrize("name,layer,losses,distance", [("rbf", RBF, ("mse", "map"), True),
-                                                        ("linear", Full, ("cross_entropy",), False),
-                                                        ("squashed", Full, ("edist",), False)])
+@pytest.mark.parametrize(
+    "name,layer,losses,distance",
+    [
+        ("rbf", RBF, ("mse", "map"), True),
+        ("linear", Full, ("cross_entropy",), False),
+        ("squashed", Full, ("edist",), False),
+    ],
+)
 def test_each_head_owns_its_layer_scores_and_losses(name, layer, losses, distance):
     h = head(name)
     assert isinstance(h.layer("scaled_tanh"), layer) and h.losses == losses and h.distance == distance

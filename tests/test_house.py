@@ -6,6 +6,7 @@ counting as one), 1 for a room that imports no other.
 
 To see the house: `python -m pytest -q tests/test_house.py -s -k print` prints each room's floor and
 what it stands on."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -48,8 +49,11 @@ def floors(graph: dict[str, set[str]]) -> dict[str, int]:
 
 
 def test_at_most_15_modules_at_the_top_level():
-    top = [p.stem if p.is_file() else p.name for p in (ROOT / "paper_lenet").iterdir()
-           if (p.suffix == ".py" and p.name != "__init__.py") or (p / "__init__.py").is_file()]
+    top = [
+        p.stem if p.is_file() else p.name
+        for p in (ROOT / "paper_lenet").iterdir()
+        if (p.suffix == ".py" and p.name != "__init__.py") or (p / "__init__.py").is_file()
+    ]
     assert len(top) <= MAX_TOP, sorted(top)
     assert set(rooms()) == set(top)  # every room read
 

@@ -4,6 +4,7 @@ normalisation: MNIST's digits were scaled to fit a 20x20 box, aspect ratio kept 
 pixels) and put in a 28x28 field. Wide, tall and square ink, from a 1x40 dash to a 40x1 bar, either
 polarity; only the ink's extent is measured, never where it sits or how a sub-pixel centring blurs its
 edges (the centring is pinned in test_predict.py). Files of every format: test_predict.py."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,8 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
-from paper_lenet.errors import UserError
 from paper_lenet.data.image import read_grey, to_grey, to_mnist
+from paper_lenet.errors import UserError
 from paper_lenet.tools.pictures import write_png
 
 # every (height, width) from 1x40 through 20x21 / 21x20 to 40x1, and squares of 1, 2, 7, 20 and 40
@@ -33,7 +34,7 @@ def ink_extent(field: np.ndarray) -> tuple[int, int]:
 @pytest.mark.parametrize("h, w", SHAPES)
 def test_the_longer_side_of_the_ink_becomes_20_pixels_whatever_the_aspect(h, w):
     img = np.zeros((h + 12, w + 12))
-    img[5:5 + h, 7:7 + w] = 200.0  # light ink on a dark page, off-centre, margins of 5 to 7 pixels
+    img[5 : 5 + h, 7 : 7 + w] = 200.0  # light ink on a dark page, off-centre, margins of 5 to 7 pixels
     for page in (img, 255.0 - img):  # and dark ink on a light page
         field = to_mnist(page)
         assert field.shape == (28, 28) and field.max() == pytest.approx(255)
@@ -55,12 +56,22 @@ def test_read_grey_takes_every_layout_of_the_same_grey_image():
     g = grey_page()
     want = g.astype(np.float64)
     t = torch.from_numpy(g.copy())
-    same = {"(H, W)": g, "(H, W, 1)": g[..., None], "(H, W, 3) equal channels": np.dstack([g] * 3),
-            "(H, W, 2) opaque": np.dstack([g, np.full_like(g, 255)]),
-            "(H, W, 4) opaque": np.dstack([g] * 3 + [np.full_like(g, 255)]),
-            "tensor (H, W)": t, "tensor (1, H, W)": t[None], "tensor (3, H, W)": t.expand(3, -1, -1),
-            "tensor (1, 1, H, W)": t[None, None], "tensor (1, 3, H, W)": t.expand(1, 3, -1, -1), "floats 0..1": g / 255.0, "tensor floats 0..1": t.float() / 255,
-            "floats 0..255": want, "Pillow L": Image.fromarray(g)}
+    same = {
+        "(H, W)": g,
+        "(H, W, 1)": g[..., None],
+        "(H, W, 3) equal channels": np.dstack([g] * 3),
+        "(H, W, 2) opaque": np.dstack([g, np.full_like(g, 255)]),
+        "(H, W, 4) opaque": np.dstack([g] * 3 + [np.full_like(g, 255)]),
+        "tensor (H, W)": t,
+        "tensor (1, H, W)": t[None],
+        "tensor (3, H, W)": t.expand(3, -1, -1),
+        "tensor (1, 1, H, W)": t[None, None],
+        "tensor (1, 3, H, W)": t.expand(1, 3, -1, -1),
+        "floats 0..1": g / 255.0,
+        "tensor floats 0..1": t.float() / 255,
+        "floats 0..255": want,
+        "Pillow L": Image.fromarray(g),
+    }
     for name, image in same.items():
         got = read_grey(image)
         # the luma weights sum to 1 (0.299 + 0.587 + 0.114), so equal channels give the grey back; the
@@ -81,7 +92,9 @@ def test_colour_is_itu_r_601_luma_as_pillow_computes_it():
         pillow = np.asarray(Image.fromarray(px).convert("L"), np.float64)  # Pillow rounds to whole levels
         assert np.abs(read_grey(px) - pillow).max() <= 0.5 + 1e-9
     # pure red, green and blue: the three weights of ITU-R 601-2 themselves
-    assert np.allclose(read_grey(np.eye(3, dtype=np.uint8)[None] * 255)[0], [0.299 * 255, 0.587 * 255, 0.114 * 255])
+    assert np.allclose(
+        read_grey(np.eye(3, dtype=np.uint8)[None] * 255)[0], [0.299 * 255, 0.587 * 255, 0.114 * 255]
+    )
 
 
 def test_alpha_is_composited_over_white():
@@ -95,8 +108,12 @@ def test_alpha_is_composited_over_white():
 
 def test_wide_integer_and_float_pillow_modes():
     g = grey_page().astype(np.int32)
-    modes = {"I": Image.fromarray(g * 257), "I small": Image.fromarray(g), "F": Image.fromarray(g.astype(np.float32)),
-             "I;16": Image.fromarray((g * 257).astype(np.uint16))}
+    modes = {
+        "I": Image.fromarray(g * 257),
+        "I small": Image.fromarray(g),
+        "F": Image.fromarray(g.astype(np.float32)),
+        "I;16": Image.fromarray((g * 257).astype(np.uint16)),
+    }
     assert [m.mode for m in modes.values()] == ["I", "I", "F", "I;16"]
     assert np.allclose(to_grey(modes["I"]), g, rtol=0, atol=1e-9)  # 0..65535 (over 255) -> 0..255
     assert np.array_equal(to_grey(modes["I small"]), g)  # 0..255 stays as it is
@@ -104,12 +121,17 @@ def test_wide_integer_and_float_pillow_modes():
     assert np.allclose(to_grey(modes["I;16"]), g, rtol=0, atol=1e-9)  # 16-bit grey, whatever its values
     assert np.allclose(to_grey(Image.fromarray(np.full((3, 3), 257 * 100, np.uint16))), 100)
     # any value over 255 says the image is not 8-bit: the whole image is read as 0..65535
-    assert np.allclose(to_grey(Image.fromarray(np.array([[0, 128, 256]], np.int32))), [0, 128 / 257, 256 / 257])
+    assert np.allclose(
+        to_grey(Image.fromarray(np.array([[0, 128, 256]], np.int32))), [0, 128 / 257, 256 / 257]
+    )
 
 
 def test_a_one_row_tensor_is_an_image_one_pixel_tall():
     row = torch.arange(40.0)[None] * 5  # (1, 40): one row, not a batch of one 40-pixel image
-    assert read_grey(row).shape == (1, 40) and read_grey(row[:, None]).shape == (1, 40)  # (1, 1, 40) as (C, H, W)
+    assert read_grey(row).shape == (1, 40) and read_grey(row[:, None]).shape == (
+        1,
+        40,
+    )  # (1, 1, 40) as (C, H, W)
 
 
 @pytest.mark.parametrize("shape", [(5,), (0, 4), (4, 0), (2, 3, 4, 5), (4, 4, 5), (4, 4, 0)])

@@ -1,6 +1,7 @@
 """The house rules of the layout (docs/architecture.md): which way imports point, no cycles at any
 level, lazy imports only of optional heavy dependencies, no private names across modules, the
 comparison above LeNet-5's core, and a wheel that knows the configs a checkout knows."""
+
 from __future__ import annotations
 
 import ast
@@ -15,7 +16,13 @@ from paper_lenet.config import CONFIGS, known_configs
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("paper_lenet", "experiments")
-LAZY_OK = ("matplotlib", "ray", "sklearn", "joblib", "PIL")  # optional heavy dependencies (joblib: scikit-learn's own): imported where used
+LAZY_OK = (
+    "matplotlib",
+    "ray",
+    "sklearn",
+    "joblib",
+    "PIL",
+)  # optional heavy dependencies (joblib: scikit-learn's own): imported where used
 # the rooms below the comparison (LeNet-5's core, its config, data, compiled path, run directories and
 # training): none of them imports the comparison, the study, the tools or the command line
 CORE = ("paper", "errors", "files", "_version", "core", "config", "data", "fast", "runs", "training")
@@ -77,8 +84,12 @@ def test_no_import_cycle_at_any_level():
 
 
 def test_function_level_imports_only_of_optional_heavy_dependencies():
-    lazy = [(m, t) for m, deps in GRAPH.items() for t, _, top in deps
-            if not top and t.split(".")[0] not in LAZY_OK]
+    lazy = [
+        (m, t)
+        for m, deps in GRAPH.items()
+        for t, _, top in deps
+        if not top and t.split(".")[0] not in LAZY_OK
+    ]
     assert lazy == []
 
 
@@ -94,8 +105,12 @@ def test_the_library_never_imports_the_study_and_the_core_never_the_comparison()
 
 
 def test_no_private_name_imported_across_modules():
-    private = [(m, t, n) for m, deps in GRAPH.items() for t, n, _ in deps
-               if n.startswith("_") and n != "__version__" and t.split(".")[0] in PACKAGES]
+    private = [
+        (m, t, n)
+        for m, deps in GRAPH.items()
+        for t, n, _ in deps
+        if n.startswith("_") and n != "__version__" and t.split(".")[0] in PACKAGES
+    ]
     assert private == []
 
 
@@ -108,13 +123,30 @@ def test_no_source_file_over_300_lines():
 @pytest.mark.slow
 def test_the_wheel_ships_every_config_the_checkout_knows(tmp_path):
     """Builds the wheel (pip, no build isolation: ~10 s): its configs are exactly known_configs()."""
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                        "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     (wheel,) = tmp_path.glob("*.whl")
     prefix = "paper_lenet/configs/"
-    names = sorted(n[len(prefix):-5] for n in zipfile.ZipFile(wheel).namelist()
-                   if n.startswith(prefix) and n.endswith(".yaml") and not Path(n).name.startswith("_"))
+    names = sorted(
+        n[len(prefix) : -5]
+        for n in zipfile.ZipFile(wheel).namelist()
+        if n.startswith(prefix) and n.endswith(".yaml") and not Path(n).name.startswith("_")
+    )
     assert names == known_configs() and len(names) > 30
     assert sorted(p.name for p in CONFIGS.iterdir() if p.is_dir()) == ["ablations", "fig9"]
 
@@ -123,8 +155,22 @@ def test_the_wheel_ships_every_config_the_checkout_knows(tmp_path):
 def test_the_wheel_builds_without_a_deprecation_warning_and_carries_its_licence(tmp_path):
     """pyproject's licence as an SPDX string plus license-files (a TOML table is deprecated: setuptools
     warns, and stops building such projects after 2027-02-18)."""
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-v",
-                        "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-v",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert "Deprecat" not in r.stdout + r.stderr, (r.stdout + r.stderr)[-3000:]
     (wheel,) = tmp_path.glob("*.whl")

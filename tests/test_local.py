@@ -1,11 +1,12 @@
 """LeNet-4 / Local (paper_lenet/comparison/local.py) against a direct per-query solve on small inputs."""
+
 from __future__ import annotations
 
 import torch
 
 from paper_lenet.comparison import local
-from paper_lenet.config import Config, DataConfig, ModelConfig
 from paper_lenet.comparison.local import LocalConfig
+from paper_lenet.config import Config, DataConfig, ModelConfig
 from paper_lenet.core.registry import method
 
 
@@ -51,8 +52,12 @@ def test_large_decay_is_the_neighbours_vote():
 
 def test_choose_reports_the_grid_and_fit_records_the_choice():
     x, y = data(600)
-    cfg = Config(name="t", model=ModelConfig(arch="local", input_size=28), data=DataConfig(download=False),
-                 local=LocalConfig(k=0))
+    cfg = Config(
+        name="t",
+        model=ModelConfig(arch="local", input_size=28),
+        data=DataConfig(download=False),
+        local=LocalConfig(k=0),
+    )
     fitted = local.fit_local(cfg, x, y, log=lambda s: None)
     assert len(fitted.metrics["val_errors"]) == len(local.K_CHOICES) * len(local.DECAY_CHOICES)
     assert fitted.summary["k"] in local.K_CHOICES and fitted.summary["decay"] in local.DECAY_CHOICES
@@ -63,7 +68,7 @@ def test_choose_reports_the_grid_and_fit_records_the_choice():
 def test_cost_and_row():
     d, k, p = 120, 100, 121
     c = local.local_cost(60000, d, k, {"macs": 1000, "params": 17})
-    assert c["macs"] == 1000 + 60000 * d + k * p * (p + 1) // 2 + 10 * k * p + p ** 3 // 3 + 10 * p * p
+    assert c["macs"] == 1000 + 60000 * d + k * p * (p + 1) // 2 + 10 * k * p + p**3 // 3 + 10 * p * p
     assert c["memory"] == 17 + 60000 * d
     cfg = Config(name="t", model=ModelConfig(arch="local"), local=LocalConfig(features="x/seed{seed}"))
     assert method("local").row(cfg) == "LeNet-4 / Local" and method("local").cost(cfg) == {}

@@ -1,5 +1,6 @@
 """Seeds in lockstep (fast/lockstep.c, paper_lenet.training.lockstep): every lane against its own single-model
 fast run (FastStepper, itself held to autograd by test_fast.py), and `train --seeds` against `train`."""
+
 from __future__ import annotations
 
 import copy
@@ -12,17 +13,19 @@ import pytest
 import torch
 
 from paper_lenet import build_model, load_config
+from paper_lenet.core.sdlm import curvature, sdlm_rates
 from paper_lenet.data.mnist import load_mnist
 from paper_lenet.fast import FastStepper, build
 from paper_lenet.fast.lockstep import LockstepStepper, lanes_for
-from paper_lenet.training.lockstep import lockstep_supported
-from paper_lenet.study.make import train_many
-from paper_lenet.core.sdlm import curvature, sdlm_rates
 from paper_lenet.runs.stops import KILL_AFTER_CHECKPOINT
+from paper_lenet.study.make import train_many
+from paper_lenet.training.lockstep import lockstep_supported
 from paper_lenet.training.train import train
 
 if build.unavailable(32, "lockstep", 4) is not None:  # test_lockstep_fallback.py covers the fallback
-    pytest.skip(f"lockstep kernel unavailable: {build.unavailable(32, 'lockstep', 4)}", allow_module_level=True)
+    pytest.skip(
+        f"lockstep kernel unavailable: {build.unavailable(32, 'lockstep', 4)}", allow_module_level=True
+    )
 
 from test_fast import HORIZON, PAPER, VARIANTS, max_rel, one_thread  # noqa: F401  (one_thread: autouse)
 from test_fast_running import RUNNING_VARIANTS, rel_diff
@@ -34,18 +37,21 @@ def setups(root, extra, eta=5e-4):
     """Per seed: (cfg, data, single-path model, lockstep model: same init, rates from 50 samples)."""
     out = []
     for s in SEEDS:
-        cfg = load_config(PAPER, [f"data.root={root}", "data.download=false", "data.train_size=600",
-                                  f"seed={s}", *extra])
+        cfg = load_config(
+            PAPER, [f"data.root={root}", "data.download=false", "data.train_size=600", f"seed={s}", *extra]
+        )
         data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed, log=lambda *_: None)
         single = build_model(cfg.model, seed=cfg.seed)
         hess = curvature(single, data.train_x[:50], data.train_y[:50], cfg.train.loss, cfg.train.map_j)
-        out.append((cfg, data, single, copy.deepcopy(single), sdlm_rates(single, hess, eta, cfg.train.sdlm.mu), hess))
+        out.append(
+            (cfg, data, single, copy.deepcopy(single), sdlm_rates(single, hess, eta, cfg.train.sdlm.mu), hess)
+        )
     return out
 
 
 def orders(n, k0=0):
     """Each seed its own sample order (seeded by the seed)."""
-    return [torch.randperm(600, generator=torch.Generator().manual_seed(100 + s))[k0:k0 + n] for s in SEEDS]
+    return [torch.randperm(600, generator=torch.Generator().manual_seed(100 + s))[k0 : k0 + n] for s in SEEDS]
 
 
 def run_all(runs, idxs, running=False):
@@ -81,8 +87,9 @@ def test_one_step_matches_each_seeds_fast_step(synthetic_root, variant):
         # reading another lane's weight, or a term lost, is off by far more
         rel, where = max_rel(r[2], r[3])
         assert rel <= 1e-5, f"{variant} seed {SEEDS[k]}: {where} differs by {rel:.2e} relative"
-        for (n, p0), (_, ps), (_, pl) in zip(before[k].named_parameters(), r[2].named_parameters(),
-                                             r[3].named_parameters()):
+        for (n, p0), (_, ps), (_, pl) in zip(
+            before[k].named_parameters(), r[2].named_parameters(), r[3].named_parameters(), strict=False
+        ):
             ds, dl = ps - p0, pl - p0  # the update itself, as test_fast checks it
             assert ds.abs().max() > 0, n
             assert (dl - ds).abs().max() <= 1e-3 * ds.abs().max() + 1e-6 * p0.abs().max(), n
@@ -97,7 +104,7 @@ def test_thousand_steps_stay_with_each_seeds_fast_run(synthetic_root, variant):
     errs_s, errs_l = [0] * 3, [0] * 3
     h = HORIZON[variant]
     for a in range(0, 1000, h):
-        single, lock = run_all(runs, [i[a:a + h] for i in idxs])
+        single, lock = run_all(runs, [i[a : a + h] for i in idxs])
         for k, r in enumerate(runs):
             errs_s[k] += single[k][0]
             errs_l[k] += lock[k][0]
@@ -136,9 +143,12 @@ def test_lanes_left_out_are_untouched(synthetic_root):
         lock.set_rates(k, r[4])
     idx = orders(30)
     frozen = [copy.deepcopy(runs[k][3]) for k in (0, 2)]
-    (e, _), = lock.run([1], [runs[1][1].train_x], [runs[1][1].train_y], [idx[1]])
-    for m, r in zip(frozen, (runs[0], runs[2])):
-        assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), r[3].state_dict().values()))
+    ((e, _),) = lock.run([1], [runs[1][1].train_x], [runs[1][1].train_y], [idx[1]])
+    for m, r in zip(frozen, (runs[0], runs[2]), strict=False):
+        assert all(
+            torch.equal(a, b)
+            for a, b in zip(m.state_dict().values(), r[3].state_dict().values(), strict=False)
+        )
     s = FastStepper(runs[1][2], "mse", 10.0)
     s.set_rates(runs[1][4])
     assert s.run(runs[1][1].train_x, runs[1][1].train_y, idx[1])[0] == e
@@ -146,8 +156,14 @@ def test_lanes_left_out_are_untouched(synthetic_root):
 
 
 def small(root, *extra):
-    return [f"data.root={root}", "data.download=false", "data.train_size=600", "train.epochs=2",
-            "train.sdlm.hessian_samples=50", *extra]
+    return [
+        f"data.root={root}",
+        "data.download=false",
+        "data.train_size=600",
+        "train.epochs=2",
+        "train.sdlm.hessian_samples=50",
+        *extra,
+    ]
 
 
 def test_seeds_in_lockstep_train_as_single_runs(synthetic_root, tmp_path):
@@ -155,7 +171,7 @@ def test_seeds_in_lockstep_train_as_single_runs(synthetic_root, tmp_path):
     cfgs = [load_config(PAPER, small(synthetic_root, f"seed={s}")) for s in SEEDS]
     logs = []
     got = train_many(cfgs, [tmp_path / f"seed{s}" for s in SEEDS], log=logs.append)
-    assert not any("notice" in str(l) for l in logs)  # no fallback
+    assert not any("notice" in str(entry) for entry in logs)  # no fallback
     alone = train(cfgs[1], tmp_path / "alone", log=lambda *_: None)
     a = torch.load(tmp_path / "alone" / "model.pt")
     b = torch.load(tmp_path / "seed1" / "model.pt")
@@ -169,17 +185,36 @@ def test_killed_lockstep_resumes_as_uninterrupted(synthetic_root, tmp_path):
     """SIGKILL right after the first seed's second checkpoint (seeds 1, 2 are then a checkpoint
     behind): --resume lets them catch up alone, then all three go on together, and every run
     ends exactly as in an uninterrupted lockstep run on this machine (the same lane arithmetic)."""
-    cmd = [sys.executable, "-m", "paper_lenet", "train", str(PAPER), *small(synthetic_root),
-           "train.checkpoint_every=250", "train.threads=1", "--seeds", "0-2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "paper_lenet",
+        "train",
+        str(PAPER),
+        *small(synthetic_root),
+        "train.checkpoint_every=250",
+        "train.threads=1",
+        "--seeds",
+        "0-2",
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    killed = subprocess.run(cmd + ["--out", str(tmp_path / "k")], env=dict(env, **{KILL_AFTER_CHECKPOINT: "2"}),
-                            capture_output=True, text=True, check=False)
+    killed = subprocess.run(
+        cmd + ["--out", str(tmp_path / "k")],
+        env=dict(env, **{KILL_AFTER_CHECKPOINT: "2"}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert killed.returncode == -9, killed.stderr[-2000:]
     pos = [torch.load(tmp_path / "k" / f"seed{s}" / "checkpoint.pt", weights_only=True)["pos"] for s in SEEDS]
     assert pos[0] > pos[1] == pos[2] > 0  # the catch-up path is what resumes
-    resumed = subprocess.run(cmd + ["--out", str(tmp_path / "k"), "--resume"], env=env, capture_output=True, text=True, check=False)
+    resumed = subprocess.run(
+        cmd + ["--out", str(tmp_path / "k"), "--resume"], env=env, capture_output=True, text=True, check=False
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    whole = subprocess.run(cmd + ["--out", str(tmp_path / "u")], env=env, capture_output=True, text=True, check=False)
+    whole = subprocess.run(
+        cmd + ["--out", str(tmp_path / "u")], env=env, capture_output=True, text=True, check=False
+    )
     assert whole.returncode == 0, whole.stderr[-2000:]
     for s in SEEDS:
         a = torch.load(tmp_path / "k" / f"seed{s}" / "model.pt")

@@ -1,6 +1,7 @@
 """A Fig. 9 method is declared once, next to its code (registry.fitted): a toy method added the way
 docs/architecture.md says, one Python file plus one YAML, is a model.arch with its own config section,
 bounds, cost and run, and nothing else in the package changes. The registry is the one list."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -9,11 +10,11 @@ import sys
 
 import pytest
 
-from paper_lenet.core import registry
 from paper_lenet.config import Config, load_config, optional_sections, to_dict
+from paper_lenet.core import registry
 from paper_lenet.errors import ConfigError, UserError
-from paper_lenet.study.make import make_run
 from paper_lenet.runs.runpaths import seed_path
+from paper_lenet.study.make import make_run
 
 TOY = '''
 """A toy Fig. 9 method: it answers one class whatever the image."""
@@ -115,6 +116,7 @@ def test_every_fitted_method_is_declared_whole():
 def test_every_section_bound_is_enforced():
     """Each method's bounded fields: the bound itself loads, one past it is a one-line error."""
     from dataclasses import fields
+
     checked = 0
     for arch, section in registry.method_sections().items():
         for f in fields(section):

@@ -1,5 +1,6 @@
 """MNIST-C's corruptions (data/mnist_c.py) against their definitions (Mu & Gilmer 2019; google-research/
 mnist-c corruptions.py), on synthetic images and on digits drawn with Pillow's font: no MNIST needed."""
+
 from __future__ import annotations
 
 import colorsys
@@ -29,7 +30,11 @@ def test_parameters_are_mnist_c_severities():
     # scale 3 (1/0.7), rotate 2, brightness 5, translate 3, fog 5, spatter 4
     assert parameter("shot_noise") == 3 and parameter("impulse_noise") == 0.17
     assert parameter("glass_blur") == (0.7, 1, 2) and parameter("motion_blur") == (10, 3)
-    assert parameter("shear") == 0.4 and parameter("rotate") == 0.4 and parameter("scale") == pytest.approx(1 / 0.7)
+    assert (
+        parameter("shear") == 0.4
+        and parameter("rotate") == 0.4
+        and parameter("scale") == pytest.approx(1 / 0.7)
+    )
     assert parameter("brightness") == 0.5 and parameter("translate") == 3 and parameter("fog") == (3.0, 1.4)
     assert parameter("spatter") == (0.65, 0.3, 1, 0.65, 1.5, 1) and parameter("zigzag") is None
     assert len(CORRUPTIONS) == 15
@@ -82,7 +87,7 @@ def test_brightness_is_hsv_value_plus_half_as_theirs():
     levels = np.arange(0, 256, 5, dtype=np.uint8)
     img = np.resize(levels, (1, 28, 28)).astype(np.uint8)
     out = corrupt(img, "brightness")[0]
-    for g, o in zip(img.ravel(), out.ravel()):
+    for g, o in zip(img.ravel(), out.ravel(), strict=False):
         h, s, v = colorsys.rgb_to_hsv(*(3 * [g / 255]))
         r, gg, b = colorsys.hsv_to_rgb(h, s, min(v + 0.5, 1.0))
         expect = 0.2125 * r + 0.7154 * gg + 0.0721 * b
@@ -102,7 +107,11 @@ def _orientation(img) -> float:
     r, c = np.mgrid[0:28, 0:28]
     m = w.sum()
     rc, cc = (w * r).sum() / m, (w * c).sum() / m
-    mrr, mcc, mrc = (w * (r - rc) ** 2).sum() / m, (w * (c - cc) ** 2).sum() / m, (w * (r - rc) * (c - cc)).sum() / m
+    mrr, mcc, mrc = (
+        (w * (r - rc) ** 2).sum() / m,
+        (w * (c - cc) ** 2).sum() / m,
+        (w * (r - rc) * (c - cc)).sum() / m,
+    )
     return 0.5 * np.arctan2(2 * mrc, mcc - mrr)
 
 
@@ -143,13 +152,13 @@ def test_scale_shrinks_the_digit_to_0_7_about_the_centre():
         m = img.sum()
         return np.sqrt((img * ((r - 13.5) ** 2 + (c - 13.5) ** 2)).sum() / m)
 
-    ratios = [spread(o) / spread(d.astype(float)) for o, d in zip(out, DIGITS)]
+    ratios = [spread(o) / spread(d.astype(float)) for o, d in zip(out, DIGITS, strict=False)]
     assert np.allclose(ratios, 0.7, atol=0.03)  # bilinear resampling blurs a spread by well under a pixel
 
 
 def test_translate_moves_by_3_pixels_along_each_axis():
     out = corrupt(DIGITS, "translate", seed=1)
-    for o, d in zip(out, DIGITS):
+    for o, d in zip(out, DIGITS, strict=False):
         dr, dc = np.subtract(ndimage.center_of_mass(o.astype(float)), ndimage.center_of_mass(d.astype(float)))
         assert abs(abs(dr) - 3) < 1e-6 and abs(abs(dc) - 3) < 1e-6  # integer shifts are exact
 
@@ -158,11 +167,13 @@ def test_motion_blur_is_imagemagicks_one_sided_half_gaussian():
     dot = np.zeros((30, 28, 28), np.uint8)
     dot[:, 14, 14] = 255
     out = corrupt(dot, "motion_blur").astype(np.float64)
-    k0 = 1 / np.exp(-np.arange(21) ** 2 / 18).sum()  # width 2 ceil(10) + 1, sigma 3: the first tap's weight
+    k0 = 1 / np.exp(-(np.arange(21) ** 2) / 18).sum()  # width 2 ceil(10) + 1, sigma 3: the first tap's weight
     assert np.allclose(out[:, 14, 14], 255 * k0, atol=0.5)
     for o in out:
         r, c = np.nonzero(o)
-        spread = np.arctan2(-(r - 14).mean(), -(c - 14).mean())  # the taps look along +angle: ink trails behind
+        spread = np.arctan2(
+            -(r - 14).mean(), -(c - 14).mean()
+        )  # the taps look along +angle: ink trails behind
         assert abs(np.degrees(spread)) <= 45 + 8  # the angle is uniform in [-45, 45]; the grid rounds offsets
         assert abs(o.sum() - 255) < 0.5 * 21 + 1  # the kernel is normalized: mass kept, up to 8-bit rounding
 
@@ -170,7 +181,9 @@ def test_motion_blur_is_imagemagicks_one_sided_half_gaussian():
 def test_glass_blur_keeps_the_ink_and_blurs_it():
     out = corrupt(DIGITS, "glass_blur").astype(np.float64)
     d = DIGITS.astype(np.float64)
-    assert np.allclose(out.sum((1, 2)), d.sum((1, 2)), rtol=0.04)  # swaps move ink; truncation to 8 bits loses < 4%
+    assert np.allclose(
+        out.sum((1, 2)), d.sum((1, 2)), rtol=0.04
+    )  # swaps move ink; truncation to 8 bits loses < 4%
     assert (out.max((1, 2)) < d.max((1, 2))).all()
 
 
@@ -259,8 +272,15 @@ def _by_mass(x) -> np.ndarray:
 def test_the_label_survives(name):
     """Each corrupted font digit correlates best with its own clean self among the ten (blurred, so a
     pixel's shift or a noise speck counts little; for the four geometric corruptions, the clean digits in
-    each pose the definition allows; for Canny edges, their outlines): the corruption keeps what makes the digit that digit."""
-    cands = _geometric_candidates(name) if name in GEOMETRIC else [_outlines()] if name == "canny_edges" else [DIGITS]
+    each pose the definition allows; for Canny edges, their outlines): the corruption keeps what makes the
+    digit that digit."""
+    cands = (
+        _geometric_candidates(name)
+        if name in GEOMETRIC
+        else [_outlines()]
+        if name == "canny_edges"
+        else [DIGITS]
+    )
     # motion blur smears the ink one way (ImageMagick's kernel is one-sided), moving its centre of mass:
     # both sides are compared centred by mass, so the smear's shift is not read as another shape
     align = _by_mass if name == "motion_blur" else (lambda x: x)
@@ -269,7 +289,9 @@ def test_the_label_survives(name):
         best = np.full((10, 10), -np.inf)
         for cand in cands:
             clean = _blur(align(cand)).reshape(10, -1)
-            if name == "stripe":  # the inverted bands are the same for every digit: compare the untouched middle
+            if (
+                name == "stripe"
+            ):  # the inverted bands are the same for every digit: compare the untouched middle
                 keep = np.zeros((28, 28), bool)
                 keep[:, 7:21] = True
                 clean, out_k = clean[:, keep.ravel()], out[:, keep.ravel()]

@@ -1,5 +1,6 @@
 """LeNet-1, LeNet-4 and the fully connected nets (nets.SeqNet): counts against the paper's outlines,
 curvature, seqnet.c against the autograd reference, and training end to end."""
+
 from __future__ import annotations
 
 import copy
@@ -8,14 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from paper_lenet import load_config, paper
+from paper_lenet import build_model, load_config, paper
 from paper_lenet.core.accounting import count
-from paper_lenet.study.make import cost
-from paper_lenet.errors import ConfigError
 from paper_lenet.core.layers import Subsampling, init_layer
-from paper_lenet import build_model
 from paper_lenet.core.nets import LENET1_C3, LENET4_C3, LENET4_C5, LENET4_S2
 from paper_lenet.core.sdlm import curvature, sdlm_rates
+from paper_lenet.errors import ConfigError
+from paper_lenet.study.make import cost
 from paper_lenet.training.steppers import ReferenceStepper
 from paper_lenet.training.train import train
 
@@ -38,16 +38,23 @@ def test_lenet1_and_lenet4_counts_match_the_papers_outlines():
     assert abs(t4["macs"] / 1000 / paper.FIG11_12["LeNet-4"][0] - 1) < 0.05  # Fig. 11: 260k
 
 
-@pytest.mark.parametrize("name, label", [("mlp-300", None), ("mlp-1000", "28x28-1000-10"),
-                                         ("mlp-300-100", "28x28-300-100-10"), ("mlp-500-150", "28x28-500-150-10"),
-                                         ("mlp-300-deslant", "[deslant] 20x20-300-10")])
+@pytest.mark.parametrize(
+    "name, label",
+    [
+        ("mlp-300", None),
+        ("mlp-1000", "28x28-1000-10"),
+        ("mlp-300-100", "28x28-300-100-10"),
+        ("mlp-500-150", "28x28-500-150-10"),
+        ("mlp-300-deslant", "[deslant] 20x20-300-10"),
+    ],
+)
 def test_fully_connected_nets_cost_what_fig_11_says(name, label):
     cfg, model = model_of(name)
-    sizes = [cfg.model.input_size ** 2] + cfg.model.hidden + [10]
-    params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    sizes = [cfg.model.input_size**2] + cfg.model.hidden + [10]
+    params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
     assert sum(p.numel() for p in model.parameters()) == params
     c = cost(cfg)
-    assert c["memory"] == params and c["macs"] == sum(a * b for a, b in zip(sizes, sizes[1:]))
+    assert c["memory"] == params and c["macs"] == sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
     if label:  # Figs. 11-12 in thousands, rounded: within one thousand
         macs_k, mem_k = paper.FIG11_12[label]
         assert abs(c["macs"] / 1000 - macs_k) <= 1 and abs(c["memory"] / 1000 - mem_k) <= 1
@@ -92,8 +99,12 @@ def test_subsampling_with_shared_inputs_curvature_adds_the_uses():
         torch.set_default_dtype(torch.float32)
 
 
-CASES = {"lenet1": ("lenet1", []), "lenet4": ("lenet4", []), "mlp": ("mlp-300-100", ["model.hidden=[30, 20]"]),
-         "linear-net": ("mlp-300", ["model.hidden=[]"])}
+CASES = {
+    "lenet1": ("lenet1", []),
+    "lenet4": ("lenet4", []),
+    "mlp": ("mlp-300-100", ["model.hidden=[30, 20]"]),
+    "linear-net": ("mlp-300", ["model.hidden=[]"]),
+}
 
 
 def steppers(name, extra, eta=1e-3):
@@ -114,8 +125,10 @@ def steppers(name, extra, eta=1e-3):
 
 
 def max_rel(ref, fast):
-    return max(((pf - pr).abs().max() / pr.abs().max().clamp_min(1e-30)).item()
-               for pr, pf in zip(ref.parameters(), fast.parameters()))
+    return max(
+        ((pf - pr).abs().max() / pr.abs().max().clamp_min(1e-30)).item()
+        for pr, pf in zip(ref.parameters(), fast.parameters(), strict=False)
+    )
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -126,7 +139,7 @@ def test_seqnet_c_matches_the_reference(name):
     ra, rb = a.run(x, y, torch.tensor([3])), b.run(x, y, torch.tensor([3]))
     # one step: the same float32 maths in another summation order: ~1e-6 relative at most
     assert ra[0] == rb[0] and ra[1] == pytest.approx(rb[1], rel=1e-5)
-    for p0, pr, pf in zip(before.parameters(), ref.parameters(), fast.parameters()):
+    for p0, pr, pf in zip(before.parameters(), ref.parameters(), fast.parameters(), strict=False):
         assert (pr - p0).abs().max() > 0  # every parameter moved, in both paths
         assert (pf - pr - 0).abs().max() <= 1e-3 * (pr - p0).abs().max() + 1e-6 * p0.abs().max()
     # 300 steps of these squashing nets contract rounding differences (measured: <= 7e-6 relative);
@@ -145,14 +158,24 @@ def test_training_end_to_end_fast_and_autograd(synthetic_root, tmp_path, arch):
     why = build.unavailable(0, "seqnet")
     if why is not None:  # no compiler, or PAPER_LENET_FAST=off: the autograd path is tested everywhere else
         pytest.skip(f"seqnet.c unavailable: {why}")
-    common = [f"data.root={synthetic_root}", "data.download=false", "data.train_size=600", "train.epochs=2",
-              "train.sdlm.hessian_samples=100", "data.preprocess=none"]
+    common = [
+        f"data.root={synthetic_root}",
+        "data.download=false",
+        "data.train_size=600",
+        "train.epochs=2",
+        "train.sdlm.hessian_samples=100",
+        "data.preprocess=none",
+    ]
     if arch == "mlp-300":
         common.append("model.hidden=[40]")
     logs = []
-    on = train(load_config(FIG9 / f"{arch}.yaml", common + ["train.fast=on"]), tmp_path / "on", log=logs.append)
-    off = train(load_config(FIG9 / f"{arch}.yaml", common + ["train.fast=off"]), tmp_path / "off", log=lambda *_: None)
-    assert not any("notice" in str(l) for l in logs)  # the compiled path ran
+    on = train(
+        load_config(FIG9 / f"{arch}.yaml", common + ["train.fast=on"]), tmp_path / "on", log=logs.append
+    )
+    off = train(
+        load_config(FIG9 / f"{arch}.yaml", common + ["train.fast=off"]), tmp_path / "off", log=lambda *_: None
+    )
+    assert not any("notice" in str(entry) for entry in logs)  # the compiled path ran
     # the two paths agree to rounding over 1,200 smooth steps; 2 of 200 synthetic test images is
     # the room a near-tie flip needs, and a broken path is far off (chance is 90%)
     assert abs(on["test_error"] - off["test_error"]) <= 0.01
@@ -165,13 +188,19 @@ def test_info_prints_ours_next_to_the_papers_outline():
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "paper_lenet", "info", str(FIG9 / "lenet4.yaml")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "paper_lenet", "info", str(FIG9 / "lenet4.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
-    total = [l for l in r.stdout.splitlines() if l.startswith("total")][0].split()
+    total = [line for line in r.stdout.splitlines() if line.startswith("total")][0].split()
     assert total[1:5] == ["17,098", "17,000", "268,306", "260,000"]  # ours, paper; connections likewise
-    r = subprocess.run([sys.executable, "-m", "paper_lenet", "info", str(FIG9 / "knn-deslant.yaml"), "--json"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "paper_lenet", "info", str(FIG9 / "knn-deslant.yaml"), "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     import json
 

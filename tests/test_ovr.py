@@ -1,6 +1,7 @@
 """svm.machines: ovr (paper_lenet/comparison/ovr.py), CV95's ten one-vs-rest machines, against
 scikit-learn's own OneVsRestClassifier and against hand loops on tiny inputs. The libsvm parts skip
 without the svm extra (pip install -e '.[svm]')."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -10,8 +11,8 @@ import pytest
 import torch
 
 from paper_lenet.comparison import ovr, reduced, svm, virtual
-from paper_lenet.config import Config, DataConfig, ModelConfig, load_config
 from paper_lenet.comparison.svm import SVMConfig
+from paper_lenet.config import Config, DataConfig, ModelConfig, load_config
 from paper_lenet.errors import ConfigError
 
 HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
@@ -20,8 +21,12 @@ quiet = lambda s: None  # noqa: E731
 
 
 def cfg_of(**keys):
-    return Config(name="t", model=ModelConfig(arch="svm", input_size=28),
-                  data=DataConfig(download=False, pad=False, scaling="unit"), svm=SVMConfig(machines="ovr", **keys))
+    return Config(
+        name="t",
+        model=ModelConfig(arch="svm", input_size=28),
+        data=DataConfig(download=False, pad=False, scaling="unit"),
+        svm=SVMConfig(machines="ovr", **keys),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,25 +39,33 @@ def digits6():
 
 
 def test_merge_by_hand():
-    # machine 0 has vectors p, q; machine 1 has q (again) and r: the union is {p, q, r}, q with both coefficients
+    # machine 0 has vectors p, q; machine 1 has q (again) and r: the union is {p, q, r}, q with both
+    # coefficients
     p, q, r = [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]
-    fits = [{"sv": np.array([p, q]), "a": np.array([2.0, -3.0]), "b": 0.5},
-            {"sv": np.array([q, r]), "a": np.array([4.0, 5.0]), "b": -1.0}]
+    fits = [
+        {"sv": np.array([p, q]), "a": np.array([2.0, -3.0]), "b": 0.5},
+        {"sv": np.array([q, r]), "a": np.array([4.0, 5.0]), "b": -1.0},
+    ]
     sv, coef, intercept = ovr.merge(fits)
-    rows = {tuple(v): c.tolist() for v, c in zip(sv.tolist(), coef)}
+    rows = {tuple(v): c.tolist() for v, c in zip(sv.tolist(), coef, strict=False)}
     assert rows == {tuple(p): [2.0, 0.0], tuple(q): [-3.0, 4.0], tuple(r): [0.0, 5.0]}
     assert intercept.tolist() == [0.5, -1.0]
 
 
 def test_cost_counts_each_distinct_vector_once():
     # 3 distinct vectors, 4 nonzero coefficients, 10 biases; u^4 by 2 squarings
-    assert svm.svm_cost(3, 784, 4, coefs=4, biases=10) == {"macs": 3 * (784 + 2) + 4, "memory": 3 * 784 + 4 + 10}
+    assert svm.svm_cost(3, 784, 4, coefs=4, biases=10) == {
+        "macs": 3 * (784 + 2) + 4,
+        "memory": 3 * 784 + 4 + 10,
+    }
     assert svm.svm_cost(3, 784, 4) == svm.svm_cost(3, 784, 4, coefs=27, biases=45)  # one-vs-one: 9 per vector
 
 
 def test_bad_keys():
     with pytest.raises(ConfigError, match="svm.readout: sum reads one-vs-one"):
-        load_config("fig9/rsvm-poly5", ["svm.readout=sum"])  # rsvm-poly5 is one-vs-rest: no one-vs-one readout
+        load_config(
+            "fig9/rsvm-poly5", ["svm.readout=sum"]
+        )  # rsvm-poly5 is one-vs-rest: no one-vs-one readout
     with pytest.raises(ConfigError, match="svm.jobs must be >= 1"):
         load_config("fig9/svm-poly4", ["svm.machines=ovr", "svm.jobs=0"])
     with pytest.raises(ConfigError, match="svm.machines"):
@@ -63,15 +76,20 @@ def test_bad_keys():
 def test_machines_match_sklearns_one_vs_rest(digits6):
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.svm import SVC
+
     x, y, q = digits6
     fitted = svm.fit_svm(cfg_of(degree=3), x, y, quiet)
     ref = OneVsRestClassifier(SVC(kernel="poly", degree=3, gamma=fitted.gamma, coef0=1.0, C=10.0)).fit(
-        x.double().numpy(), y.numpy())
+        x.double().numpy(), y.numpy()
+    )
     # float32 dot products against libsvm's float64 ones, outputs of order 1
-    assert torch.allclose(fitted.scores(q), torch.from_numpy(ref.decision_function(q.double().numpy())),
-                          rtol=1e-4, atol=1e-4)
+    assert torch.allclose(
+        fitted.scores(q), torch.from_numpy(ref.decision_function(q.double().numpy())), rtol=1e-4, atol=1e-4
+    )
     per = [len(e.support_) for e in ref.estimators_]
-    assert fitted.summary["support_per_machine"] == per and fitted.summary["support_per_machine_sum"] == sum(per)
+    assert fitted.summary["support_per_machine"] == per and fitted.summary["support_per_machine_sum"] == sum(
+        per
+    )
     distinct = len(np.unique(np.concatenate([e.support_ for e in ref.estimators_])))
     assert fitted.summary["support_vectors"] == distinct  # training images are distinct: the union's size
     nnz = int((fitted.coef != 0).sum())
@@ -81,14 +99,19 @@ def test_machines_match_sklearns_one_vs_rest(digits6):
 @needs_sklearn
 def test_virtual_refit_is_per_machine(digits6):
     from sklearn.svm import SVC
+
     x, y, q = digits6
     fitted = svm.fit_svm(cfg_of(degree=3, virtual="shift1", jobs=2), x, y, quiet)
     for c in (0, 7):  # two machines by hand: fit, shift its own support vectors, refit
         t = np.where(y.numpy() == c, 1.0, -1.0)
         first = SVC(kernel="poly", degree=3, gamma=fitted.gamma, coef0=1.0, C=10.0).fit(x.double().numpy(), t)
         assert fitted.summary["first_support_per_class"][c] == len(first.support_)
-        vx, vt = virtual.shift1(torch.from_numpy(first.support_vectors_), torch.from_numpy(t[first.support_]), 6)
-        second = SVC(kernel="poly", degree=3, gamma=fitted.gamma, coef0=1.0, C=10.0).fit(vx.numpy(), vt.numpy())
+        vx, vt = virtual.shift1(
+            torch.from_numpy(first.support_vectors_), torch.from_numpy(t[first.support_]), 6
+        )
+        second = SVC(kernel="poly", degree=3, gamma=fitted.gamma, coef0=1.0, C=10.0).fit(
+            vx.numpy(), vt.numpy()
+        )
         assert fitted.summary["support_per_machine"][c] == len(second.support_)
         want = torch.from_numpy(second.decision_function(q.double().numpy()))
         assert torch.allclose(fitted.scores(q)[:, c], want, rtol=1e-4, atol=1e-4)  # float32 dot products

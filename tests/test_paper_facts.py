@@ -1,6 +1,7 @@
 """The paper's facts against tests/data/paper_facts.yaml, a transcription of the paper (not of
 paper_lenet/paper.py): Table I (literally and behaviourally), the eta table, the constant random
 order, the init bounds, the input levels, the distortions' ranges, and the numbers it reports."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,11 +15,11 @@ import yaml
 
 from paper_lenet import build_model, load_config, paper
 from paper_lenet.config import Config, DataConfig, DistortConfig, ModelConfig
+from paper_lenet.core.layers import Activation
+from paper_lenet.core.sdlm import eta_for_epoch, sdlm_rates, sdlm_update
 from paper_lenet.data import distort as D
 from paper_lenet.data.mnist import preprocess
-from paper_lenet.core.layers import Activation
 from paper_lenet.training.schedule import hessian_due, pass_order
-from paper_lenet.core.sdlm import eta_for_epoch, sdlm_rates, sdlm_update
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = yaml.safe_load((ROOT / "tests" / "data" / "paper_facts.yaml").read_text())
@@ -31,6 +32,7 @@ def eta_by_pass() -> dict[int, float]:
 
 
 # ---- Table I --------------------------------------------------------------------------------------------
+
 
 def test_table_1_literally():
     assert sorted(TABLE_1) == list(range(16))
@@ -60,13 +62,16 @@ def test_table_1_behaviourally(c3):
 
 # ---- training protocol: eta table, order, h_kk ---------------------------------------------------------
 
+
 def test_eta_table_and_schedule():
     want = eta_by_pass()
     assert sorted(want) == list(range(1, REF["passes"] + 1))
     assert paper.PAPER_ETA == [[last, eta] for _, last, eta in REF["eta"]]
     for p in range(1, REF["passes"] + 1):
         assert eta_for_epoch(paper.PAPER_ETA, p) == want[p], p
-    assert eta_for_epoch(paper.PAPER_ETA, REF["passes"] + 5) == want[REF["passes"]]  # past the table: the last
+    assert (
+        eta_for_epoch(paper.PAPER_ETA, REF["passes"] + 5) == want[REF["passes"]]
+    )  # past the table: the last
     assert paper.FIRST_PASS_ETA == want[1]
     s = load_config(LITERAL).train.sdlm
     assert s.eta == paper.PAPER_ETA and s.mu == REF["mu"] and s.hessian_samples == REF["hessian_samples"]
@@ -107,6 +112,7 @@ def test_constant_random_order_across_passes():
 
 # ---- units, init, input --------------------------------------------------------------------------------
 
+
 def test_squashing_constants():
     a_ref, s_ref = REF["squash_A"], float(Fraction(REF["squash_S"]))
     assert (paper.A, paper.S) == (a_ref, s_ref)
@@ -125,8 +131,13 @@ def test_lecun98_init_bounds(seed):
     fan = REF["fan_in"]
     r = REF["init_range"]
     assert paper.INIT_RANGE == r
-    groups = [(model.C1.weight, fan["C1"]), (model.C5.weight, fan["C5"]), (model.F6.weight, fan["F6"]),
-              (model.S2.coef, fan["S2"]), (model.S4.coef, fan["S4"])]
+    groups = [
+        (model.C1.weight, fan["C1"]),
+        (model.C5.weight, fan["C5"]),
+        (model.F6.weight, fan["F6"]),
+        (model.S2.coef, fan["S2"]),
+        (model.S4.coef, fan["S4"]),
+    ]
     dense = model.C3.w().detach()
     by_fan = {f: [] for f in fan["C3"]}
     for o, ins in TABLE_1.items():
@@ -185,7 +196,11 @@ def test_distortion_parameter_ranges(name):
             # 1 - prob kept; the fraction's sd is sqrt(0.09/n) = 0.002: 0.01 is 5 sd
             assert abs(v.double().mean().item() - (1 - cfg.prob)) < 0.01
             continue
-        lo, hi = (centre - width, centre + width) if key in KEY[name] else ((1.0, 1.0) if key == "s" else (0.0, 0.0))
+        lo, hi = (
+            (centre - width, centre + width)
+            if key in KEY[name]
+            else ((1.0, 1.0) if key == "s" else (0.0, 0.0))
+        )
         assert v.min() >= lo - 1e-12 and v.max() <= hi + 1e-12, key
         if lo < hi:
             # n uniform draws all miss the end 1% of the range with probability 0.99^n ~ 1e-87
@@ -261,18 +276,25 @@ def test_distortion_map_is_the_documented_affine_map():
     from the centre), in grid_sample's [-1, 1] frame: written out here from the docstring."""
     g = torch.Generator().manual_seed(3)
     n, side = 50, 28
-    p = {k: (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * r
-         for k, r in (("tx", 3.0), ("ty", 3.0), ("q", 0.3), ("h", 0.4))}
+    p = {
+        k: (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * r
+        for k, r in (("tx", 3.0), ("ty", 3.0), ("q", 0.3), ("h", 0.4))
+    }
     p["s"] = 1 + (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * 0.3
     theta = D._theta(p, side).double()
     for i in range(n):
         s, q, h = p["s"][i].item(), p["q"][i].item(), p["h"][i].item()
-        a = s * torch.tensor([[1 + q, 0.0], [0.0, 1 / (1 + q)]], dtype=torch.float64) @ torch.tensor(
-            [[1.0, h], [0.0, 1.0]], dtype=torch.float64)
+        a = (
+            s
+            * torch.tensor([[1 + q, 0.0], [0.0, 1 / (1 + q)]], dtype=torch.float64)
+            @ torch.tensor([[1.0, h], [0.0, 1.0]], dtype=torch.float64)
+        )
         t = torch.tensor([p["tx"][i].item(), p["ty"][i].item()], dtype=torch.float64) * 2 / side
         # theta is returned in float32: 1e-6 covers its rounding
         assert torch.allclose(theta[i, :, :2] @ a, torch.eye(2, dtype=torch.float64), atol=1e-6)
-        assert torch.allclose(theta[i, :, :2] @ t + theta[i, :, 2], torch.zeros(2, dtype=torch.float64), atol=1e-6)
+        assert torch.allclose(
+            theta[i, :, :2] @ t + theta[i, :, 2], torch.zeros(2, dtype=torch.float64), atol=1e-6
+        )
 
 
 def test_distortion_mix_is_the_papers_pool():
@@ -283,16 +305,20 @@ def test_distortion_mix_is_the_papers_pool():
 
 # ---- counts and the results the paper reports (printed beside ours) -----------------------------------
 
+
 def test_architecture_counts():
     assert paper.PAPER["layers"] == {k: tuple(v) for k, v in REF["layers"].items()}
-    assert paper.PAPER["total"] == {"params": REF["total_params"], "connections": REF["total_connections"],
-                                    "macs": REF["macs_thousands"] * 1000}
+    assert paper.PAPER["total"] == {
+        "params": REF["total_params"],
+        "connections": REF["total_connections"],
+        "macs": REF["macs_thousands"] * 1000,
+    }
 
 
 def test_reported_results():
     fig5 = REF["fig5"]
     train, test = [], []
-    for cols, tr, te in zip(fig5["passes"], fig5["train"], fig5["test"]):
+    for cols, tr, te in zip(fig5["passes"], fig5["train"], fig5["test"], strict=False):
         k = cols[1] - cols[0] + 1 if isinstance(cols, list) else 1
         train += [tr] * k
         test += [te] * k

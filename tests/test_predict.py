@@ -1,5 +1,6 @@
 """`paper-lenet predict` / `show-maps`, image reading through Pillow, MNIST-style centring, bad
 input, the packaged pretrained weights and the torch.hub entry points."""
+
 from __future__ import annotations
 
 import csv
@@ -21,14 +22,14 @@ from scipy import ndimage
 
 import paper_lenet
 from paper_lenet.cli import main
-from paper_lenet.errors import UserError
 from paper_lenet.data.image import read_image, to_mnist
+from paper_lenet.errors import UserError
 from paper_lenet.tools.pictures import write_png
 from paper_lenet.tools.predict import predict_files
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "results" / "runs"
-from paper_lenet.tools import hub as PRE  # the weights registry
+from paper_lenet.tools import hub as PRE  # noqa: E402  (the weights registry)
 
 
 def digit(two_level: bool = False) -> Image.Image:
@@ -100,17 +101,27 @@ def test_every_mode_and_format_reads_as_its_grey_version(tmp_path, name, model):
         # 8 here), and the 28x28 field, an average over ~5x5 source pixels, by at most 2% of its range
         assert np.abs(got - ref).max() < 16
         assert np.abs(to_mnist(got) - to_mnist(ref)).max() < 0.02 * 255
-    assert model.predict(model.transforms(path)[None]).item() == model.predict(model.transforms(grey)[None]).item() == 7
+    assert (
+        model.predict(model.transforms(path)[None]).item()
+        == model.predict(model.transforms(grey)[None]).item()
+        == 7
+    )
 
 
 def test_transforms_take_any_image_kind(model):
-    """A path, a Pillow image, numpy arrays (uint8 or 0..1 floats, any size) and tensors give the same input."""
+    """A path, a Pillow image, numpy arrays (uint8 or 0..1 floats, any size) and tensors give the same
+    input."""
     grey = digit()
     ref = model.transforms(grey)
     assert ref.shape == (1, 32, 32) and ref.dtype == torch.float32
     a = np.array(grey)  # a writable copy (torch.from_numpy warns on Pillow's read-only view)
-    for other in (a, a / 255.0, torch.from_numpy(a)[None], torch.from_numpy(a / 255.0).float(),
-                  np.dstack([a, a, a])):
+    for other in (
+        a,
+        a / 255.0,
+        torch.from_numpy(a)[None],
+        torch.from_numpy(a / 255.0).float(),
+        np.dstack([a, a, a]),
+    ):
         assert torch.allclose(model.transforms(other), ref, atol=1e-4)  # float32 round-off of 0..1 inputs
     # an MNIST-sized 28x28 array (our own field) is centred again: its box is cut where the ink
     # passes 10% of its peak, so the faint rim goes and the digit grows by a pixel or two; same class
@@ -142,12 +153,14 @@ def test_to_mnist_moves_a_20_pixel_digit_by_whole_pixels_to_mnists_centre():
     seven = np.zeros((20, 13))
     seven[:3] = 255  # the bar
     for r in range(3, 20):  # the stem, one pixel left every 2 rows
-        seven[r, 11 - (r - 3) // 2: 13 - (r - 3) // 2] = 255
+        seven[r, 11 - (r - 3) // 2 : 13 - (r - 3) // 2] = 255
     f = to_mnist(np.pad(seven, ((7, 30), (40, 5))))  # off-centre on a larger black page
     ys, xs = np.nonzero(f)
-    assert np.array_equal(f[ys.min():ys.max() + 1, xs.min():xs.max() + 1], seven)  # moved, not resampled
+    assert np.array_equal(f[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1], seven)  # moved, not resampled
     cy, cx = ndimage.center_of_mass(seven)
-    want = [np.floor(t - c + 0.5) + c for t, c in zip(MNIST_TRAIN_CENTRE, (cy, cx))]  # nearest whole-pixel spot
+    want = [
+        np.floor(t - c + 0.5) + c for t, c in zip(MNIST_TRAIN_CENTRE, (cy, cx), strict=False)
+    ]  # nearest whole-pixel spot
     assert np.allclose(ndimage.center_of_mass(f), want)
 
 
@@ -178,7 +191,7 @@ def test_to_mnist_puts_the_centre_of_mass_where_mnist_has_it():
     for im in test[:2000]:
         page = np.full((80, 90), 255.0)
         y, x = rng.integers(0, 80 - 56), rng.integers(0, 90 - 56)
-        page[y:y + 56, x:x + 56] = 255.0 - np.kron(im, np.ones((2, 2)))
+        page[y : y + 56, x : x + 56] = 255.0 - np.kron(im, np.ones((2, 2)))
         got.append(to_mnist(page))
     # each digit lands within half a pixel of the target (a whole-pixel move), the offsets spread
     # evenly (sd 0.29): the mean of 2,000 is within 0.02 of the target, 0.1 leaves room for the resizing
@@ -210,11 +223,16 @@ def test_write_png_reads_back_exactly(tmp_path):
 
 def _png_header_only(w: int, h: int) -> bytes:
     """A valid PNG signature and IHDR claiming w x h 8-bit grey pixels, with a tiny IDAT."""
+
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _bad(kind: str, tmp_path: Path) -> tuple[Path, str]:
@@ -225,7 +243,7 @@ def _bad(kind: str, tmp_path: Path) -> tuple[Path, str]:
         return p, "empty file"
     if kind == "truncated":
         _save(digit(), p)
-        p.write_bytes(p.read_bytes()[:p.stat().st_size // 2])
+        p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
         return p, "truncated"
     if kind == "not-an-image":
         p.write_text("a digit, honestly\n")
@@ -240,9 +258,13 @@ def _bad(kind: str, tmp_path: Path) -> tuple[Path, str]:
     if kind in ("white", "black", "grey"):
         _save(Image.new("L", (40, 50), {"white": 255, "black": 0, "grey": 131}[kind]), p)
         return p, "no ink found"
-    if kind == "noisy-blank":  # sensor noise (sd 4 levels) on white paper, through JPEG: peaks at 15 < MIN_INK
+    if (
+        kind == "noisy-blank"
+    ):  # sensor noise (sd 4 levels) on white paper, through JPEG: peaks at 15 < MIN_INK
         noise = np.random.default_rng(0).normal(0, 4, (160, 120))
-        p = _save(Image.fromarray(np.clip(245 + noise, 0, 255).astype(np.uint8)), p.with_suffix(".jpg"), quality=75)
+        p = _save(
+            Image.fromarray(np.clip(245 + noise, 0, 255).astype(np.uint8)), p.with_suffix(".jpg"), quality=75
+        )
         return p, "no ink found"
     if kind == "no-images-dir":
         p = tmp_path / "scans"
@@ -254,8 +276,22 @@ def _bad(kind: str, tmp_path: Path) -> tuple[Path, str]:
     raise ValueError(kind)
 
 
-@pytest.mark.parametrize("kind", ["empty", "truncated", "not-an-image", "bomb", "bomb-warning",
-                                  "white", "black", "grey", "noisy-blank", "no-images-dir", "glob"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "empty",
+        "truncated",
+        "not-an-image",
+        "bomb",
+        "bomb-warning",
+        "white",
+        "black",
+        "grey",
+        "noisy-blank",
+        "no-images-dir",
+        "glob",
+    ],
+)
 def test_bad_input_is_one_line_naming_the_file(tmp_path, capsys, kind):
     bad, phrase = _bad(kind, tmp_path)
     good = _save(digit(), tmp_path / "good.png")
@@ -266,7 +302,10 @@ def test_bad_input_is_one_line_naming_the_file(tmp_path, capsys, kind):
     assert main(["predict", str(good), str(bad), "--strict"]) == 2  # --strict: nothing printed for it
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and str(bad) in err and phrase in err, err
-    assert main(["show-maps", str(bad), "--out", str(tmp_path / "m.png")]) == 2 or kind in ("no-images-dir", "glob")
+    assert main(["show-maps", str(bad), "--out", str(tmp_path / "m.png")]) == 2 or kind in (
+        "no-images-dir",
+        "glob",
+    )
 
 
 def test_a_batch_predicts_every_good_file_in_order_and_reports_each_bad_one(tmp_path, capsys):
@@ -287,8 +326,12 @@ def test_a_batch_predicts_every_good_file_in_order_and_reports_each_bad_one(tmp_
     assert main(["predict", *map(str, given), "--csv"]) == 2
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [(r["image"], r["class"], bool(r["error"])) for r in rows] == [
-        (str(a), "7", False), (str(empty), "", True), (str(b), "7", False), (str(text), "", True),
-        (str(tmp_path / "nothing*.png"), "", True)]
+        (str(a), "7", False),
+        (str(empty), "", True),
+        (str(b), "7", False),
+        (str(text), "", True),
+        (str(tmp_path / "nothing*.png"), "", True),
+    ]
     assert main(["predict", str(a), str(b)]) == 0 and capsys.readouterr().err == ""  # no failure: exit 0
 
 
@@ -320,8 +363,13 @@ def test_predict_from_another_directory_with_packaged_weights(tmp_path, monkeypa
     _save(digit().convert("RGB"), tmp_path / "scans" / "b.jpg", quality=90)
     _save(digit(), tmp_path / "c.bmp")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    r = subprocess.run([sys.executable, "-m", "paper_lenet", "predict", "scans", "*.bmp", "--json"],
-                       capture_output=True, text=True, cwd=tmp_path, env=env)  # a fresh process, elsewhere
+    r = subprocess.run(
+        [sys.executable, "-m", "paper_lenet", "predict", "scans", "*.bmp", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )  # a fresh process, elsewhere
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     assert [r["image"] for r in res] == ["scans/a.png", "scans/b.jpg", "c.bmp"]
@@ -347,8 +395,16 @@ def test_predict_equals_the_transform_and_a_run_directory(synthetic_root, tmp_pa
     with torch.no_grad():
         direct = model(model.transforms(path)[None])[0]
     assert np.allclose(res["values"], direct.numpy(), atol=1e-4)  # printed with 4 decimals
-    cfg = load_config("lenet5_1998", [f"data.root={synthetic_root}", "data.download=false", "data.train_size=200",
-                                      "train.epochs=1", "train.sdlm.hessian_samples=20"])
+    cfg = load_config(
+        "lenet5_1998",
+        [
+            f"data.root={synthetic_root}",
+            "data.download=false",
+            "data.train_size=200",
+            "train.epochs=1",
+            "train.sdlm.hessian_samples=20",
+        ],
+    )
     train(cfg, tmp_path / "run", log=lambda *_: None)
     assert main(["predict", str(path), "--run", str(tmp_path / "run"), "--csv"]) == 0
     assert f"({tmp_path / 'run'})" in capsys.readouterr().out
@@ -368,7 +424,9 @@ def test_show_maps_and_predict_show_write_sane_pngs(tmp_path, capsys):
     assert main(["show-maps", str(path), "--out", str(tmp_path / "lush.png"), "--model", "lenet5_lush"]) == 0
     assert main(["predict", str(path), str(path), "--show", str(tmp_path / "seen.png")]) == 0
     with Image.open(tmp_path / "seen.png") as im:
-        assert 500 <= im.width <= 1000 and 150 <= im.height <= 400, im.size  # 700 x 220: one row, the file once
+        assert 500 <= im.width <= 1000 and 150 <= im.height <= 400, (
+            im.size
+        )  # 700 x 220: one row, the file once
     capsys.readouterr()
     with pytest.MonkeyPatch.context() as mp:  # matplotlib not installed: one line, exit 2
         mp.setitem(sys.modules, "matplotlib.figure", None)
@@ -383,8 +441,8 @@ def test_show_maps_and_predict_show_write_sane_pngs(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["lenet5_1998", "lenet5_lush"])
 def test_pretrained_meta_equals_the_committed_runs(name):
-    from paper_lenet.runs import rundir
     from paper_lenet.config import to_dict
+    from paper_lenet.runs import rundir
 
     w = PRE.REGISTRY[name]
     run = RUNS / name / f"seed{w.seed}"
@@ -398,12 +456,19 @@ def test_pretrained_meta_equals_the_committed_runs(name):
             # the interval's t quantile (scipy's special function) differs in the 11th-16th digit
             # between scipy 1.15, 1.17 and 1.18: rel 1e-9 is 100x that, while a changed run (a test
             # error moves by a whole image, 1e-4, relative >= 1e-2) is 10^7 times over it
-            assert built[key][field] == (want if isinstance(want, str) else pytest.approx(want, rel=1e-9)), (key, field)
+            assert built[key][field] == (want if isinstance(want, str) else pytest.approx(want, rel=1e-9)), (
+                key,
+                field,
+            )
     assert w.path.read_bytes() == (run / "model.pt").read_bytes()
     model = paper_lenet.pretrained(name)
     assert not model.training
     assert model.meta["config"] == to_dict(rundir.load_run_config(run))
-    assert model.meta["params"] == sum(p.numel() for p in model.parameters()) == (60000 if name == "lenet5_1998" else 60850)
+    assert (
+        model.meta["params"]
+        == sum(p.numel() for p in model.parameters())
+        == (60000 if name == "lenet5_1998" else 60850)
+    )
     lo, hi = model.meta["test_error_ci95"]
     assert lo < model.meta["test_error_mean"] < hi and model.meta["seed"] == 0
 
@@ -434,5 +499,5 @@ def test_predict_real_digits_drawn_large_and_inverted(tmp_path):
     for i in range(20):
         write_png(tmp_path / f"{i:02d}.png", 255 - np.kron(imgs[i], np.ones((3, 3), np.uint8)))
     res = predict_files([tmp_path], name="lenet5_lush", out=io.StringIO())
-    same = sum(r["class"] == int(d) for r, d in zip(res, direct))
+    same = sum(r["class"] == int(d) for r, d in zip(res, direct, strict=False))
     assert same >= 18  # 20 digits; MNIST's own centring differs from ours by a pixel or so at most

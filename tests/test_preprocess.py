@@ -1,5 +1,6 @@
 """Fig. 9's preprocessings (data.preprocess: deslant, 16x16): geometry on synthetic strokes, the
 wiring into load_mnist and the distorted passes, real MNIST, and `show-preprocessing`."""
+
 import dataclasses
 import math
 import struct
@@ -14,18 +15,20 @@ from paper_lenet.config import DataConfig
 from paper_lenet.data import distort as D
 from paper_lenet.data import download as dl
 from paper_lenet.data import mnist as M
-from paper_lenet.data.idx import find_file
 from paper_lenet.data.deslant import deslant_grey_crop, deslant_text, moments
+from paper_lenet.data.idx import find_file
+from paper_lenet.data.image import read_image
 from paper_lenet.data.preprocess import SIDE, apply, downsample16
-from paper_lenet.tools.pictures import save_preprocessing_grid
 from paper_lenet.data.resample import extent
 from paper_lenet.errors import DataError
-from paper_lenet.data.image import read_image
 from paper_lenet.paper import LECUN_LO
+from paper_lenet.tools.pictures import save_preprocessing_grid
 
 ROOT = dl.resolve_root(None)
-real = pytest.mark.skipif(not all(find_file(ROOT, n) for n in dl.SHA256),
-                          reason=f"real MNIST not in {ROOT}; run `paper-lenet download`")
+real = pytest.mark.skipif(
+    not all(find_file(ROOT, n) for n in dl.SHA256),
+    reason=f"real MNIST not in {ROOT}; run `paper-lenet download`",
+)
 
 
 def stroke(deg: float, cx: float = 13.5, cy: float = 13.5) -> torch.Tensor:
@@ -78,7 +81,7 @@ def test_grey_crop_upright_digit_is_an_exact_crop():
         oy, ox = round((r0[i] + r1[i]).item() / 2 - 9.5), round((c0[i] + c1[i]).item() / 2 - 9.5)
         # grid coordinates pass through float32 (~1e-6 pixel), i.e. ~1e-3 grey levels (2.4e-4
         # measured); 0.01 is far below one grey level, so any real shift or blur fails
-        assert torch.allclose(out[i], x[i, oy:oy + 20, ox:ox + 20], atol=0.01)
+        assert torch.allclose(out[i], x[i, oy : oy + 20, ox : ox + 20], atol=0.01)
 
 
 def test_16x16_box_is_16_and_centred():
@@ -98,7 +101,7 @@ def test_16x16_box_is_16_and_centred():
     assert (((r0 + r1) / 2 - 13.5).abs() <= 1).all() and (((c0 + c1) / 2 - 13.5).abs() <= 1).all()
     # area-correct: ink mass scales with the area factor (16/longer side)^2, up to float32 rounding
     s = torch.tensor([16 / 22, 16 / 24])
-    assert torch.allclose(out[:2].sum((1, 2)), x[:2].sum((1, 2)) * s ** 2, rtol=1e-5)
+    assert torch.allclose(out[:2].sum((1, 2)), x[:2].sum((1, 2)) * s**2, rtol=1e-5)
 
 
 def test_16x16_upsampling_is_exact():
@@ -134,13 +137,13 @@ def test_preprocessing_grid_layout(tmp_path):
     lines = np.ones(small.shape, bool)
     for r, mode in enumerate(modes):
         for c in range(3):
-            cell = small[2 + 30 * r:30 + 30 * r, 2 + 30 * c:30 + 30 * c]
-            lines[2 + 30 * r:30 + 30 * r, 2 + 30 * c:30 + 30 * c] = False
+            cell = small[2 + 30 * r : 30 + 30 * r, 2 + 30 * c : 30 + 30 * c]
+            lines[2 + 30 * r : 30 + 30 * r, 2 + 30 * c : 30 + 30 * c] = False
             want = np.zeros((28, 28))
             if mode == "deslant":
-                want[4:24, 4:24] = deslant_text(raw[c:c + 1], 128)[0].clamp(0, 255).numpy()  # (28 - 20) / 2
+                want[4:24, 4:24] = deslant_text(raw[c : c + 1], 128)[0].clamp(0, 255).numpy()  # (28 - 20) / 2
             else:
-                want[:] = (downsample16(raw[c:c + 1])[0] if mode == "16x16" else raw[c]).numpy()
+                want[:] = (downsample16(raw[c : c + 1])[0] if mode == "16x16" else raw[c]).numpy()
             assert np.allclose(cell, 255 - np.rint(want)), (mode, c)  # white background, black ink
     assert np.all(small[lines] == 255 - 48)
 
@@ -148,7 +151,10 @@ def test_preprocessing_grid_layout(tmp_path):
 def test_apply_dispatch_and_sides():
     x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8))
     assert torch.equal(apply(x, "none"), x.float())
-    assert torch.equal(apply(x, "deslant", "text", 128), deslant_text(x, 128)) and apply(x, "deslant").shape[-1] == SIDE["deslant"]
+    assert (
+        torch.equal(apply(x, "deslant", "text", 128), deslant_text(x, 128))
+        and apply(x, "deslant").shape[-1] == SIDE["deslant"]
+    )
     assert torch.equal(apply(x, "deslant", "text", 1), deslant_text(x, 1))
     assert torch.equal(apply(x, "deslant", "grey_crop"), deslant_grey_crop(x))
     assert torch.equal(apply(x, "16x16"), downsample16(x)) and apply(x, "16x16").shape[-1] == SIDE["16x16"]
@@ -239,8 +245,11 @@ def test_real_mnist_grey_crop_reduces_slant():
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "paper_lenet", "show-preprocessing", "lenet5_1998", *args],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "paper_lenet", "show-preprocessing", "lenet5_1998", *args],
+        capture_output=True,
+        text=True,
+    )
 
 
 def png_size(path):

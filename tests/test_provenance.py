@@ -2,6 +2,7 @@
 its config's first committed test run must be named by a record of that config (which then says whether
 test figures had been seen); every config of the Fig. 9 and headline tables has its records; the tables'
 column and RESULTS' list come from them."""
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,16 @@ def added():
     try:
         if _git("rev-parse", "--is-shallow-repository").strip() == "true":
             pytest.skip("a shallow clone has no history to check against")
-        log = _git("log", "--reverse", "--diff-filter=A", "--name-only", "--format=@%H %ct", "--",
-                   "results/runs", "results/validation")
+        log = _git(
+            "log",
+            "--reverse",
+            "--diff-filter=A",
+            "--name-only",
+            "--format=@%H %ct",
+            "--",
+            "results/runs",
+            "results/validation",
+        )
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git checkout")
     first, cur = {}, None
@@ -92,8 +101,10 @@ def test_a_validation_run_after_the_first_test_run_is_named(added):
             if owner in first_test and first_test[owner] < when:
                 checked += 1
                 if owner not in claims:
-                    problems.append(f"{run} (committed {when[1][:7]}) came after {owner}'s first test run "
-                                    f"({first_test[owner][1][:7]}) and no record of {owner} names it")
+                    problems.append(
+                        f"{run} (committed {when[1][:7]}) came after {owner}'s first test run "
+                        f"({first_test[owner][1][:7]}) and no record of {owner} names it"
+                    )
     assert not problems, "\n".join(problems)
     assert checked >= 40  # the history holds dozens of such runs (the classical ridges, the SVMs, the nets)
 
@@ -107,16 +118,32 @@ def test_before_test_commits_precede_the_first_test_run(added):
             assert firsts, name
             commit = _git("rev-parse", r["before_test"]).strip()
             # the cited commit is an ancestor of (or is) the commit that first added a test run of the row
-            ok = subprocess.run(["git", "-C", str(ROOT), "merge-base", "--is-ancestor", commit, firsts[0][1]]).returncode
+            ok = subprocess.run(
+                ["git", "-C", str(ROOT), "merge-base", "--is-ancestor", commit, firsts[0][1]]
+            ).returncode
             assert ok == 0, f"{name}: before_test {r['before_test']} is not before its first test run"
 
 
 def test_the_column_and_the_list_come_from_the_records(tmp_path):
     f = tmp_path / "p.yaml"
-    f.write_text(yaml.safe_dump({"a": [{"setting": "gamma", "how": "grid", "validation": ["val-a-*"],
-                                        "test_seen": "its run at 1.34%", "after": "1.34%"},
-                                       {"setting": "C", "how": "tie", "note": "a caveat"}],
-                                 "b": [], "c": [{"setting": "k", "how": "in the fit"}]}))
+    f.write_text(
+        yaml.safe_dump(
+            {
+                "a": [
+                    {
+                        "setting": "gamma",
+                        "how": "grid",
+                        "validation": ["val-a-*"],
+                        "test_seen": "its run at 1.34%",
+                        "after": "1.34%",
+                    },
+                    {"setting": "C", "how": "tie", "note": "a caveat"},
+                ],
+                "b": [],
+                "c": [{"setting": "k", "how": "in the fit"}],
+            }
+        )
+    )
     recs = P.load(f)
     assert P.column("a", recs) == "yes (gamma, after 1.34%)"
     assert P.column("b", recs) == "no" and P.column("c", recs) == "no" and P.column("zzz", recs) == "-"
@@ -132,10 +159,22 @@ def test_the_column_and_the_list_come_from_the_records(tmp_path):
 
 def test_the_issue_cases_are_recorded():
     # the cases a review of the history found (issue 32): each is a record with test_seen
-    for name, setting in (("fig9-tangent", "prefilter"), ("fig9-vsvm-poly9", "gamma"), ("fig9-rsvm-poly5", "iterations"),
-                          ("fig9-rsvm-poly5", "scheme"), ("fig9-svm-poly4", "gamma"), ("fig9-mlp-500-150", "schedule"),
-                          ("fig9-mlp-500-150-dist", "schedule"), ("fig9-knn", "Fig. 10 score"),
-                          ("fig9-svm-poly4", "Fig. 10 score"), ("lenet5_1998_text", "paper config"),
-                          ("fig9-lenet1", "schedule"), ("fig9-linear-deslant", "deslant")):
+    for name, setting in (
+        ("fig9-tangent", "prefilter"),
+        ("fig9-vsvm-poly9", "gamma"),
+        ("fig9-rsvm-poly5", "iterations"),
+        ("fig9-rsvm-poly5", "scheme"),
+        ("fig9-svm-poly4", "gamma"),
+        ("fig9-mlp-500-150", "schedule"),
+        ("fig9-mlp-500-150-dist", "schedule"),
+        ("fig9-knn", "Fig. 10 score"),
+        ("fig9-svm-poly4", "Fig. 10 score"),
+        ("lenet5_1998_text", "paper config"),
+        ("fig9-lenet1", "schedule"),
+        ("fig9-linear-deslant", "deslant"),
+    ):
         assert any(setting in r["setting"] for r in P.seen(name)), (name, setting)
-    assert any("trained on" in r.get("note", "") or "fitted" in r.get("note", "") for r in P.RECORDS["fig9-lenet4-local"])
+    assert any(
+        "trained on" in r.get("note", "") or "fitted" in r.get("note", "")
+        for r in P.RECORDS["fig9-lenet4-local"]
+    )

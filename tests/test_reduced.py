@@ -1,6 +1,7 @@
 """[dist] V-SVM poly 9 and RS-SVM poly 5 (paper_lenet/comparison/virtual.py, reduced.py) against
 independent computations on tiny inputs: the one-pixel shifts by hand, the reduced-set distance against
 an explicit degree-2 feature map, the costs by hand. The libsvm parts skip without the svm extra."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -12,10 +13,10 @@ import torch
 
 from paper_lenet.comparison import reduced, svm, virtual
 from paper_lenet.comparison.least_squares import PAIRS
-from paper_lenet.config import Config, DataConfig, ModelConfig, load_config
 from paper_lenet.comparison.svm import SVMConfig
-from paper_lenet.errors import ConfigError
+from paper_lenet.config import Config, DataConfig, ModelConfig, load_config
 from paper_lenet.core.registry import method
+from paper_lenet.errors import ConfigError
 
 HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
 
@@ -28,7 +29,7 @@ def test_shift_by_hand():
     right = [[0, 1, 2], [0, 4, 5], [0, 7, 8]]
     x, y = virtual.shift1(img.reshape(1, 9), torch.tensor([7]), 3)
     assert x.shape == (5, 9) and y.tolist() == [7] * 5
-    for got, want in zip(x.reshape(5, 3, 3), [img[0].tolist(), up, down, left, right]):
+    for got, want in zip(x.reshape(5, 3, 3), [img[0].tolist(), up, down, left, right], strict=False):
         assert got.tolist() == want  # exact: shifts copy values
     assert virtual.shift(img, 1, 0, background=-0.5)[0, 0].tolist() == [-0.5] * 3  # the row let in
 
@@ -44,9 +45,12 @@ def test_shift1_keeps_each_image_with_its_label():
 
 
 def phi2(u, gamma, coef0):
-    """Explicit feature map of (gamma u.v + coef0)^2: [gamma u_i u_j (all i, j), sqrt(2 gamma coef0) u_i, coef0]."""
+    """Explicit feature map of (gamma u.v + coef0)^2: [gamma u_i u_j (all i, j), sqrt(2 gamma coef0) u_i,
+    coef0]."""
     outer = gamma * (u[:, :, None] * u[:, None, :]).reshape(len(u), -1)
-    return torch.cat([outer, math.sqrt(2 * gamma * coef0) * u, torch.full((len(u), 1), coef0, dtype=u.dtype)], 1)
+    return torch.cat(
+        [outer, math.sqrt(2 * gamma * coef0) * u, torch.full((len(u), 1), coef0, dtype=u.dtype)], 1
+    )
 
 
 @pytest.fixture
@@ -59,6 +63,7 @@ def tiny():
 
     def kern(p, q):
         return reduced.poly_kernel(p, q, 0.7, 1.0, 2)
+
     return sv, a, z, b, kern
 
 
@@ -90,7 +95,10 @@ def test_rs_distance_zero_at_the_expansion_itself(tiny):
     norm2 = float(a @ kern(sv, sv) @ a)  # float64 (expansion_norm2's float32 would blur the zero)
     assert norm2 > 0.1  # a nontrivial expansion, so the 1e-10 below is relative to something
     assert abs(float(reduced.rs_distance(sv, a, sv, a, kern, norm2))) < 1e-10 * norm2  # cancellation only
-    assert abs(float(reduced.rs_distance(sv, reduced.best_b(sv, sv, a, kern), sv, a, kern, norm2))) < 1e-9 * norm2
+    assert (
+        abs(float(reduced.rs_distance(sv, reduced.best_b(sv, sv, a, kern), sv, a, kern, norm2)))
+        < 1e-9 * norm2
+    )
 
 
 def test_reduce_expansion_lowers_the_distance_and_reports_it_truly(tiny):
@@ -109,8 +117,11 @@ def test_sum_readout_by_loops():
     s = svm.ovo_sums(o)
     for n in range(5):
         for c in range(10):
-            want = sum(float(o[n, u]) if i == c else -float(o[n, u]) for u, (i, j) in enumerate(PAIRS.tolist())
-                       if c in (i, j))
+            want = sum(
+                float(o[n, u]) if i == c else -float(o[n, u])
+                for u, (i, j) in enumerate(PAIRS.tolist())
+                if c in (i, j)
+            )
             assert math.isclose(float(s[n, c]), want, rel_tol=1e-12, abs_tol=1e-12)  # 9-term float64 sums
 
 
@@ -119,12 +130,19 @@ def test_costs_by_hand():
     for degree, mults in ((3, 2), (4, 2), (5, 3), (9, 4)):
         assert svm.svm_cost(10, 784, degree)["macs"] == 10 * (784 + mults + 9)
     assert reduced.reduced_cost(83, 784, 5) == {"macs": 10 * 83 * (784 + 3 + 1), "memory": 10 * 83 * 785 + 10}
-    assert reduced.reduced_cost(18, 784, 5, 45) == {"macs": 45 * 18 * (784 + 3 + 1), "memory": 45 * 18 * 785 + 45}
+    assert reduced.reduced_cost(18, 784, 5, 45) == {
+        "macs": 45 * 18 * (784 + 3 + 1),
+        "memory": 45 * 18 * 785 + 45,
+    }
 
 
 def cfg_of(**keys):
-    return Config(name="t", model=ModelConfig(arch="svm", input_size=28),
-                  data=DataConfig(download=False, pad=False, scaling="unit"), svm=SVMConfig(**keys))
+    return Config(
+        name="t",
+        model=ModelConfig(arch="svm", input_size=28),
+        data=DataConfig(download=False, pad=False, scaling="unit"),
+        svm=SVMConfig(**keys),
+    )
 
 
 def test_rows_and_bad_keys():
@@ -142,6 +160,7 @@ def test_rows_and_bad_keys():
 @pytest.mark.skipif(not HAS_SKLEARN, reason="needs the svm extra (scikit-learn)")
 def test_virtual_and_reduced_fits_on_tiny_images():
     from sklearn.svm import SVC
+
     gen = torch.Generator().manual_seed(5)
     y = torch.arange(10).repeat_interleave(8)
     x = (torch.rand(10, 36, generator=gen)[y] + 0.3 * torch.randn(80, 36, generator=gen)).clamp(0, 1)  # 6x6
@@ -151,31 +170,42 @@ def test_virtual_and_reduced_fits_on_tiny_images():
     assert v.summary["first_support_vectors"] == len(first.support_)
     assert v.summary["virtual_training_set"] == 5 * len(first.support_)
     vx, vy = virtual.shift1(torch.from_numpy(first.support_vectors_), y[torch.from_numpy(first.support_)], 6)
-    second = SVC(kernel="poly", degree=3, gamma=v.gamma, coef0=1.0, C=10.0,
-                 decision_function_shape="ovo").fit(vx.numpy(), vy.numpy())
+    second = SVC(
+        kernel="poly", degree=3, gamma=v.gamma, coef0=1.0, C=10.0, decision_function_shape="ovo"
+    ).fit(vx.numpy(), vy.numpy())
     assert v.summary["support_vectors"] == len(second.support_)
     q = torch.rand(20, 36, generator=gen)
     # float32 dot products against libsvm's float64 ones
-    assert torch.allclose(v.decision(q), torch.from_numpy(second.decision_function(q.double().numpy())),
-                          rtol=1e-4, atol=1e-4)
-    r = reduced.fit_reduced(cfg_of(degree=3, virtual="shift1", readout="sum", reduced=4, rs_iters=5), x, y, quiet)
+    assert torch.allclose(
+        v.decision(q), torch.from_numpy(second.decision_function(q.double().numpy())), rtol=1e-4, atol=1e-4
+    )
+    r = reduced.fit_reduced(
+        cfg_of(degree=3, virtual="shift1", readout="sum", reduced=4, rs_iters=5), x, y, quiet
+    )
     assert r.z.shape == (10, 4, 36) and r.summary["reduced_vectors"] == 40
     assert r.summary["macs"] == 40 * (36 + 2 + 1)
     assert set(r.extra_scores) == {"unreduced_min", "unreduced_sum"}
     full = r.extra_scores["unreduced_sum"](q)
-    assert torch.allclose(full, svm.ovo_sums(v.decision(q)), rtol=1e-6, atol=1e-6)  # the same machine refitted
+    assert torch.allclose(
+        full, svm.ovo_sums(v.decision(q)), rtol=1e-6, atol=1e-6
+    )  # the same machine refitted
     assert all(after <= before + 1e-12 for before, after in r.summary["rs_relative_distance"])
     assert_within_the_feature_space_distance(r, q)  # libsvm's own machine, reduced (below)
     # readout min: the 45 machines reduced, each over its own two classes' vectors, read out by min
-    p = reduced.fit_reduced(cfg_of(degree=3, virtual="shift1", readout="min", reduced=2, rs_iters=3), x, y, quiet)
+    p = reduced.fit_reduced(
+        cfg_of(degree=3, virtual="shift1", readout="min", reduced=2, rs_iters=3), x, y, quiet
+    )
     assert p.z.shape == (45, 2, 36) and p.summary["macs"] == 90 * (36 + 2 + 1)
-    dec = (reduced.poly_kernel(q, p.z.reshape(90, 36), v.gamma, 1.0, 3).reshape(20, 45, 2) * p.b).sum(2) + p.bias
+    dec = (reduced.poly_kernel(q, p.z.reshape(90, 36), v.gamma, 1.0, 3).reshape(20, 45, 2) * p.b).sum(
+        2
+    ) + p.bias
     assert torch.allclose(p.scores(q), svm.ovo_scores(dec))  # the same float64 computation, arranged apart
     assert_within_the_feature_space_distance(p, q)
 
 
 def test_image_side_needs_a_square():
     from paper_lenet.errors import UserError
+
     assert virtual.image_side(784) == 28 and virtual.image_side(36) == 6
     with pytest.raises(UserError, match="shift1 needs square images \\(got 785 inputs\\)"):
         virtual.image_side(785)
@@ -187,6 +217,7 @@ def test_image_side_needs_a_square():
 # (Psi - Psi') . phi(x) + (bias - bias'), and by Cauchy-Schwarz |(Psi - Psi') . phi(x)| <=
 # |Psi - Psi'| sqrt(K(x, x)): with the biases carried over, every score is within that of the unreduced
 # one. The machines are built by hand (fit_svm replaced), so no libsvm is needed and the sizes are known.
+
 
 def constructed(readout: str, seed: int = 0, bias_scale: float = 20.0) -> svm.SVM:
     """A machine on 20 vectors of 5 pixels (2 per class), kernel (0.5 u.v + 1)^3: one-vs-one with libsvm's
@@ -207,7 +238,9 @@ def reduce_by_hand(monkeypatch, full: svm.SVM, m: int, iters: int) -> reduced.Re
     monkeypatch.setattr(reduced, "fit_svm", lambda cfg, x, y, log=print: full)
     readout = "sum" if full.readout == "classes" else full.readout  # svm.readout of a one-vs-one config
     cfg = cfg_of(degree=full.degree, readout=readout, reduced=m, rs_iters=iters)
-    return reduced.fit_reduced(cfg, torch.zeros(1, full.sv.shape[1]), None, log=lambda s: None)  # x: its size only
+    return reduced.fit_reduced(
+        cfg, torch.zeros(1, full.sv.shape[1]), None, log=lambda s: None
+    )  # x: its size only
 
 
 def unreduced_expansions(full: svm.SVM) -> tuple[torch.Tensor, callable]:
@@ -227,6 +260,7 @@ def assert_within_the_feature_space_distance(r: reduced.ReducedSVM, q: torch.Ten
 
     def kern(p, s):
         return reduced.poly_kernel(p, s, full.gamma, full.coef0, full.degree)
+
     sv, q64 = full.sv.to(torch.float64), q.to(torch.float64)
     gap = torch.zeros(len(q), a.shape[1], dtype=torch.float64)
     for e in range(a.shape[1]):
@@ -234,7 +268,9 @@ def assert_within_the_feature_space_distance(r: reduced.ReducedSVM, q: torch.Ten
         dist2 = reduced.rs_distance(r.z[e], r.b[e], sv, a[:, e], kern, norm2)  # ~1e-16 of |Psi|^2
         # unreduced decision values take float32 dot products (svm.decision_values): each kernel value
         # ~1e-6 relative after the cube, so 1e-5 of the sum of the terms' sizes is a safe margin
-        gap[:, e] = dist2.clamp(min=0).sqrt() * kern(q64, q64).diagonal().sqrt() + 1e-5 * (kern(q64, sv) @ a[:, e].abs())
+        gap[:, e] = dist2.clamp(min=0).sqrt() * kern(q64, q64).diagonal().sqrt() + 1e-5 * (
+            kern(q64, sv) @ a[:, e].abs()
+        )
     want, got = svm.READOUTS[r.readout](values(q)), r.scores(q)
     if r.readout == "min":  # s_i = min_j o_ij moves by at most the largest change of an o_ij
         gap = gap.amax(1, keepdim=True).expand(-1, 10)
@@ -296,9 +332,12 @@ def known_terms() -> tuple[torch.Tensor, torch.Tensor]:
     by signed a_s sqrt(K(s, s)) {0, 2, 4}, by |a_s| {1, 2, 4}, by K(s, s) {0, 1, 3}."""
     lengths = torch.tensor([4.0, 3.0, 2.0, 1.5, 1.25, 1.0], dtype=torch.float64)
     signs = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0], dtype=torch.float64)
-    t = torch.tensor([8.0, 1.5, 1.2, 3.0, 1.1, 1.3], dtype=torch.float64)  # sqrt K(s, s) = gamma |s|^2 + coef0
-    dirs = torch.nn.functional.normalize(torch.randn(6, 4, generator=torch.Generator().manual_seed(12),
-                                                     dtype=torch.float64), dim=1)
+    t = torch.tensor(
+        [8.0, 1.5, 1.2, 3.0, 1.1, 1.3], dtype=torch.float64
+    )  # sqrt K(s, s) = gamma |s|^2 + coef0
+    dirs = torch.nn.functional.normalize(
+        torch.randn(6, 4, generator=torch.Generator().manual_seed(12), dtype=torch.float64), dim=1
+    )
     sv = (dirs * ((t - COEF0) / GAMMA2).sqrt()[:, None]).float().double()
     a = signs * lengths / phi2(sv, GAMMA2, COEF0).norm(dim=1)  # |phi(s)| = sqrt K(s, s), explicitly
     # the terms are as built, to float32's rounding of the vectors
@@ -321,9 +360,11 @@ def test_the_search_starts_from_the_largest_terms_of_the_expansion(m):
     def cross(z):  # K(Z, S) during the search: its first call sees the start set
         starts.append(z.detach().clone())
         return kern2(z, sv)
+
     norm2 = float(a @ kern2(sv, sv) @ a)
-    _, _, before, _ = reduced.reduce_expansion(sv, a, m, kern2, 1, norm2, kern2(sv, sv).diagonal(),
-                                               lambda s: None, cross)
+    _, _, before, _ = reduced.reduce_expansion(
+        sv, a, m, kern2, 1, norm2, kern2(sv, sv).diagonal(), lambda s: None, cross
+    )
     want = list(range(m))  # the m longest terms are the first m vectors, by construction
     assert torch.equal(starts[0].sort(0).values, sv[want].sort(0).values)  # those vectors, unmoved
     # `before` is that start's distance: Psi's least-squares fit by phi(sv_s) of those s, explicitly
@@ -341,15 +382,27 @@ def test_fit_reduced_starts_each_expansion_from_its_largest_terms_and_reports_th
     sv, a = known_terms()
     coef = torch.stack([(1 + e) * (-1) ** e * a for e in range(10)], 1)
     summary = {"support_vectors": 6, "gamma": GAMMA2, **svm.svm_cost(6, 4, 2, coefs=60, biases=10)}
-    full = svm.SVM(sv, coef, torch.zeros(10, dtype=torch.float64), GAMMA2, COEF0, 2, 0, {}, summary, "classes")
+    full = svm.SVM(
+        sv, coef, torch.zeros(10, dtype=torch.float64), GAMMA2, COEF0, 2, 0, {}, summary, "classes"
+    )
     starts, original = [], reduced.reduce_expansion
 
     def recording(sv_e, a_e, m, kern, iters, norm2, kdiag, log=print, cross=None):
         seen = []
-        out = original(sv_e, a_e, m, kern, iters, norm2, kdiag, log,
-                       lambda z: seen.append(z.detach().clone()) or (cross or (lambda q: kern(q, sv_e)))(z))
+        out = original(
+            sv_e,
+            a_e,
+            m,
+            kern,
+            iters,
+            norm2,
+            kdiag,
+            log,
+            lambda z: seen.append(z.detach().clone()) or (cross or (lambda q: kern(q, sv_e)))(z),
+        )
         starts.append(seen[0])
         return out
+
     monkeypatch.setattr(reduced, "reduce_expansion", recording)
     t0 = time.time()
     r = reduce_by_hand(monkeypatch, full, 2, 2)  # the top 2 by |a_s| K(s, s)^(1/4) or |a_s| are {1, 2}

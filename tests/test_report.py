@@ -1,4 +1,5 @@
 """`python -m experiments.report`: tables from run files, Wilson/McNemar statistics, byte-identical reruns."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_mcnemar_exact():
     assert mcnemar_exact(0, 0) == 1.0
     assert mcnemar_exact(10, 10) == 1.0
-    assert mcnemar_exact(0, 10) == pytest.approx(2 * 0.5 ** 10)
+    assert mcnemar_exact(0, 10) == pytest.approx(2 * 0.5**10)
     assert mcnemar_exact(3, 12) == pytest.approx(0.03515625)
 
 
@@ -26,28 +27,45 @@ def test_mean_std():
 
 def test_report_from_runs_is_reproducible(synthetic_root, tmp_path, monkeypatch):
     monkeypatch.setenv("PAPER_LENET_DATA", str(synthetic_root))
-    monkeypatch.chdir(ROOT)  # the report runs from the repository root (experiments/configs/previous/ for explore)
+    monkeypatch.chdir(
+        ROOT
+    )  # the report runs from the repository root (experiments/configs/previous/ for explore)
     runs = tmp_path / "runs"
-    common = [f"data.root={synthetic_root}", "data.download=false", "data.train_size=600", "train.epochs=2",
-              "train.sdlm.hessian_samples=50", "train.fast=off"]
-    for cfg_path, name in ((ROOT / "configs/lenet5_1998.yaml", "lenet5_1998"),
-                           (ROOT / "configs/lenet5_1998_text.yaml", "lenet5_1998_text"),
-                           (ROOT / "configs/ablations/paper-relu.yaml", "ablation-paper-relu")):
+    common = [
+        f"data.root={synthetic_root}",
+        "data.download=false",
+        "data.train_size=600",
+        "train.epochs=2",
+        "train.sdlm.hessian_samples=50",
+        "train.fast=off",
+    ]
+    for cfg_path, name in (
+        (ROOT / "configs/lenet5_1998.yaml", "lenet5_1998"),
+        (ROOT / "configs/lenet5_1998_text.yaml", "lenet5_1998_text"),
+        (ROOT / "configs/ablations/paper-relu.yaml", "ablation-paper-relu"),
+    ):
         for seed in (0, 1):
             cfg = load_config(cfg_path, common + [f"seed={seed}"])
             make_run(cfg, runs / name / f"seed{seed}", log=lambda *_: None)
     # an exploratory variant beside the runs: grouped by its directory, diffed against the previous config
-    cfg = load_config(ROOT / "experiments/configs/previous/lenet5_1998_average.yaml", common + ["train.sdlm.mu=0.1"])
+    cfg = load_config(
+        ROOT / "experiments/configs/previous/lenet5_1998_average.yaml", common + ["train.sdlm.mu=0.1"]
+    )
     make_run(cfg, tmp_path / "explore" / "mu-0.1" / "seed0", log=lambda *_: None)
     # two validation candidates: val_error only, ranked, and the headline's settings matched to one
     for v, seeds in (("val-block30", (0, 1)), ("val-map-j5", (0,))):
         for seed in seeds:
-            cfg = load_config(ROOT / f"experiments/configs/validation/{v}.yaml", common[:-2] + [
-                "data.train_size=500", "data.validation=100", "train.epochs=2", f"seed={seed}"])
+            cfg = load_config(
+                ROOT / f"experiments/configs/validation/{v}.yaml",
+                common[:-2]
+                + ["data.train_size=500", "data.validation=100", "train.epochs=2", f"seed={seed}"],
+            )
             make_run(cfg, tmp_path / "validation" / v / f"seed{seed}", log=lambda *_: None)
     readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nmid\n"
-                      "<!-- times:start -->\nstale\n<!-- times:end -->\nrest\n")
+    readme.write_text(
+        "intro\n<!-- results:start -->\nold\n<!-- results:end -->\nmid\n"
+        "<!-- times:start -->\nstale\n<!-- times:end -->\nrest\n"
+    )
     out = tmp_path / "results"
     write_report(str(runs), str(out), readme=str(readme))
     first = (out / "RESULTS.md").read_bytes()
@@ -61,24 +79,29 @@ def test_report_from_runs_is_reproducible(synthetic_root, tmp_path, monkeypatch)
     assert readme.read_text().startswith("intro\n") and readme.read_text().endswith("rest\n")
     assert "stale" not in readme.read_text() and "\nmid\n" in readme.read_text()
     # rerun times from the runs' own wall clocks: two runs per experiment here
-    assert "| `python -m experiments.reproduce headline` | 4 |" in readme.read_text()  # lenet5_1998 and _text, 2 seeds each
+    assert (
+        "| `python -m experiments.reproduce headline` | 4 |" in readme.read_text()
+    )  # lenet5_1998 and _text, 2 seeds each
     assert "| `python -m experiments.reproduce ablations` | 2 |" in text
     assert "reproduce modern" not in text  # no modern runs, no row
     # intervals over seeds, never a pooled binomial; the ablation row carries compare's paired bootstrap
     assert "95% t-interval over seeds" in text and "Wilson" not in text
-    row = next(l for l in text.splitlines() if l.startswith("| `ablation-paper-relu`"))
+    row = next(line for line in text.splitlines() if line.startswith("| `ablation-paper-relu`"))
     assert row.count("[") == 2 and "no paired predictions" not in row  # its t-interval and the bootstrap's
     # the headline misses 0.95 on synthetic data, so RESULTS says why, with figures from the runs
     assert "Why the headline target is missed" in text and "final on-the-fly training error" in text
     assert "## Exploratory runs" in text
-    assert "## How each setting was chosen" in text and "Lowest mean val_error among `lenet5_1998`'s candidates: `" in text
-    row = next(l for l in text.splitlines() if l.startswith("| `val-map-j5` |"))
+    assert (
+        "## How each setting was chosen" in text
+        and "Lowest mean val_error among `lenet5_1998`'s candidates: `" in text
+    )
+    row = next(line for line in text.splitlines() if line.startswith("| `val-map-j5` |"))
     assert "train.loss=map" in row and "train.map_j=5.0" in row and "(n=1)" in row
     assert "| `model.subsample_mode` |" in text  # where each setting of lenet5_1998 comes from
     assert "| `lenet5_1998` adds its four S2/S4 inputs (Sec. II-B) |" in text
-    row = next(l for l in text.splitlines() if l.startswith("| `mu-0.1` |"))
+    row = next(line for line in text.splitlines() if line.startswith("| `mu-0.1` |"))
     assert "train.sdlm.mu=0.1" in row and "s0: " in row and "(n=1)" in row
-    head = next(l for l in text.splitlines() if l.startswith("| `lenet5_1998` | 0.95"))
+    head = next(line for line in text.splitlines() if line.startswith("| `lenet5_1998` | 0.95"))
     assert "(n=2)" in head  # the variant's run is not mixed into the headline
     write_report(str(runs), str(out), readme=str(readme))
     assert (out / "RESULTS.md").read_bytes() == first

@@ -1,5 +1,6 @@
 """experiments.reproduce: its plan is the committed study (every run, every seed, each dependent run
 after what it reads), read from the configs' own references to other runs; the rerun-time table."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,8 @@ from pathlib import Path
 import yaml
 
 from experiments.reproduce import fig9_files, plan, run_references
-from experiments.study import EXPERIMENTS
 from experiments.rerun_times import lockstep_check, study_time, times_table
+from experiments.study import EXPERIMENTS
 from paper_lenet import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,8 +18,11 @@ RUNS = ROOT / "results" / "runs"
 
 
 def _committed(names) -> set[tuple[str, int]]:
-    return {(p.parent.parent.name, int(p.parent.name[len("seed"):]))
-            for n in names for p in (RUNS / n).glob("seed*/summary.json")}
+    return {
+        (p.parent.parent.name, int(p.parent.name[len("seed") :]))
+        for n in names
+        for p in (RUNS / n).glob("seed*/summary.json")
+    }
 
 
 def _planned(stages) -> list[list[tuple[str, int]]]:
@@ -33,7 +37,9 @@ def test_fig9_plan_is_the_committed_study():
     assert committed <= planned, f"committed runs the rerun would not make: {sorted(committed - planned)}"
     # a planned run that is not committed belongs to a config with no committed run at all (not run yet)
     ran = {n for n, _ in committed}
-    assert not {(n, s) for n, s in planned - committed if n in ran}, "a committed config misses a planned seed"
+    assert not {(n, s) for n, s in planned - committed if n in ran}, (
+        "a committed config misses a planned seed"
+    )
     # LeNet-4 / Local reads fig9-lenet4's run of its own seed: all three seeds (the hand list missed it)
     assert {s for n, s in planned if n == "fig9-lenet4-local"} == {0, 1, 2}
 
@@ -69,8 +75,15 @@ def test_a_fitted_method_that_reads_a_per_seed_run_gets_every_seed(tmp_path):
     net = tmp_path / "net.yaml"
     net.write_text(yaml.safe_dump({"base": str(ROOT / "configs/fig9/lenet4.yaml"), "name": "t-net"}))
     knn = tmp_path / "knn.yaml"
-    knn.write_text(yaml.safe_dump({"base": str(ROOT / "configs/fig9/lenet4-knn.yaml"), "name": "t-knn",
-                                   "knn": {"features": "somewhere/t-net/seed{seed}"}}))
+    knn.write_text(
+        yaml.safe_dump(
+            {
+                "base": str(ROOT / "configs/fig9/lenet4-knn.yaml"),
+                "name": "t-knn",
+                "knn": {"features": "somewhere/t-net/seed{seed}"},
+            }
+        )
+    )
     once = tmp_path / "once.yaml"
     once.write_text(yaml.safe_dump({"base": str(ROOT / "configs/fig9/knn.yaml"), "name": "t-once"}))
     stages = _planned(plan([str(knn), str(once), str(net)], [0, 1], fitted_once=True))
@@ -80,7 +93,13 @@ def test_a_fitted_method_that_reads_a_per_seed_run_gets_every_seed(tmp_path):
 def test_times_table_adds_an_everything_row():
     def runs(*walls):
         return [{"summary": {"wall_seconds": 60 * w}} for w in walls]
-    groups = {"lenet5_1998": runs(2, 4), "fig9-knn": runs(6), "ablation-paper-relu": runs(3), "elsewhere": runs(100)}
+
+    groups = {
+        "lenet5_1998": runs(2, 4),
+        "fig9-knn": runs(6),
+        "ablation-paper-relu": runs(3),
+        "elsewhere": runs(100),
+    }
     t = times_table(groups)
     assert "| `python -m experiments.reproduce headline` | 2 | 3.0 | 3 |" in t
     # every experiment's runs, summed and halved (2 + 4 + 6 + 3 = 15 min: 7.5, printed to the minute);
@@ -90,8 +109,11 @@ def test_times_table_adds_an_everything_row():
 
 def test_lockstep_reruns_count_each_process_once(tmp_path):
     def runs(walls, errors=None):
-        return [{"summary": {"seed": s, "wall_seconds": 60 * w, "test_error": (errors or {}).get(s, 0.01)}}
-                for s, w in walls.items()]
+        return [
+            {"summary": {"seed": s, "wall_seconds": 60 * w, "test_error": (errors or {}).get(s, 0.01)}}
+            for s, w in walls.items()
+        ]
+
     rerun_dir = tmp_path / "reruns"
     (rerun_dir / "lenet5_1998").mkdir(parents=True)
     (rerun_dir / "lenet5_1998" / "seeds0+1+2.log").write_text("")  # seeds 0-2 shared one process
@@ -100,14 +122,17 @@ def test_lockstep_reruns_count_each_process_once(tmp_path):
     reruns = {"lenet5_1998": runs({0: 5, 1: 5, 2: 6, 3: 3}, {0: 0.012, 3: 0.010})}
     # one process of 3 seeds (its longest wall, 6 min) plus seed 3 alone (3 min)
     from experiments.rerun_times import lockstep_processes, process_minutes
+
     assert lockstep_processes(rerun_dir / "lenet5_1998") == [[0, 1, 2]]
     assert process_minutes(reruns["lenet5_1998"], rerun_dir / "lenet5_1998") == (9.0, 2)
     t = times_table(groups, reruns, rerun_dir)
     # committed: (2+2+2+2+4) / 2 = 6; with lockstep: the rerun config's 9 + the text config's committed 4, / 2
     assert "| `python -m experiments.reproduce headline` | 5 | 2.4 | 6 | 1 of 2 | 6 |" in t
     # the whole study: 6 min committed, 6.5 with the reruns (printed 6), in hours
-    assert study_time(t).endswith("takes about 0.1 h on 2 cores by the committed runs' own wall clocks; "
-                                  "counting the lockstep reruns where they were measured, 0.1 h.")
+    assert study_time(t).endswith(
+        "takes about 0.1 h on 2 cores by the committed runs' own wall clocks; "
+        "counting the lockstep reruns where they were measured, 0.1 h."
+    )
     assert "lockstep" not in study_time(times_table(groups))
     c = lockstep_check(groups, reruns, rerun_dir)
     # seed 0 moved 1.2 - 1.0 = 0.2 points; the bound at 1.0%: 3 sqrt(2 x 0.01 x 0.99 / 10,000) = 0.42

@@ -1,6 +1,7 @@
 """`paper-lenet robustness`: the rejection scores and their AUROC / FPR at 95% TPR by hand, the Welch
 difference against scipy, and the command end to end on the synthetic MNIST root (untrained runs: the
 figures are checked against a direct evaluation, not against their size)."""
+
 from __future__ import annotations
 
 import json
@@ -15,14 +16,14 @@ import torch
 from scipy import stats as sstats
 
 from paper_lenet.config import dump_config, load_config
+from paper_lenet.core.model import build_model
 from paper_lenet.data.idx import load_split
 from paper_lenet.data.mnist import preprocess
 from paper_lenet.data.mnist_c import corrupt
 from paper_lenet.errors import UserError
-from paper_lenet.core.model import build_model
 from paper_lenet.study.robustness import auroc, fpr_at_tpr, head_scores, robustness
-from paper_lenet.tools import stats
 from paper_lenet.study.robustness_stats import ONE_SEED
+from paper_lenet.tools import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 FEW = ["shot_noise", "rotate", "stripe"]
@@ -63,7 +64,8 @@ def test_welch_matches_scipy_and_one_seed_says_so():
     assert w["diff"] == pytest.approx(np.mean(a) - np.mean(b))
     lo, hi = w["ci95"]
     assert (lo + hi) / 2 == pytest.approx(w["diff"]) and (hi - lo) / 2 == pytest.approx(
-        sstats.t.ppf(0.975, w["df"]) * w["se"])
+        sstats.t.ppf(0.975, w["df"]) * w["se"]
+    )
     assert stats.welch(a, b, test_var=0.01)["se"] == pytest.approx(np.sqrt(w["se"] ** 2 + 0.01))
     one = stats.welch([1.0], b)
     assert one["ci95"] is None and one["reason"] == ONE_SEED
@@ -93,8 +95,11 @@ def make_runs(folder: Path, seeds, overrides=()):
 def two_configs(tmp_path, synthetic_root, monkeypatch):
     monkeypatch.setenv("PAPER_LENET_CACHE", str(tmp_path / "cache"))
     rbf = make_runs(tmp_path / "paper", [0, 1], [f"data.root={synthetic_root}"])
-    lin = make_runs(tmp_path / "linear", [3], ["model.head=linear", "train.loss=cross_entropy",
-                                                f"data.root={synthetic_root}"])
+    lin = make_runs(
+        tmp_path / "linear",
+        [3],
+        ["model.head=linear", "train.loss=cross_entropy", f"data.root={synthetic_root}"],
+    )
     return rbf, lin
 
 
@@ -102,9 +107,12 @@ def test_errors_match_a_direct_evaluation(two_configs, synthetic_root):
     rbf, lin = two_configs
     res = json.loads(robustness([rbf, lin], fmt="json", root=synthetic_root, corruptions=FEW, n_rubbish=20))
     x, y = load_split(synthetic_root, "test")
-    for c, folder in zip(res["configs"], (rbf, lin)):
-        cfg = load_config("lenet5_1998", [f"data.root={synthetic_root}"] + (
-            ["model.head=linear", "train.loss=cross_entropy"] if folder == lin else []))
+    for c, folder in zip(res["configs"], (rbf, lin), strict=False):
+        cfg = load_config(
+            "lenet5_1998",
+            [f"data.root={synthetic_root}"]
+            + (["model.head=linear", "train.loss=cross_entropy"] if folder == lin else []),
+        )
         errs = []
         for seed in c["seeds"]:
             model = build_model(cfg.model)
@@ -159,8 +167,24 @@ def test_the_command_from_another_folder(two_configs, synthetic_root, tmp_path):
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PAPER_LENET_CACHE": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "paper_lenet", "robustness", str(rbf), str(lin), "--root", str(synthetic_root),
-           "--rubbish-size", "20", "--format", "json", "--corruptions", "shot_noise,stripe", "--rubbish", "noise,letters"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "paper_lenet",
+        "robustness",
+        str(rbf),
+        str(lin),
+        "--root",
+        str(synthetic_root),
+        "--rubbish-size",
+        "20",
+        "--format",
+        "json",
+        "--corruptions",
+        "shot_noise,stripe",
+        "--rubbish",
+        "noise,letters",
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
@@ -169,7 +193,9 @@ def test_the_command_from_another_folder(two_configs, synthetic_root, tmp_path):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "no runs" in r.stderr
 
 
-def test_scores_are_kept_per_run_and_rescored_when_the_weights_change(two_configs, synthetic_root, monkeypatch):
+def test_scores_are_kept_per_run_and_rescored_when_the_weights_change(
+    two_configs, synthetic_root, monkeypatch
+):
     import paper_lenet.study.robustness as rob
 
     rbf, lin = two_configs
@@ -195,8 +221,9 @@ def test_kept_scores_remake_the_table_without_the_weights(two_configs, synthetic
         (run / "model.pt").unlink()  # the weights gone: the kept scores alone must give the same table
     again = json.loads(robustness([rbf, lin], **kw))
     for key in ("configs", "comparisons"):
-        assert json.dumps(again[key]).replace(str(rbf), "").replace(str(lin), "") == \
-            json.dumps(first[key]).replace(str(rbf), "").replace(str(lin), "")
+        assert json.dumps(again[key]).replace(str(rbf), "").replace(str(lin), "") == json.dumps(
+            first[key]
+        ).replace(str(rbf), "").replace(str(lin), "")
     # rubbish sets of another size are other test sets: the kept scores do not apply, and it says so
     with pytest.raises(UserError, match=r"robustness\.npz: scored on other test sets \(noise"):
         robustness([rbf, lin], **{**kw, "n_rubbish": 21})
@@ -204,6 +231,7 @@ def test_kept_scores_remake_the_table_without_the_weights(two_configs, synthetic
 
 def test_cells_never_claim_an_impossible_value():
     from paper_lenet.study.robustness_stats import cell
+
     # two seeds far apart (modern's brightness error: 43% mean with seeds near 1% and 85%) give a
     # t-interval (df 1, t = 12.7) reaching below 0% and above 100%: an error cannot, so it is clipped
     c = cell([1.0, 85.0])

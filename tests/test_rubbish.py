@@ -1,5 +1,6 @@
 """The rubbish sets (data/rubbish.py): MNIST's style (28x28, centred by mass in a 20x20 box, ink up to
 255 on 0), seeded, and made of what each kind says; digits come from font digits, not MNIST."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,9 +8,8 @@ import pytest
 from font_digits import font_digits
 from scipy import ndimage
 
-from paper_lenet.data.image import MNIST_CENTRE
-
 from paper_lenet.data import testsets
+from paper_lenet.data.image import MNIST_CENTRE
 from paper_lenet.data.rubbish import LETTERS, NEEDS_DIGITS, RUBBISH, rubbish
 
 DIGITS = font_digits()

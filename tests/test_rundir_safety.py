@@ -1,6 +1,7 @@
 """A run directory under concurrent use and failures (issue 23): one writer at a time (an flock),
 a failed start leaves nothing, damaged files are one-line errors naming them, a failed checkpoint
 write keeps the previous checkpoint, and the Ray backend binds a local Ray to the loopback address."""
+
 from __future__ import annotations
 
 import errno
@@ -16,15 +17,15 @@ import numpy as np
 import pytest
 import torch
 
-from paper_lenet.study import cluster
 from paper_lenet import files
 from paper_lenet.cli import main
 from paper_lenet.config import load_config
 from paper_lenet.errors import UserError
-from paper_lenet.tools.pictures import write_png
 from paper_lenet.runs.runlock import LOCK, holder
-from paper_lenet.study.sweep import sweep
 from paper_lenet.runs.stops import KILL_AFTER_CHECKPOINT
+from paper_lenet.study import cluster
+from paper_lenet.study.sweep import sweep
+from paper_lenet.tools.pictures import write_png
 from paper_lenet.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,8 +33,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def tiny(root, *extra):
     # 200 images, hessian 20, checkpoints every 50: each pass writes 3 mid-pass checkpoints and 1 at its end
-    return [f"data.root={root}", "data.download=false", "data.train_size=200", "train.epochs=2",
-            "train.sdlm.hessian_samples=20", "train.checkpoint_every=50", *extra]
+    return [
+        f"data.root={root}",
+        "data.download=false",
+        "data.train_size=200",
+        "train.epochs=2",
+        "train.sdlm.hessian_samples=20",
+        "train.checkpoint_every=50",
+        *extra,
+    ]
 
 
 def one_line_error(capsys, *needles):
@@ -45,8 +53,10 @@ def one_line_error(capsys, *needles):
 
 
 def metrics(run):
-    return [{k: v for k, v in json.loads(l).items() if k != "seconds"}
-            for l in (run / "metrics.jsonl").read_text().splitlines()]
+    return [
+        {k: v for k, v in json.loads(line).items() if k != "seconds"}
+        for line in (run / "metrics.jsonl").read_text().splitlines()
+    ]
 
 
 @pytest.fixture
@@ -63,8 +73,22 @@ def held(tmp_path):
 
 def test_a_second_writer_is_refused_with_the_holders_pid(held, synthetic_root):
     for extra in ([], ["--resume"]):
-        p = subprocess.run([sys.executable, "-m", "paper_lenet", "train", "lenet5_1998", *tiny(synthetic_root),
-                            "--out", str(held), *extra], capture_output=True, text=True, cwd=ROOT)
+        p = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "paper_lenet",
+                "train",
+                "lenet5_1998",
+                *tiny(synthetic_root),
+                "--out",
+                str(held),
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         assert p.returncode == 2 and p.stderr == f"paper-lenet: error: {held}: in use by pid {os.getpid()}\n"
     assert [p.name for p in held.iterdir()] == [LOCK]  # the refused writers wrote nothing
     assert holder(held) == os.getpid()
@@ -72,16 +96,31 @@ def test_a_second_writer_is_refused_with_the_holders_pid(held, synthetic_root):
 
 def test_the_lock_is_released_by_a_killed_writer_and_at_the_end(synthetic_root, tmp_path):
     run = tmp_path / "run"
-    p = subprocess.run([sys.executable, "-m", "paper_lenet", "train", "lenet5_1998", *tiny(synthetic_root),
-                        "--out", str(run)], capture_output=True, text=True, cwd=ROOT,
-                       env=dict(os.environ, **{KILL_AFTER_CHECKPOINT: "2"}))
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "paper_lenet",
+            "train",
+            "lenet5_1998",
+            *tiny(synthetic_root),
+            "--out",
+            str(run),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, **{KILL_AFTER_CHECKPOINT: "2"}),
+    )
     assert p.returncode < 0 and (run / "checkpoint.pt").exists()
     assert holder(run) is None  # the kernel dropped the killed process's lock
     train(load_config("lenet5_1998", tiny(synthetic_root)), run, resume=True, log=lambda *_: None)
     assert holder(run) is None and (run / "summary.json").exists()
 
 
-def test_sweep_and_the_ray_backend_skip_a_run_another_process_holds(held, synthetic_root, tmp_path, monkeypatch, capsys):
+def test_sweep_and_the_ray_backend_skip_a_run_another_process_holds(
+    held, synthetic_root, tmp_path, monkeypatch, capsys
+):
     out = held.parent
     target = out / "lenet5_1998" / "seed0"
     target.parent.mkdir()
@@ -111,8 +150,9 @@ def test_a_local_ray_binds_the_loopback_address_without_dashboard(synthetic_root
     assert not (tmp_path / "runs").exists()  # the claimed, never written run folder is gone again
 
 
-@pytest.mark.parametrize("args, why", [(["seed=-3"], "seed must be in 0.."),
-                                       (["data.root={missing}"], "MNIST files missing")])
+@pytest.mark.parametrize(
+    "args, why", [(["seed=-3"], "seed must be in 0.."), (["data.root={missing}"], "MNIST files missing")]
+)
 def test_a_failed_start_leaves_no_directory(synthetic_root, tmp_path, capsys, args, why):
     args = [a.format(missing=tmp_path / "nothing") for a in args]
     out = tmp_path / "a" / "b"
@@ -149,7 +189,9 @@ def _full_disk_at(k, monkeypatch):
 
 # checkpoints 1-3 mid pass 1, 4 at its end, 5-7 mid pass 2: k=1 fails the very first, k=6 one in pass 2
 @pytest.mark.parametrize("k", [1, 6])
-def test_a_failed_checkpoint_write_keeps_the_previous_one_and_resume_continues(synthetic_root, tmp_path, monkeypatch, k):
+def test_a_failed_checkpoint_write_keeps_the_previous_one_and_resume_continues(
+    synthetic_root, tmp_path, monkeypatch, k
+):
     cfg = load_config("lenet5_1998", tiny(synthetic_root))
     whole = tmp_path / "whole"
     train(cfg, whole, log=lambda *_: None)
@@ -180,7 +222,9 @@ GARBAGE = {"bytes": b"\x80\x04\x95 not a pickle \xff\xfe", "empty": b"", "json":
 
 @pytest.mark.parametrize("name", ["model.pt", "summary.json", "test_predictions.txt", "config.yaml"])
 @pytest.mark.parametrize("junk", ["bytes", "empty", "truncated", "json"])
-def test_a_damaged_run_file_is_a_one_line_error_naming_it(finished_run, synthetic_root, tmp_path, capsys, name, junk):
+def test_a_damaged_run_file_is_a_one_line_error_naming_it(
+    finished_run, synthetic_root, tmp_path, capsys, name, junk
+):
     run = tmp_path / "lenet5_1998" / "seed0"
     shutil.copytree(finished_run, run)
     f = run / name
@@ -188,11 +232,18 @@ def test_a_damaged_run_file_is_a_one_line_error_naming_it(finished_run, syntheti
     digit = np.zeros((28, 28))
     digit[6:22, 12:15] = 255  # a "1"
     png = write_png(tmp_path / "digit.png", digit)
-    commands = {"model.pt": [["eval", str(run), "--root", str(synthetic_root)], ["predict", str(png), "--run", str(run)]],
-                "summary.json": [["compare", str(run.parent), "--root", str(synthetic_root)]],
-                "test_predictions.txt": [["compare", str(run.parent), "--root", str(synthetic_root)],
-                                         ["eval", str(run), "--root", str(synthetic_root), "--write-margins"]],
-                "config.yaml": [["eval", str(run), "--root", str(synthetic_root)]]}
+    commands = {
+        "model.pt": [
+            ["eval", str(run), "--root", str(synthetic_root)],
+            ["predict", str(png), "--run", str(run)],
+        ],
+        "summary.json": [["compare", str(run.parent), "--root", str(synthetic_root)]],
+        "test_predictions.txt": [
+            ["compare", str(run.parent), "--root", str(synthetic_root)],
+            ["eval", str(run), "--root", str(synthetic_root), "--write-margins"],
+        ],
+        "config.yaml": [["eval", str(run), "--root", str(synthetic_root)]],
+    }
     for argv in commands[name]:
         rc = main(argv)
         err = capsys.readouterr().err
@@ -205,8 +256,21 @@ def test_a_damaged_run_file_is_a_one_line_error_naming_it(finished_run, syntheti
 @pytest.mark.parametrize("junk", ["bytes", "empty", "truncated", "json"])
 def test_a_damaged_checkpoint_is_a_one_line_error_on_resume(synthetic_root, tmp_path, capsys, junk):
     run = tmp_path / "run"
-    p = subprocess.run([sys.executable, "-m", "paper_lenet", "train", "lenet5_1998", *tiny(synthetic_root),
-                        "--out", str(run)], capture_output=True, cwd=ROOT, env=dict(os.environ, **{KILL_AFTER_CHECKPOINT: "1"}))
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "paper_lenet",
+            "train",
+            "lenet5_1998",
+            *tiny(synthetic_root),
+            "--out",
+            str(run),
+        ],
+        capture_output=True,
+        cwd=ROOT,
+        env=dict(os.environ, **{KILL_AFTER_CHECKPOINT: "1"}),
+    )
     assert p.returncode < 0
     ck = run / "checkpoint.pt"
     ck.write_bytes(ck.read_bytes()[: ck.stat().st_size // 2] if junk == "truncated" else GARBAGE[junk])

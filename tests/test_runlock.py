@@ -2,6 +2,7 @@
 gives back. `holder()` ignores this process's own locks, so only a second process can tell whether a
 lock taken in process (the Python API's train(), a notebook, the Ray backend's driver) was released:
 each check here asks a real subprocess to take the lock the way another writer would."""
+
 from __future__ import annotations
 
 import fcntl
@@ -52,8 +53,14 @@ def this_process_takes_another_descriptor(run: Path) -> bool:
 
 
 def tiny(root):
-    return [f"data.root={root}", "data.download=false", "data.train_size=200", "train.epochs=1",
-            "train.sdlm.hessian_samples=20", "train.checkpoint_every=100"]
+    return [
+        f"data.root={root}",
+        "data.download=false",
+        "data.train_size=200",
+        "train.epochs=1",
+        "train.sdlm.hessian_samples=20",
+        "train.checkpoint_every=100",
+    ]
 
 
 def test_a_lock_taken_twice_and_released_twice_is_free(tmp_path):
@@ -63,7 +70,9 @@ def test_a_lock_taken_twice_and_released_twice_is_free(tmp_path):
     assert (run / LOCK).read_text() == f"{os.getpid()}\n"  # the holder's pid, for the refusal message
     umask = os.umask(0)
     os.umask(umask)
-    assert (run / LOCK).stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file: read-write, never executable
+    assert (
+        run / LOCK
+    ).stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file: read-write, never executable
     assert holder(run) is None  # holder() names another process: this one's own lock is not a reason to skip
     lock(run)  # re-entrant: the same process opens the run again
     assert not another_process_takes(run)
@@ -86,7 +95,9 @@ def test_a_lock_taken_twice_and_released_twice_is_free(tmp_path):
         assert another_process_takes(run) is not held
 
 
-def test_another_process_can_take_the_run_after_an_in_process_train_and_sweep(synthetic_root, tmp_path, capsys):
+def test_another_process_can_take_the_run_after_an_in_process_train_and_sweep(
+    synthetic_root, tmp_path, capsys
+):
     extra = tiny(synthetic_root)
     out = tmp_path / "sweep"
     run = out / "lenet5_1998" / "seed0"  # where the sweep puts seed 0: train() runs it first, in this process
@@ -94,8 +105,24 @@ def test_another_process_can_take_the_run_after_an_in_process_train_and_sweep(sy
     assert (run / "summary.json").exists()
     assert another_process_takes(run)  # the API's train() has returned: its lock is gone
     # a real writer in a second process: reopening the finished run is "nothing to do", not "in use by pid"
-    p = subprocess.run([sys.executable, "-m", "paper_lenet", "train", "lenet5_1998", "seed=0", *THREADS, *extra,
-                        "--out", str(run), "--resume"], capture_output=True, text=True, cwd=ROOT)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "paper_lenet",
+            "train",
+            "lenet5_1998",
+            "seed=0",
+            *THREADS,
+            *extra,
+            "--out",
+            str(run),
+            "--resume",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert p.returncode == 0 and "run already finished" in p.stdout + p.stderr, p.stderr
     # the process backend starts its own training processes: the finished run is found, not touched
     assert sweep(["lenet5_1998"], extra, "1", out) == 0

@@ -1,5 +1,6 @@
 """schedule.py's small rules worked by hand: the minibatch rates, the thread count, h_kk's picks, which
 inputs a pass sees."""
+
 from __future__ import annotations
 
 import math
@@ -76,6 +77,8 @@ def test_a_dist_pass_sees_fresh_distortions_and_a_plain_pass_the_originals():
     raw[:, 6:22, 12:16] = 255  # a vertical bar: any scale, squeeze, shear or shift moves its edges
     data = SimpleNamespace(train_raw=raw, train_x=preprocess(raw, cfg.data, 32))
     one, two = pass_inputs(cfg, data, 1), pass_inputs(cfg, data, 2)
-    assert one.shape == data.train_x.shape and not torch.equal(one, data.train_x) and not torch.equal(one, two)
+    assert (
+        one.shape == data.train_x.shape and not torch.equal(one, data.train_x) and not torch.equal(one, two)
+    )
     cfg.data.distortions.enabled = False
     assert pass_inputs(cfg, data, 1) is data.train_x

@@ -1,4 +1,5 @@
 """SDLM's curvature h_kk (App. C) against brute force and exact second derivatives; eta schedule."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,11 +7,11 @@ import torch
 
 from paper_lenet import build_model
 from paper_lenet.config import ModelConfig
-from paper_lenet.paper import PAPER_ETA
 from paper_lenet.core.layers import Conv, Full, Pool, Subsampling, init_layer
 from paper_lenet.core.losses import output_curvature, per_sample_loss
-from paper_lenet.paper import rbf_codes
 from paper_lenet.core.sdlm import curvature, eta_for_epoch, rate_stats, sdlm_rates
+from paper_lenet.paper import PAPER_ETA, rbf_codes
+
 
 @pytest.fixture(autouse=True)
 def double_precision():
@@ -52,7 +53,9 @@ def brute_subsample(layer: Subsampling, x, g2):
                     for u in range(2):
                         for v in range(2):  # each of the 4 connections has weight k * coef
                             h_c[m] += g2[b, m, r, c] * (layer.k * x[b, m, 2 * r + u, 2 * c + v]) ** 2
-                            g2_x[b, m, 2 * r + u, 2 * c + v] += (layer.k * layer.coef[m]) ** 2 * g2[b, m, r, c]
+                            g2_x[b, m, 2 * r + u, 2 * c + v] += (layer.k * layer.coef[m]) ** 2 * g2[
+                                b, m, r, c
+                            ]
     return h_c, h_b, g2_x
 
 
@@ -90,7 +93,9 @@ def test_pools_and_full_against_brute_force():
     xf, gf = torch.randn(4, 5), torch.rand(4, 3)
     hs, gx = layer.curvature_pre(xf, gf)
     bw = torch.stack([torch.stack([(gf[:, i] * xf[:, j] ** 2).sum() for j in range(5)]) for i in range(3)])
-    bx = torch.stack([torch.stack([(layer.weight[:, j] ** 2 * gf[b]).sum() for j in range(5)]) for b in range(4)])
+    bx = torch.stack(
+        [torch.stack([(layer.weight[:, j] ** 2 * gf[b]).sum() for j in range(5)]) for b in range(4)]
+    )
     assert torch.allclose(hs["weight"], bw) and torch.allclose(gx, bx)
 
 
@@ -116,12 +121,16 @@ def test_exact_where_approximation_is_exact():
     def loss(w, b):
         return ((x @ w.t() + b - t) ** 2).sum()
 
-    (hw, hb), _ = torch.autograd.functional.hessian(loss, (layer.weight.detach(), layer.bias.detach()))[0], None
+    (hw, _hb), _ = (
+        torch.autograd.functional.hessian(loss, (layer.weight.detach(), layer.bias.detach()))[0],
+        None,
+    )
     exact_w = torch.diagonal(hw.reshape(18, 18)).reshape(3, 6)
     hs, _ = layer.curvature_pre(x, torch.full((1, 3), 2.0))  # d2E/da^2 = 2 for squared error
     assert torch.allclose(hs["weight"], exact_w)
-    exact_b = torch.diagonal(torch.autograd.functional.hessian(lambda b: loss(layer.weight.detach(), b),
-                                                               layer.bias.detach()))
+    exact_b = torch.diagonal(
+        torch.autograd.functional.hessian(lambda b: loss(layer.weight.detach(), b), layer.bias.detach())
+    )
     assert torch.allclose(hs["bias"], exact_b)
 
 
@@ -147,8 +156,16 @@ def test_loss_curvature_is_exact_diagonal(kind):
 def test_cross_entropy_curvature():
     z = torch.randn(2, 10)
     t = torch.tensor([1, 4])
-    exact = torch.stack([torch.diagonal(torch.autograd.functional.hessian(
-        lambda v: per_sample_loss("cross_entropy", v[None], t[i:i + 1]).sum(), z[i])) for i in range(2)])
+    exact = torch.stack(
+        [
+            torch.diagonal(
+                torch.autograd.functional.hessian(
+                    lambda v, i=i: per_sample_loss("cross_entropy", v[None], t[i : i + 1]).sum(), z[i]
+                )
+            )
+            for i in range(2)
+        ]
+    )
     assert torch.allclose(output_curvature("cross_entropy", None, None, z, t), exact, atol=1e-8)
 
 
@@ -161,8 +178,10 @@ def test_model_curvature_top_layer_equals_exact_gauss_newton():
     feats_in = model.C5(model.S4(model.C3(model.S2(model.C1(x))))).flatten(1).detach()
     exact_w = torch.zeros_like(model.F6.weight)
     for b in range(3):  # E = |f(W x + b) - w_D|^2: GN diagonal = 2 sum_i (d out_i / dW)^2
-        jac = torch.autograd.functional.jacobian(lambda w: model.F6.act(feats_in[b] @ w.t() + model.F6.bias), model.F6.weight.detach())
-        exact_w += 2 * (jac ** 2).sum(0)
+        jac = torch.autograd.functional.jacobian(
+            lambda w, b=b: model.F6.act(feats_in[b] @ w.t() + model.F6.bias), model.F6.weight.detach()
+        )
+        exact_w += 2 * (jac**2).sum(0)
     assert torch.allclose(h["F6.weight"], exact_w / 3, rtol=1e-6)
     assert set(h) == {n for n, _ in model.named_parameters()}
     assert all((v >= 0).all() for v in h.values())
@@ -184,7 +203,11 @@ def test_rates_and_stats_cover_every_parameter():
     h["C1.bias"][0] = 0.0  # one parameter with no curvature: eps = eta/mu
     rates = sdlm_rates(model, h, 5e-4, 0.02)
     lo, med, hi = rate_stats(rates)
-    assert lo == pytest.approx(5e-4 / 1.02) and med == pytest.approx(5e-4 / 1.02) and hi == pytest.approx(5e-4 / 0.02)
+    assert (
+        lo == pytest.approx(5e-4 / 1.02)
+        and med == pytest.approx(5e-4 / 1.02)
+        and hi == pytest.approx(5e-4 / 0.02)
+    )
     assert sum(r.numel() for r in rates.values()) == 60000  # one eps_k per free parameter
 
 

@@ -5,6 +5,7 @@ of the tree by their PIDs (a run's lock file holds its writer's PID) and checks 
 
 No timers: each step waits for an observable event (a checkpoint file with a given position, the
 process's exit), bounded by a generous timeout that only a broken build reaches."""
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from paper_lenet.study import sweep as S
 from paper_lenet.runs.runlock import LOCK
 from paper_lenet.runs.stops import HOLD_AFTER_CHECKPOINT
+from paper_lenet.study import sweep as S
 
 ROOT = Path(__file__).resolve().parents[1]
 # a loaded 2-core machine starts a torch process in ~10 s and trains 200 synthetic digits in seconds;
@@ -65,24 +66,54 @@ def writer_pid(run: Path) -> int:
 
 
 def tiny(root, epochs=8):
-    return [f"data.root={root}", "data.download=false", "data.train_size=200", f"train.epochs={epochs}",
-            "train.sdlm.hessian_samples=20", "train.checkpoint_every=50"]
+    return [
+        f"data.root={root}",
+        "data.download=false",
+        "data.train_size=200",
+        f"train.epochs={epochs}",
+        "train.sdlm.hessian_samples=20",
+        "train.checkpoint_every=50",
+    ]
 
 
-@pytest.mark.parametrize("signum, ignore_sigint, code, said", [
-    (signal.SIGTERM, False, 143, "stopped by SIGTERM"),
-    (signal.SIGHUP, False, 129, "stopped by SIGHUP"),
-    (signal.SIGINT, True, 130, "interrupted"),  # a background sweep (`cmd &`): SIGINT ignored at its start
-])
-def test_a_stop_signal_to_a_sweep_stops_every_run_resumable(synthetic_root, tmp_path, signum, ignore_sigint, code, said):
+@pytest.mark.parametrize(
+    "signum, ignore_sigint, code, said",
+    [
+        (signal.SIGTERM, False, 143, "stopped by SIGTERM"),
+        (signal.SIGHUP, False, 129, "stopped by SIGHUP"),
+        (
+            signal.SIGINT,
+            True,
+            130,
+            "interrupted",
+        ),  # a background sweep (`cmd &`): SIGINT ignored at its start
+    ],
+)
+def test_a_stop_signal_to_a_sweep_stops_every_run_resumable(
+    synthetic_root, tmp_path, signum, ignore_sigint, code, said
+):
     out = tmp_path / "sweep"
     runs = [out / "lenet5_1998" / f"seed{k}" for k in (0, 1)]
-    cmd = [sys.executable, "-m", "paper_lenet", "sweep", "lenet5_1998", *tiny(synthetic_root), "--seeds", "2",
-           "--jobs", "2", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "paper_lenet",
+        "sweep",
+        "lenet5_1998",
+        *tiny(synthetic_root),
+        "--seeds",
+        "2",
+        "--jobs",
+        "2",
+        "--out",
+        str(out),
+    ]
     env = dict(os.environ, **{HOLD_AFTER_CHECKPOINT: "1"})  # each run waits after its first checkpoint
     old = signal.signal(signal.SIGINT, signal.SIG_IGN) if ignore_sigint else None  # inherited through exec
     try:
-        sweep = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sweep = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
     finally:
         if ignore_sigint:
             signal.signal(signal.SIGINT, old)
@@ -110,13 +141,23 @@ def test_a_stop_signal_to_a_sweep_stops_every_run_resumable(synthetic_root, tmp_
 def test_sigterm_to_train_then_resume_is_bit_identical(synthetic_root, tmp_path):
     args = ["train", "lenet5_1998", *tiny(synthetic_root, epochs=3)]
     ref, run = tmp_path / "ref", tmp_path / "run"
-    r = subprocess.run([sys.executable, "-m", "paper_lenet", *args, "--out", str(ref)], cwd=ROOT,
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "paper_lenet", *args, "--out", str(ref)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     # the 7th checkpoint: pass 2, sample 150 of 200 (mid-pass, the hard case for an exact resume)
     env = dict(os.environ, **{HOLD_AFTER_CHECKPOINT: "7"})
-    proc = subprocess.Popen([sys.executable, "-m", "paper_lenet", *args, "--out", str(run)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paper_lenet", *args, "--out", str(run)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(lambda: checkpoint_at(run, 2, 150), "the 7th checkpoint", [proc])
         assert writer_pid(run) == proc.pid
@@ -127,11 +168,20 @@ def test_sigterm_to_train_then_resume_is_bit_identical(synthetic_root, tmp_path)
             proc.kill()
     assert proc.returncode == 143 and "stopped by SIGTERM" in err, err
     assert not alive(proc.pid) and checkpoint_at(run, 2, 150) and not (run / "summary.json").exists()
-    r = subprocess.run([sys.executable, "-m", "paper_lenet", *args, "--out", str(run), "--resume"], cwd=ROOT,
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "paper_lenet", *args, "--out", str(run), "--resume"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
-    strip = lambda p: [{k: v for k, v in json.loads(l).items() if k != "seconds"}
-                       for l in (p / "metrics.jsonl").read_text().splitlines()]
+
+    def strip(p):
+        return [
+            {k: v for k, v in json.loads(line).items() if k != "seconds"}
+            for line in (p / "metrics.jsonl").read_text().splitlines()
+        ]
+
     assert strip(run) == strip(ref)
     wa, wb = torch.load(run / "model.pt", weights_only=True), torch.load(ref / "model.pt", weights_only=True)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)

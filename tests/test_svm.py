@@ -1,5 +1,6 @@
 """SVM poly 4 (paper_lenet/comparison/svm.py) against scikit-learn's own computation on small inputs.
 Skipped without the svm extra (pip install -e '.[svm]')."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,10 @@ import torch
 
 from paper_lenet.comparison import svm
 from paper_lenet.comparison.least_squares import PAIRS
-from paper_lenet.config import Config, DataConfig, ModelConfig
 from paper_lenet.comparison.svm import SVMConfig
-from paper_lenet.study.make import make_run
+from paper_lenet.config import Config, DataConfig, ModelConfig
 from paper_lenet.core.registry import method
+from paper_lenet.study.make import make_run
 
 sklearn_svm = pytest.importorskip("sklearn.svm")
 
@@ -29,15 +30,20 @@ def blobs():
 
 
 def cfg_of(**svm_keys):
-    return Config(name="test-svm", model=ModelConfig(arch="svm", input_size=28),
-                  data=DataConfig(download=False, pad=False, scaling="unit"), svm=SVMConfig(**svm_keys))
+    return Config(
+        name="test-svm",
+        model=ModelConfig(arch="svm", input_size=28),
+        data=DataConfig(download=False, pad=False, scaling="unit"),
+        svm=SVMConfig(**svm_keys),
+    )
 
 
 def test_decision_values_match_sklearn(blobs):
     x, y = blobs
     fitted = svm.fit_svm(cfg_of(C=1.0), x, y, log=lambda s: None)
-    ref = sklearn_svm.SVC(kernel="poly", degree=4, coef0=1.0, gamma="scale", C=1.0,
-                          decision_function_shape="ovo").fit(x.double().numpy(), y.numpy())
+    ref = sklearn_svm.SVC(
+        kernel="poly", degree=4, coef0=1.0, gamma="scale", C=1.0, decision_function_shape="ovo"
+    ).fit(x.double().numpy(), y.numpy())
     assert fitted.gamma == pytest.approx(ref._gamma, rel=1e-9)  # gamma 0 = sklearn's "scale"
     q = torch.rand(50, 30, generator=torch.Generator().manual_seed(2))
     ours = fitted.decision(q)
@@ -49,8 +55,11 @@ def test_decision_values_match_sklearn(blobs):
     scores = fitted.scores(q)
     for n in range(len(q)):
         for i in range(10):
-            o_i = [float(theirs[n, u]) if a == i else -float(theirs[n, u])
-                   for u, (a, b) in enumerate(PAIRS.tolist()) if i in (a, b)]
+            o_i = [
+                float(theirs[n, u]) if a == i else -float(theirs[n, u])
+                for u, (a, b) in enumerate(PAIRS.tolist())
+                if i in (a, b)
+            ]
             assert math.isclose(float(scores[n, i]), min(o_i), abs_tol=1e-4)
     # argmax = sklearn's OvO vote wherever one class wins all 9 of its machines
     condorcet = scores.max(1).values > 0

@@ -1,5 +1,6 @@
 """paper-lenet sweep (process backend): seed specs, overrides, skipping finished runs, resuming killed
 ones, Ctrl-C. The Ray backend: tests/test_cluster.py."""
+
 from __future__ import annotations
 
 import json
@@ -8,25 +9,42 @@ import signal
 import pytest
 import yaml
 
-from paper_lenet.study import sweep as S
 from paper_lenet.cli import main
 from paper_lenet.errors import UserError
 from paper_lenet.runs.runlock import LOCK
 from paper_lenet.runs.stops import HOLD_AFTER_CHECKPOINT, KILL_AFTER_CHECKPOINT
+from paper_lenet.study import sweep as S
 
 
 def tiny(root, epochs=2):
-    return (f"data.root={root}", "data.download=false", "data.train_size=200", f"train.epochs={epochs}",
-            "train.sdlm.hessian_samples=20", "train.checkpoint_every=50")
+    return (
+        f"data.root={root}",
+        "data.download=false",
+        "data.train_size=200",
+        f"train.epochs={epochs}",
+        "train.sdlm.hessian_samples=20",
+        "train.checkpoint_every=50",
+    )
 
 
 def metrics(run):
-    return [{k: v for k, v in json.loads(l).items() if k != "seconds"}
-            for l in (run / "metrics.jsonl").read_text().splitlines()]
+    return [
+        {k: v for k, v in json.loads(line).items() if k != "seconds"}
+        for line in (run / "metrics.jsonl").read_text().splitlines()
+    ]
 
 
-@pytest.mark.parametrize("spec, seeds", [("5", [0, 1, 2, 3, 4]), ("1", [0]), ("0-4", [0, 1, 2, 3, 4]),
-                                         ("2-2", [2]), ("0,3,7", [0, 3, 7]), (3, [0, 1, 2])])
+@pytest.mark.parametrize(
+    "spec, seeds",
+    [
+        ("5", [0, 1, 2, 3, 4]),
+        ("1", [0]),
+        ("0-4", [0, 1, 2, 3, 4]),
+        ("2-2", [2]),
+        ("0,3,7", [0, 3, 7]),
+        (3, [0, 1, 2]),
+    ],
+)
 def test_seed_specs(spec, seeds):
     assert S.parse_seeds(spec) == seeds
 
@@ -39,9 +57,14 @@ def test_bad_seed_specs_are_one_line_errors(spec):
 
 def test_cli_bad_input_exit_2_and_nothing_written(tmp_path, capsys):
     out = tmp_path / "sweep"
-    for argv in (["lenet5_1998", "--seeds", "3-1"], ["lenet5_1998", "train.epochz=1", "--seeds", "2"],
-                 ["no_such_config", "--seeds", "2"], ["lenet5_1998", "seed=3", "--seeds", "2"],
-                 ["lenet5_1998", "lenet5_1998.yaml", "--seeds", "2"], ["lenet5_1998", "--seeds", "2", "--jobs", "0"]):
+    for argv in (
+        ["lenet5_1998", "--seeds", "3-1"],
+        ["lenet5_1998", "train.epochz=1", "--seeds", "2"],
+        ["no_such_config", "--seeds", "2"],
+        ["lenet5_1998", "seed=3", "--seeds", "2"],
+        ["lenet5_1998", "lenet5_1998.yaml", "--seeds", "2"],
+        ["lenet5_1998", "--seeds", "2", "--jobs", "0"],
+    ):
         assert main(["sweep", *argv, "--out", str(out)]) == 2, argv
         err = capsys.readouterr().err
         assert err.startswith("paper-lenet: error: ") and err.count("\n") == 1, err
@@ -61,7 +84,11 @@ def test_overrides_reach_every_run_and_finished_runs_are_skipped(synthetic_root,
             run = out / name / f"seed{seed}"
             cfg = yaml.safe_load((run / "config.yaml").read_text())
             assert (cfg["seed"], cfg["name"]) == (seed, name)
-            assert cfg["data"]["train_size"] == 200 and cfg["train"]["epochs"] == 1 and cfg["train"]["threads"] == 1
+            assert (
+                cfg["data"]["train_size"] == 200
+                and cfg["train"]["epochs"] == 1
+                and cfg["train"]["threads"] == 1
+            )
             assert json.loads((run / "summary.json").read_text())["epochs"] == 1
             assert "pass  1/1" in (out / name / f"seed{seed}.log").read_text()
             stamps[run] = (run / "summary.json").stat().st_mtime_ns
@@ -117,16 +144,19 @@ def test_ctrl_c_stops_every_training_process_and_leaves_resumable_runs(synthetic
     finally:
         signal.signal(signal.SIGINT, old)
     assert len(seen) == 2 and all(p.returncode is not None and p.returncode != 0 for p in seen)
-    assert all(p.returncode != -signal.SIGKILL for p in seen)  # ended by _stop's SIGINT, not SIGKILLed after STOP_WAIT_S
+    assert all(
+        p.returncode != -signal.SIGKILL for p in seen
+    )  # ended by _stop's SIGINT, not SIGKILLed after STOP_WAIT_S
     for k in (0, 1):
         run = out / "lenet5_1998" / f"seed{k}"
         assert not (run / "summary.json").exists() and (run / "checkpoint.pt").exists()
-        assert not [p.name for p in run.iterdir() if p.name.startswith(".") and p.name != LOCK]  # no half-written file
+        assert not [
+            p.name for p in run.iterdir() if p.name.startswith(".") and p.name != LOCK
+        ]  # no half-written file
     monkeypatch.setattr(S, "_wait_any", real_wait)
     assert S.sweep(["lenet5_1998"], extra, "2", out, jobs=2) == 0
     assert all((out / "lenet5_1998" / f"seed{k}" / "summary.json").exists() for k in (0, 1))
     assert "resuming at pass" in (out / "lenet5_1998" / "seed0.log").read_text()
-
 
 
 def test_help_says_what_a_signal_does_to_each_backend(capsys):

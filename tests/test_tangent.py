@@ -1,6 +1,7 @@
 """[16x16] tangent distance (paper_lenet/comparison/tangent.py) against independent computations on
 small inputs: finite-difference transformations of an analytic image, and least squares on the raw
 tangent vectors."""
+
 from __future__ import annotations
 
 import math
@@ -9,8 +10,8 @@ import torch
 
 from paper_lenet.cli import main
 from paper_lenet.comparison import tangent as td
-from paper_lenet.config import Config, DataConfig, ModelConfig
 from paper_lenet.comparison.tangent import TangentConfig
+from paper_lenet.config import Config, DataConfig, ModelConfig
 from paper_lenet.core.registry import method
 
 C = torch.arange(16, dtype=torch.float64) - 7.5
@@ -21,7 +22,7 @@ def blob(dx=0.0, dy=0.0, angle=0.0, scale=1.0):
     y, x = C.view(-1, 1) - dy, C.view(1, -1) - dx
     ca, sa = math.cos(angle), math.sin(angle)
     u, v = (ca * x + sa * y) / scale, (-sa * x + ca * y) / scale
-    return torch.exp(-(u / 3.0) ** 2 / 2 - (v / 1.6) ** 2 / 2).reshape(-1)
+    return torch.exp(-((u / 3.0) ** 2) / 2 - (v / 1.6) ** 2 / 2).reshape(-1)
 
 
 def lstsq_distance(d, vectors):
@@ -81,8 +82,12 @@ def test_prefilter_then_vote_and_the_choice():
     means = torch.rand(10, 256, generator=gen)
     y = torch.arange(10).repeat(30)
     x = means[y] + 0.05 * torch.randn(300, 256, generator=gen)
-    cfg = Config(name="t", model=ModelConfig(arch="tangent", input_size=28), data=DataConfig(download=False),
-                 tangent=TangentConfig(k=0, prefilter=10))
+    cfg = Config(
+        name="t",
+        model=ModelConfig(arch="tangent", input_size=28),
+        data=DataConfig(download=False),
+        tangent=TangentConfig(k=0, prefilter=10),
+    )
     fitted = td.fit_tangent(cfg, x, y, log=lambda s: None)
     assert set(fitted.metrics["val_errors"]) == {f"{s}/{k}" for s in ("one", "two") for k in (1, 3, 5)}
     assert (fitted.scores(x[:40]).argmax(1) == y[:40]).all()
@@ -91,13 +96,26 @@ def test_prefilter_then_vote_and_the_choice():
 
 def test_cost_and_row():
     c = td.td_cost(60000, 100, "two")
-    assert c["macs"] == 60000 * 256 + 12 * 256 + 2 * 256 * 49 + 100 * (64 * 256 + 14 ** 3 // 3 + 196)
-    cfg = Config(name="t", model=ModelConfig(arch="tangent", input_size=28), data=DataConfig(preprocess="16x16"),
-                 tangent=TangentConfig())
+    assert c["macs"] == 60000 * 256 + 12 * 256 + 2 * 256 * 49 + 100 * (64 * 256 + 14**3 // 3 + 196)
+    cfg = Config(
+        name="t",
+        model=ModelConfig(arch="tangent", input_size=28),
+        data=DataConfig(preprocess="16x16"),
+        tangent=TangentConfig(),
+    )
     assert method("tangent").row(cfg) == "[16x16] Tangent Distance"
 
 
 def test_show_tangents_command(tmp_path, synthetic_root):
     out = tmp_path / "t.png"
-    assert main(["show-tangents", "--out", str(out), f"data.root={synthetic_root}", "data.download=false", "data.train_size=600"]) in (0, None)
+    assert main(
+        [
+            "show-tangents",
+            "--out",
+            str(out),
+            f"data.root={synthetic_root}",
+            "data.download=false",
+            "data.train_size=600",
+        ]
+    ) in (0, None)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

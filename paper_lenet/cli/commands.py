@@ -1,5 +1,6 @@
 """What each `paper-lenet` subcommand does (cli.py parses the command line and calls these): one
 function per subcommand, `cmd_<name>(args)` with argparse's namespace."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,8 +59,9 @@ def cmd_download(args):
 def cmd_show_distortions(args):
     cfg = load_config(args.config, args.overrides)
     data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed)
-    save_distortion_grid(data.train_raw, cfg.data.distortions, args.out, seed=cfg.seed,
-                         labels=data.train_y.numpy())
+    save_distortion_grid(
+        data.train_raw, cfg.data.distortions, args.out, seed=cfg.seed, labels=data.train_y.numpy()
+    )
     print(f"wrote {args.out}")
 
 
@@ -72,8 +74,13 @@ def cmd_show_preprocessing(args):
     mode = cfg.data.preprocess
     modes = ["none", "deslant", "16x16", "deskew"] if mode == "none" else ["none", mode]
     d = cfg.data
-    save_preprocessing_grid(data.train_raw[picks], modes, args.out, variant=d.deslant, threshold=d.deslant_threshold)
-    names = {"none": "raw", "deslant": f"deslant ({d.deslant}" + (f", >= {d.deslant_threshold})" if d.deslant == "text" else ")")}
+    save_preprocessing_grid(
+        data.train_raw[picks], modes, args.out, variant=d.deslant, threshold=d.deslant_threshold
+    )
+    names = {
+        "none": "raw",
+        "deslant": f"deslant ({d.deslant}" + (f", >= {d.deslant_threshold})" if d.deslant == "text" else ")"),
+    }
     print(f"wrote {args.out} (rows: {', '.join(names.get(m, m) for m in modes)})")
 
 
@@ -83,7 +90,9 @@ def cmd_show_tangents(args):
     data = load_mnist(cfg.data, 28, cfg.seed)
     labels = data.train_y.numpy()
     picks = [int((labels == c).nonzero()[0][0]) for c in range(10) if (labels == c).any()]
-    save_tangent_picture(tangent_tiles(crop16(data.train_x[picks]), cfg.tangent.sigma), TANGENT_SIDE, args.out)
+    save_tangent_picture(
+        tangent_tiles(crop16(data.train_x[picks]), cfg.tangent.sigma), TANGENT_SIDE, args.out
+    )
     print(f"wrote {args.out} (columns: digit, smoothed (sigma {cfg.tangent.sigma:g}), {', '.join(TANGENTS)})")
 
 
@@ -92,11 +101,21 @@ def cmd_train(args):
     # started with SIGINT ignored (`cmd &`): a sweep's signal reaches its runs only through sweep._stop.
     with stop_on_signals():
         if args.seeds is not None:  # several seeds in one process: in lockstep where the fast path applies
-            seeds_from_cli(args.config, args.overrides, args.seeds, out=args.out,
-                           resume=args.resume or args.resume_if_possible)
+            seeds_from_cli(
+                args.config,
+                args.overrides,
+                args.seeds,
+                out=args.out,
+                resume=args.resume or args.resume_if_possible,
+            )
             return
-        run_from_cli(args.config, args.overrides, out=args.out, resume=args.resume,
-                     resume_if_possible=args.resume_if_possible)
+        run_from_cli(
+            args.config,
+            args.overrides,
+            out=args.out,
+            resume=args.resume,
+            resume_if_possible=args.resume_if_possible,
+        )
 
 
 def cmd_eval(args):
@@ -104,8 +123,14 @@ def cmd_eval(args):
 
 
 def cmd_predict(args):
-    res = predict_files(args.images, run=args.run, name=args.model, show=args.show, strict=args.strict,
-                        fmt="json" if args.json else "csv" if args.csv else "text")
+    res = predict_files(
+        args.images,
+        run=args.run,
+        name=args.model,
+        show=args.show,
+        strict=args.strict,
+        fmt="json" if args.json else "csv" if args.csv else "text",
+    )
     return 2 if failed(res) else 0  # each failure already said on stderr
 
 
@@ -116,17 +141,34 @@ def cmd_show_maps(args):
 def cmd_sweep(args):
     configs = [c for c in args.items if "=" not in c]
     overrides = [c for c in args.items if "=" in c]
-    failed = sweep(configs, overrides, args.seeds, args.out, jobs=args.jobs, backend=args.backend,
-                   address=args.address, lockstep=args.lockstep == "on")
+    failed = sweep(
+        configs,
+        overrides,
+        args.seeds,
+        args.out,
+        jobs=args.jobs,
+        backend=args.backend,
+        address=args.address,
+        lockstep=args.lockstep == "on",
+    )
     if failed:
-        print(f"paper-lenet: {failed} run(s) failed or skipped (in use by another process); "
-              f"see above and the logs in {args.out}", file=sys.stderr)
+        print(
+            f"paper-lenet: {failed} run(s) failed or skipped (in use by another process); "
+            f"see above and the logs in {args.out}",
+            file=sys.stderr,
+        )
     return 1 if failed else 0
 
 
 def cmd_compare(args):
-    text = compare(args.dirs, baseline=args.baseline, fmt=args.format, plot=args.plot, root=args.root,
-                   warn=lambda line: print(line, file=sys.stderr))
+    text = compare(
+        args.dirs,
+        baseline=args.baseline,
+        fmt=args.format,
+        plot=args.plot,
+        root=args.root,
+        warn=lambda line: print(line, file=sys.stderr),
+    )
     print(text, end="")
     if args.plot:
         print(f"wrote {args.plot}", file=sys.stderr)
@@ -137,9 +179,18 @@ def _names(text, default):
 
 
 def cmd_robustness(args):
-    text = robustness(args.dirs, baseline=args.baseline, fmt=args.format, plot=args.plot, root=args.root,
-                      n_rubbish=args.rubbish_size, threads=args.threads, keep=args.keep_scores,
-                      corruptions=_names(args.corruptions, CORRUPTIONS), rubbish=_names(args.rubbish, RUBBISH))
+    text = robustness(
+        args.dirs,
+        baseline=args.baseline,
+        fmt=args.format,
+        plot=args.plot,
+        root=args.root,
+        n_rubbish=args.rubbish_size,
+        threads=args.threads,
+        keep=args.keep_scores,
+        corruptions=_names(args.corruptions, CORRUPTIONS),
+        rubbish=_names(args.rubbish, RUBBISH),
+    )
     print(text, end="")
     if args.plot:
         print(f"wrote {args.plot}", file=sys.stderr)

@@ -8,6 +8,7 @@ each lives). Above LeNet-5's core, which never imports it.
     cost.py   what the methods' Figs. 11-12 costs share
     fit.py    a fitted method's run;  boost.py: [dist] Boosted LeNet-4 (three trained LeNet-4s)
 """
+
 from __future__ import annotations
 
 from . import knn, least_squares, local, reduced, svm, tangent  # noqa: F401  (each registers its methods)

@@ -1,5 +1,6 @@
 """What the fitted methods share: FittedModel (the defaults of registry.Fitted's contract) and the
 seeded training subset their training error is scored on."""
+
 from __future__ import annotations
 
 import torch

@@ -19,6 +19,7 @@ config keys (boost.*, docs/deviations.md):
 Nets 2 and 3 are ordinary runs in <out>/net2 and <out>/net3 (killed ones resume from there). Every
 draw is seeded by (seed, purpose), so a resumed run selects the same patterns again.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,7 +45,8 @@ PURPOSE = {"net2": 1002, "net3": 1003, "exit": 1004}  # generator streams, apart
 
 
 def _draws(data: MNIST, cfg, purpose: str):
-    """Endless chunks (x preprocessed, y) of distorted training patterns: random images, every one distorted."""
+    """Endless chunks (x preprocessed, y) of distorted training patterns: random images, every one
+    distorted."""
     gen = pass_generator(cfg.seed, PURPOSE[purpose])
     family = dataclasses.replace(cfg.data.distortions, prob=1.0)
     while True:
@@ -67,11 +69,11 @@ def select(data: MNIST, cfg, purpose: str, nets, log=print) -> tuple[torch.Tenso
         p1 = _scores(nets[0], x).argmax(1)
         if purpose == "net2":  # keep wrong ones up to want/2, right ones up to want/2
             wrong, right = (p1 != y).nonzero().flatten(), (p1 == y).nonzero().flatten()
-            wrong, right = wrong[:max(0, want // 2 - wrong_n)], right[:max(0, want - want // 2 - right_n)]
+            wrong, right = wrong[: max(0, want // 2 - wrong_n)], right[: max(0, want - want // 2 - right_n)]
             wrong_n, right_n = wrong_n + len(wrong), right_n + len(right)
             keep = torch.cat([wrong, right])
         else:
-            keep = (p1 != _scores(nets[1], x).argmax(1)).nonzero().flatten()[:want - sum(map(len, found_y))]
+            keep = (p1 != _scores(nets[1], x).argmax(1)).nonzero().flatten()[: want - sum(map(len, found_y))]
         found_x.append(x[keep])
         found_y.append(y[keep])
         have = sum(map(len, found_y))
@@ -79,8 +81,8 @@ def select(data: MNIST, cfg, purpose: str, nets, log=print) -> tuple[torch.Tenso
             break
     x, y = torch.cat(found_x), torch.cat(found_y)
     if purpose == "net2" and wrong_n < want // 2:  # too few errors found: keep the mix 50/50
-        w = (_scores(nets[0], x).argmax(1) != y)
-        keep = torch.cat([w.nonzero().flatten(), (~w).nonzero().flatten()[:int(w.sum())]])
+        w = _scores(nets[0], x).argmax(1) != y
+        keep = torch.cat([w.nonzero().flatten(), (~w).nonzero().flatten()[: int(w.sum())]])
         x, y = x[keep], y[keep]
     counts = {"drawn": drawn, "kept": len(y)}
     log(f"boost {purpose}: {len(y)} patterns from {drawn} distorted draws")
@@ -107,15 +109,21 @@ def exit_threshold(outs: list[torch.Tensor], agree: float) -> float:
 
 
 def _net_cfg(cfg, net: str, n: int):
-    """Net 2's or 3's own run config: the boosted config's training on its selected (already distorted) set."""
-    data = dataclasses.replace(cfg.data, train_size=n, distortions=dataclasses.replace(cfg.data.distortions, enabled=False))
+    """Net 2's or 3's own run config: the boosted config's training on its selected (already distorted)
+    set."""
+    data = dataclasses.replace(
+        cfg.data, train_size=n, distortions=dataclasses.replace(cfg.data.distortions, enabled=False)
+    )
     return dataclasses.replace(cfg, name=f"{cfg.name}-{net}", data=data, boost=None)
 
 
 def train_boosted(cfg, out: Path, resume: bool = False, log=print) -> dict:
-    """Nets 2 and 3 (sub-runs in out/net2, out/net3), the early-exit threshold, then the vote on the test set."""
+    """Nets 2 and 3 (sub-runs in out/net2, out/net3), the early-exit threshold, then the vote on the test
+    set."""
     out = Path(out)
-    net1_dir = seed_path(cfg.boost.net1, cfg.seed, "boost.net1")  # a bad template never creates a run directory
+    net1_dir = seed_path(
+        cfg.boost.net1, cfg.seed, "boost.net1"
+    )  # a bad template never creates a run directory
     set_threads(cfg)  # before env.json records them
     with rundir.open_run(cfg, out, resume, log) as done:
         return done if done is not None else _boost(cfg, out, net1_dir, resume, log)
@@ -134,13 +142,18 @@ def _boost(cfg, out: Path, net1_dir: Path, resume: bool, log) -> dict:
     for net in ("net2", "net3"):
         x, y, counts[net] = select(data, cfg, net, nets, log)
         sub = _net_cfg(cfg, net, len(y))
-        mine = dataclasses.replace(data, train_x=x, train_y=y, train_raw=torch.empty(0, 28, 28, dtype=torch.uint8),
-                                   train_index=torch.arange(len(y)).numpy())
+        mine = dataclasses.replace(
+            data,
+            train_x=x,
+            train_y=y,
+            train_raw=torch.empty(0, 28, 28, dtype=torch.uint8),
+            train_index=torch.arange(len(y)).numpy(),
+        )
         train(sub, out / net, resume=(out / net).exists(), log=log, data=mine)
         _, model = load_trained(out / net)
         nets.append(model.eval())
     chunks = itertools.islice(_draws(data, cfg, "exit"), -(-cfg.boost.exit_sample // CHUNK))
-    ex = torch.cat([x for x, _ in chunks])[:cfg.boost.exit_sample]
+    ex = torch.cat([x for x, _ in chunks])[: cfg.boost.exit_sample]
     theta = exit_threshold([_scores(n, ex) for n in nets], cfg.boost.exit_agree)
     outs = [_scores(n, data.test_x) for n in nets]
     scores, exited = combine(outs, theta)
@@ -148,13 +161,38 @@ def _boost(cfg, out: Path, net1_dir: Path, resume: bool, log) -> dict:
     pred, y = scores.argmax(1), data.test_y
     one = count(net1)["total"]
     share = 1.0 - exited.float().mean().item()  # test patterns that also ran nets 2 and 3
-    rundir.write_metrics(out, [{"epoch": 0, "theta": theta, "exit_share": 1 - share, **{f"{k}_{n}": v
-                                for n, c in counts.items() for k, v in c.items()}}])
+    rundir.write_metrics(
+        out,
+        [
+            {
+                "epoch": 0,
+                "theta": theta,
+                "exit_share": 1 - share,
+                **{f"{k}_{n}": v for n, c in counts.items() for k, v in c.items()},
+            }
+        ],
+    )
     summary = rundir.write_summary(
-        out, cfg, "test", pred, y, top_two_margin(scores), n_train=len(data.train_y), train_error=None,
-        wall=time.time() - t0, test_error_all_three=(full != y).float().mean().item(),
-        test_error_net1=(outs[0].argmax(1) != y).float().mean().item(), theta=theta, cost_in_nets=1 + 2 * share,
-        avg_macs=round(one["macs"] * (1 + 2 * share)), memory=3 * one["params"])
-    log(f"boosted: test {100 * summary['test_error']:.2f}% (all three {100 * summary['test_error_all_three']:.2f}%, "
-        f"net 1 {100 * summary['test_error_net1']:.2f}%), cost {summary['cost_in_nets']:.2f} nets, theta {theta:.3g}")
+        out,
+        cfg,
+        "test",
+        pred,
+        y,
+        top_two_margin(scores),
+        n_train=len(data.train_y),
+        train_error=None,
+        wall=time.time() - t0,
+        test_error_all_three=(full != y).float().mean().item(),
+        test_error_net1=(outs[0].argmax(1) != y).float().mean().item(),
+        theta=theta,
+        cost_in_nets=1 + 2 * share,
+        avg_macs=round(one["macs"] * (1 + 2 * share)),
+        memory=3 * one["params"],
+    )
+    log(
+        f"boosted: test {100 * summary['test_error']:.2f}% "
+        f"(all three {100 * summary['test_error_all_three']:.2f}%, "
+        f"net 1 {100 * summary['test_error_net1']:.2f}%), cost {summary['cost_in_nets']:.2f} nets, theta "
+        f"{theta:.3g}"
+    )
     return summary

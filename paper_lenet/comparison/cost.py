@@ -9,6 +9,7 @@ Against the paper (Fig. 11 / Fig. 12, thousands): linear [deslant] 4 / 4 (ours 4
 40 PCA + quadratic 39 / 40 (ours 39.97 / 39.97); 1000 RBF 794 / 794 (ours 794.0 / 794.01). The paper
 does not give its counting rules.
 """
+
 from __future__ import annotations
 
 from ..core.accounting import count
@@ -18,15 +19,20 @@ from ..runs.runpaths import seed_path
 
 
 def pixels(cfg) -> int:
-    return cfg.model.input_size ** 2
+    return cfg.model.input_size**2
 
 
 def feature_net(cfg, features: str) -> dict:
     """{"macs", "params", "width"} of the network of a features run ({seed} filled in): its own
     MACs and parameters, and the width of the layer before its output (the features)."""
-    net = count(build_model(load_run_config(seed_path(features, cfg.seed, f"{cfg.model.arch}.features")).model))
-    return {"macs": net["total"]["macs"], "params": net["total"]["params"],
-            "width": net["layers"][-2]["output_shape"][0]}
+    net = count(
+        build_model(load_run_config(seed_path(features, cfg.seed, f"{cfg.model.arch}.features")).model)
+    )
+    return {
+        "macs": net["total"]["macs"],
+        "params": net["total"]["params"],
+        "width": net["layers"][-2]["output_shape"][0],
+    }
 
 
 def from_fit(cfg) -> dict:

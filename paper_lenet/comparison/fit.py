@@ -1,6 +1,7 @@
 """A run of a fitted method (registry kind "fitted": registry.methods() lists them): its inputs (pixels,
 or a trained network's features), the registry's fit (a registry.Fitted), then the run directory's
 files through rundir's open_run and write_summary, as every run writes them."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,7 +29,9 @@ def features_run(cfg: Config) -> Path | None:
         return None
     run = seed_path(spec, cfg.seed, f"{cfg.model.arch}.features")
     if not ((run / "config.yaml").is_file() and (run / "model.pt").is_file()):
-        raise UserError(f"{cfg.model.arch}.features: {run}: not a finished run directory (needs config.yaml and model.pt)")
+        raise UserError(
+            f"{cfg.model.arch}.features: {run}: not a finished run directory (needs config.yaml and model.pt)"
+        )
     return run
 
 
@@ -47,15 +50,22 @@ def load_inputs(cfg: Config, run: Path | None, log=print):
         except UserError as e:
             raise UserError(f"{cfg.model.arch}.features: {e}") from None
         d = cfg.data
-        dcfg = dataclasses.replace(fcfg.data, root=d.root, download=d.download, train_size=d.train_size,
-                                   subset=d.subset, validation=d.validation,
-                                   distortions=dataclasses.replace(fcfg.data.distortions, enabled=False))
+        dcfg = dataclasses.replace(
+            fcfg.data,
+            root=d.root,
+            download=d.download,
+            train_size=d.train_size,
+            subset=d.subset,
+            validation=d.validation,
+            distortions=dataclasses.replace(fcfg.data.distortions, enabled=False),
+        )
         data = load_mnist(dcfg, fcfg.model.input_size, cfg.seed, log=log)
         net.eval()
 
         @torch.no_grad()
         def embed(x):
             return in_batches(net.features, x)
+
     if data.val_x is not None:
         return embed(data.train_x), data.train_y, embed(data.val_x), data.val_y, "val"
     return embed(data.train_x), data.train_y, embed(data.test_x), data.test_y, "test"
@@ -88,12 +98,30 @@ def _fit(cfg: Config, out: Path, m, run: Path | None, log) -> dict:
     for name, score in fitted.extra_scores.items():
         extra[f"{name}_{split}_error"] = float((score(ex).argmax(1) != ey).double().mean())
     row.update(extra)
-    row.update({"epoch": 0, "train_error": train_error, f"{split}_error": float((pred != ey).double().mean())})
+    row.update(
+        {"epoch": 0, "train_error": train_error, f"{split}_error": float((pred != ey).double().mean())}
+    )
     rundir.write_metrics(out, [row])
-    summary = rundir.write_summary(out, cfg, split, pred.numpy(), ey.numpy(), top_two_margin(scores).numpy(),
-                                   n_train=len(x), train_error=train_error, wall=time.time() - started,
-                                   arch=m.name, epochs=0, train_error_n=len(ty),
-                                   **fitted.summary, **extra, **m.cost(cfg))
-    log(f"{cfg.name}: {split} error {100 * summary[f'{split}_error']:.2f}% ({summary[f'{split}_misses']} misses), "
-        f"train error {100 * train_error:.2f}% (of {len(ty)}), {summary['wall_seconds']:.0f}s")
+    summary = rundir.write_summary(
+        out,
+        cfg,
+        split,
+        pred.numpy(),
+        ey.numpy(),
+        top_two_margin(scores).numpy(),
+        n_train=len(x),
+        train_error=train_error,
+        wall=time.time() - started,
+        arch=m.name,
+        epochs=0,
+        train_error_n=len(ty),
+        **fitted.summary,
+        **extra,
+        **m.cost(cfg),
+    )
+    log(
+        f"{cfg.name}: {split} error {100 * summary[f'{split}_error']:.2f}% ({summary[f'{split}_misses']} "
+        f"misses), "
+        f"train error {100 * train_error:.2f}% (of {len(ty)}), {summary['wall_seconds']:.0f}s"
+    )
     return summary

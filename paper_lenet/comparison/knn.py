@@ -19,10 +19,10 @@ is. A unanimous vote thus still has a graded margin, k + 1/2 - 1/2 D_1 / D_runne
 the k voters alone would give every unanimous vote the same margin, and Fig. 10's rejection could
 not rank them). This score is our choice: the paper gives none for its k-NN.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 
@@ -33,7 +33,7 @@ from .cost import feature_net, pixels
 
 CHOICES = (1, 3, 5, 7, 9)  # knn.k: 0 picks one of these on the validation split
 CONFIDENCE = 50  # neighbours searched for the classes' nearest templates (the score's second term)
-BLOCK_BYTES = 128 * 2 ** 20  # one chunk's float32 distance block
+BLOCK_BYTES = 128 * 2**20  # one chunk's float32 distance block
 
 
 def _chunk(n_templates: int) -> int:
@@ -62,22 +62,27 @@ def neighbours(queries: torch.Tensor, templates: torch.Tensor, k: int, chunk: in
     chunk = chunk or _chunk(len(t))
     dists, idx = [], []
     for i in range(0, len(q), chunk):
-        d = sq_distances(q[i:i + chunk] - mean, t, t_sq)
+        d = sq_distances(q[i : i + chunk] - mean, t, t_sq)
         v, j = d.topk(k, dim=1, largest=False, sorted=True)
         dists.append(v.sqrt_())
         idx.append(j)
     return torch.cat(dists), torch.cat(idx)
 
 
-def vote_scores(labels: torch.Tensor, dists: torch.Tensor, k: int | None = None, classes: int = CLASSES) -> torch.Tensor:
+def vote_scores(
+    labels: torch.Tensor, dists: torch.Tensor, k: int | None = None, classes: int = CLASSES
+) -> torch.Tensor:
     """(Q, classes) scores votes_c + 1/2 D_1 / D_c (module docstring) from the labels and distances
     (Q, K) of each query's K nearest templates (nearest first): votes from the first k (default K),
     D_c from all K. argmax = majority vote, ties to the class with the nearest template."""
     labels, dists = labels.long(), dists.to(torch.float64)
     k = labels.shape[1] if k is None else k
     votes = torch.zeros(len(labels), classes, dtype=torch.float64).scatter_add_(
-        1, labels[:, :k], torch.ones_like(dists[:, :k]))
-    far = dists.amax(1, keepdim=True).expand(-1, classes).clone()  # classes not among the K: the farthest listed
+        1, labels[:, :k], torch.ones_like(dists[:, :k])
+    )
+    far = (
+        dists.amax(1, keepdim=True).expand(-1, classes).clone()
+    )  # classes not among the K: the farthest listed
     nearest = far.scatter_reduce(1, labels, dists, reduce="amin", include_self=True)
     d1 = dists.amin(1, keepdim=True)
     term = torch.where(nearest > 0, 0.5 * d1 / nearest.clamp_min(1e-300), torch.full_like(nearest, 0.5))
@@ -107,8 +112,11 @@ def choose_k(fit_x, fit_y, val_x, val_y, choices=CHOICES, log=print) -> tuple[in
 @dataclass
 class KNNConfig:
     """knn: (Sec. III-C-3) the k nearest training images vote."""
+
     k: int = bounded(3, low=0)  # neighbours; 0: chosen on a validation split (CHOICES)
-    features: Optional[str] = None  # a run directory ({seed} filled in) whose net's last hidden layer is the input
+    features: str | None = (
+        None  # a run directory ({seed} filled in) whose net's last hidden layer is the input
+    )
 
 
 def knn_cost(cfg) -> dict:
@@ -152,5 +160,10 @@ def fit_knn(cfg, x, y, log=print) -> KNN:
     cut = len(x) - len(x) // 6
     k, errors = choose_k(x[:cut], y[:cut], x[cut:], y[cut:], log=log)
     log(f"  chose k={k} on {len(x) - cut} validation images ({cut} templates)")
-    return KNN(x, y, k, cfg.seed, {"val_errors": {str(c): e for c, e in errors.items()},
-                                   "k_val_n": len(x) - cut, "k_fit_n": cut})
+    return KNN(
+        x,
+        y,
+        k,
+        cfg.seed,
+        {"val_errors": {str(c): e for c, e in errors.items()}, "k_val_n": len(x) - cut, "k_fit_n": cut},
+    )

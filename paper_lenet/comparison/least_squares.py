@@ -26,6 +26,7 @@ the validation split); the normal equations are accumulated over chunks in float
 run; the four `@fitted` functions at the end declare the methods (their config sections, costs and
 Fig. 9 rows) in the registry.
 """
+
 from __future__ import annotations
 
 import functools
@@ -71,7 +72,7 @@ def class_moments(phi, x, y, classes: int = CLASSES):
         xc = x[y == c]
         g, s = 0.0, 0.0
         for i in range(0, len(xc), CHUNK):
-            f = phi(xc[i:i + CHUNK]).to(torch.float64)
+            f = phi(xc[i : i + CHUNK]).to(torch.float64)
             a = torch.cat([f, torch.ones(len(f), 1, dtype=torch.float64)], 1)
             g, s = g + a.T @ a, s + a.sum(0)
         grams.append(g), sums.append(s), counts.append(len(xc))
@@ -98,8 +99,9 @@ def fit_ridge(phi, x, y, ridge: float) -> Machine:
 def fit_pairwise(x, y, ridge: float, rule: str = "votes") -> Machine:
     """45 units on the pixels; unit (i, j) sees classes i (+1) and j (-1) only: (G_i + G_j, s_i - s_j)."""
     g, s, n = class_moments(identity, x, y)
-    w = torch.stack([ridge_solve(g[i] + g[j], s[i] - s[j], float(n[i] + n[j]), ridge)
-                     for i, j in PAIRS.tolist()], 1)
+    w = torch.stack(
+        [ridge_solve(g[i] + g[j], s[i] - s[j], float(n[i] + n[j]), ridge) for i, j in PAIRS.tolist()], 1
+    )
     return Machine(identity, w, functools.partial(pairwise_scores, rule=rule))
 
 
@@ -127,7 +129,7 @@ class QuadraticPCA:
         self.mean = x.sum(0, dtype=torch.float64) / len(x)
         cov = 0.0
         for i in range(0, len(x), CHUNK):  # float64 chunk by chunk: no float64 copy of x
-            c = x[i:i + CHUNK].to(torch.float64) - self.mean
+            c = x[i : i + CHUNK].to(torch.float64) - self.mean
             cov = cov + c.T @ c
         vals, vecs = torch.linalg.eigh(cov / len(x))  # ascending
         self.v = vecs[:, -components:].flip(1).to(torch.float32)
@@ -150,12 +152,14 @@ def quadratic_features(components: int) -> int:
 @dataclass
 class LinearConfig:
     """linear: least squares onto +-1."""
+
     ridge: float = bounded(1e-3, low=0)  # pseudo-inverse regulariser
 
 
 @dataclass
 class PairwiseConfig:
     """pairwise: 45 least-squares units, one per pair of classes."""
+
     ridge: float = bounded(1e-3, low=0)
     rule: Literal["votes", "sum"] = "votes"  # how the 45 outputs make class scores (pairwise_scores)
 
@@ -225,7 +229,9 @@ def fit_pairwise_units(cfg, x, y, log=print) -> Machine:
     return fit_pairwise(x, y, cfg.pairwise.ridge, cfg.pairwise.rule)
 
 
-@fitted("pca_quadratic", section=PCAQuadraticConfig, cost=pca_quadratic_cost, row=pca_row, paper_section="III-C-4")
+@fitted(
+    "pca_quadratic", section=PCAQuadraticConfig, cost=pca_quadratic_cost, row=pca_row, paper_section="III-C-4"
+)
 def fit_pca_quadratic(cfg, x, y, log=print) -> Machine:
     sec = cfg.pca_quadratic
     return fit_ridge(QuadraticPCA(x, sec.components), x, y, sec.ridge)

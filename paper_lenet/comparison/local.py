@@ -23,10 +23,10 @@ k (d+1)^2 / 2 for the symmetric Gram matrix, 10 k (d+1) for the right-hand side,
 Cholesky-type solve and 10 (d+1)^2 for its two triangular substitutions; memory = n d stored features
 + LeNet-4's parameters (the targets are the n stored labels).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 
@@ -49,10 +49,12 @@ def local_outputs(train_x, train_y, q, idx, k: int, decays) -> list[torch.Tensor
     eye = torch.eye(d + 1, dtype=torch.float64)
     eye[d, d] = 0.0  # the bias is not decayed
     for s in range(0, len(q), CHUNK):
-        j = idx[s:s + CHUNK, :k]
-        f = train_x[j].to(torch.float64) - q[s:s + CHUNK, None].to(torch.float64)  # (B, k, d)
+        j = idx[s : s + CHUNK, :k]
+        f = train_x[j].to(torch.float64) - q[s : s + CHUNK, None].to(torch.float64)  # (B, k, d)
         a = torch.cat([f, torch.ones(*f.shape[:2], 1, dtype=torch.float64)], 2)  # (B, k, d+1)
-        t = torch.full((*j.shape, CLASSES), -1.0, dtype=torch.float64).scatter_(2, train_y[j].long()[..., None], 1.0)
+        t = torch.full((*j.shape, CLASSES), -1.0, dtype=torch.float64).scatter_(
+            2, train_y[j].long()[..., None], 1.0
+        )
         gram = a.transpose(1, 2) @ a / k
         rhs = a.transpose(1, 2) @ t / k
         for i, decay in enumerate(decays):
@@ -74,9 +76,14 @@ def choose(fit_x, fit_y, val_x, val_y, log=print) -> tuple[int, float, dict]:
     _, idx = neighbours(val_x, fit_x, max(K_CHOICES))
     errors = {}
     for k in K_CHOICES:
-        for decay, out in zip(DECAY_CHOICES, local_outputs(fit_x, fit_y, val_x, idx, k, DECAY_CHOICES)):
+        for decay, out in zip(
+            DECAY_CHOICES, local_outputs(fit_x, fit_y, val_x, idx, k, DECAY_CHOICES), strict=False
+        ):
             errors[(k, decay)] = float((out.argmax(1) != val_y).double().mean())
-            log(f"  k={k} decay={decay:g}: validation error {100 * errors[(k, decay)]:.2f}% ({len(val_y)} images)")
+            log(
+                f"  k={k} decay={decay:g}: validation error {100 * errors[(k, decay)]:.2f}% ({len(val_y)} "
+                f"images)"
+            )
     k, decay = min(errors, key=lambda kd: (errors[kd], -kd[1], kd[0]))
     return k, decay, {f"{a}/{b:g}": e for (a, b), e in errors.items()}
 
@@ -84,16 +91,19 @@ def choose(fit_x, fit_y, val_x, val_y, log=print) -> tuple[int, float, dict]:
 def local_cost(n: int, d: int, k: int, net: dict) -> dict:
     """Figs. 11-12 (module docstring); net: {"macs", "params"} of the feature network."""
     p = d + 1
-    fit = k * p * (p + 1) // 2 + CLASSES * k * p + p ** 3 // 3 + CLASSES * p * p
+    fit = k * p * (p + 1) // 2 + CLASSES * k * p + p**3 // 3 + CLASSES * p * p
     return {"macs": net["macs"] + n * d + fit, "memory": net["params"] + n * d}
 
 
 @dataclass
 class LocalConfig:
     """local: LeNet-4 / Local, a ridge classifier per test pattern on its k nearest."""
+
     k: int = bounded(200, low=0)  # neighbours the local classifier is fitted on; 0: k and decay chosen
     decay: float = bounded(1.0, low=0)  # weight decay (ridge) of the local linear classifier
-    features: Optional[str] = None  # a run directory ({seed} filled in) whose net's last hidden layer is the input
+    features: str | None = (
+        None  # a run directory ({seed} filled in) whose net's last hidden layer is the input
+    )
 
 
 def local_row(cfg):

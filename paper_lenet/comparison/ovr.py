@@ -14,6 +14,7 @@ Burges' reduced set approximates (reduced.py reduces the ten machines directly).
     jobs     svm.jobs machines are fitted side by side in separate processes (joblib, which comes
              with scikit-learn), the issue's "parallelism across the machines".
 """
+
 from __future__ import annotations
 
 import time
@@ -42,8 +43,13 @@ def binary_fit(x: np.ndarray, t: np.ndarray, sec_kw: dict, gamma: float, side: i
     if side:
         vx, vt = shift1(torch.from_numpy(sv), torch.from_numpy(st), side)
         m, sv, st = fit(vx.numpy(), vt.numpy())
-    return {"sv": sv, "a": m.dual_coef_[0].copy(), "b": float(m.intercept_[0]), "first": first,
-            "seconds": time.time() - t0}
+    return {
+        "sv": sv,
+        "a": m.dual_coef_[0].copy(),
+        "b": float(m.intercept_[0]),
+        "first": first,
+        "seconds": time.time() - t0,
+    }
 
 
 def merge(fits: list[dict]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -69,18 +75,32 @@ def ovr_fit(sec, x: torch.Tensor, y: torch.Tensor, gamma: float, log=print) -> d
         raise UserError(f"svm: every class 0..9 needs a training sample (missing {missing})")
     side = image_side(x.shape[1]) if sec.virtual == "shift1" else 0
     kw = {"degree": sec.degree, "coef0": sec.coef0, "C": sec.C, "cache_size": sec.cache_mb, "tol": sec.tol}
-    log(f"  10 one-vs-rest SVCs poly {sec.degree} on {len(x)}: gamma {gamma:.6g}, coef0 {sec.coef0}, C {sec.C}, "
-        f"{sec.jobs} side by side" + (", each refitted on its virtual support vectors" if side else ""))
+    log(
+        f"  10 one-vs-rest SVCs poly {sec.degree} on {len(x)}: gamma {gamma:.6g}, coef0 {sec.coef0}, C "
+        f"{sec.C}, "
+        f"{sec.jobs} side by side" + (", each refitted on its virtual support vectors" if side else "")
+    )
     xs = x.to(torch.float64).numpy()
     t0 = time.time()
-    fits = Parallel(n_jobs=sec.jobs)(delayed(binary_fit)(xs, np.where(y.numpy() == c, 1.0, -1.0), kw, gamma, side)
-                                     for c in range(CLASSES))
+    fits = Parallel(n_jobs=sec.jobs)(
+        delayed(binary_fit)(xs, np.where(y.numpy() == c, 1.0, -1.0), kw, gamma, side) for c in range(CLASSES)
+    )
     seconds = time.time() - t0
     sv, coef, intercept = merge(fits)
     per = [len(f["sv"]) for f in fits]
     log(f"  support vectors per machine {per} ({sum(per)} in all, {len(sv)} distinct) in {seconds:.0f}s")
-    extra = {"support_per_machine_sum": sum(per), "machine_fit_seconds": [round(f["seconds"], 1) for f in fits]}
+    extra = {
+        "support_per_machine_sum": sum(per),
+        "machine_fit_seconds": [round(f["seconds"], 1) for f in fits],
+    }
     if side:
         extra["first_support_per_class"] = [f["first"] for f in fits]
         extra["first_support_vectors"] = sum(f["first"] for f in fits)
-    return {"sv": sv, "coef": coef, "intercept": intercept, "n_support": per, "seconds": seconds, "extra": extra}
+    return {
+        "sv": sv,
+        "coef": coef,
+        "intercept": intercept,
+        "n_support": per,
+        "seconds": seconds,
+        "extra": extra,
+    }

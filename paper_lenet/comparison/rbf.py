@@ -9,6 +9,7 @@ assignment changes, which gives the same centres); width sigma_j = the RMS dista
 members to it (a single-member centre takes its class's median width); unit output
 exp(-||x - c_j||^2 / (2 sigma_j^2)).
 """
+
 from __future__ import annotations
 
 import torch
@@ -27,17 +28,20 @@ def kmeans(x: torch.Tensor, k: int, gen: torch.Generator, iters: int = KMEANS_IT
     k = min(k, n)
     first = int(torch.randint(n, (1,), generator=gen))
     centres = [x[first]]
-    best = knn.sq_distances(x, x[first:first + 1]).squeeze(1)
+    best = knn.sq_distances(x, x[first : first + 1]).squeeze(1)
     for _ in range(1, k):  # k-means++: the next centre with probability ~ squared distance
         p = best.double()
-        j = int(torch.multinomial(p / p.sum(), 1, generator=gen) if p.sum() > 0
-                else torch.randint(n, (1,), generator=gen))
+        j = int(
+            torch.multinomial(p / p.sum(), 1, generator=gen)
+            if p.sum() > 0
+            else torch.randint(n, (1,), generator=gen)
+        )
         centres.append(x[j])
-        best = torch.minimum(best, knn.sq_distances(x, x[j:j + 1]).squeeze(1))
+        best = torch.minimum(best, knn.sq_distances(x, x[j : j + 1]).squeeze(1))
     c = torch.stack(centres)
 
     def assign(c):
-        d = torch.cat([knn.sq_distances(x[i:i + CHUNK], c) for i in range(0, n, CHUNK)])
+        d = torch.cat([knn.sq_distances(x[i : i + CHUNK], c) for i in range(0, n, CHUNK)])
         v, a = d.min(1)
         return a, v
 
@@ -60,7 +64,7 @@ class GaussianRBF:
     """x -> exp(-||x - c_j||^2 / (2 sigma_j^2)) for every centre j."""
 
     def __init__(self, centres: torch.Tensor, sigmas: torch.Tensor):
-        self.c, self.inv = centres, 1.0 / (2.0 * sigmas ** 2)
+        self.c, self.inv = centres, 1.0 / (2.0 * sigmas**2)
         self.c_sq = (centres * centres).sum(1)
 
     def __call__(self, x):

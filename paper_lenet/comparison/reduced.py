@@ -24,6 +24,7 @@ both readouts are recorded beside the reduced one (`extra_scores`), so the reduc
 visible. Cost: per reduced vector one d-MAC dot product, the power's multiplies and one MAC for its
 coefficient; memory its d pixels and coefficient, plus one bias per expansion.
 """
+
 from __future__ import annotations
 
 import time
@@ -50,13 +51,15 @@ def expansion_norm2(sv, a, gamma: float, coef0: float, degree: int) -> torch.Ten
     s32 = sv.to(torch.float32)
 
     def block(i):
-        k = (s32[i:i + CHUNK] @ s32.T).to(torch.float64).mul_(gamma).add_(coef0).pow_(degree)
-        return ((k @ a) * a[i:i + CHUNK]).sum(0)
+        k = (s32[i : i + CHUNK] @ s32.T).to(torch.float64).mul_(gamma).add_(coef0).pow_(degree)
+        return ((k @ a) * a[i : i + CHUNK]).sum(0)
+
     return sum(block(i) for i in range(0, len(sv), CHUNK))
 
 
 def rs_distance(z, b, sv, a, kern, norm2) -> torch.Tensor:
-    """|Psi - Psi'|^2 = norm2 - 2 b' K(Z, S) a + b' K(Z, Z) b, Psi = sum a_s phi(sv_s), Psi' = sum b_j phi(z_j)."""
+    """|Psi - Psi'|^2 = norm2 - 2 b' K(Z, S) a + b' K(Z, Z) b, Psi = sum a_s phi(sv_s), Psi' = sum b_j
+    phi(z_j)."""
     return norm2 - 2 * b @ (kern(z, sv) @ a) + b @ kern(z, z) @ b
 
 
@@ -73,8 +76,14 @@ def reduce_expansion(sv, a, m: int, kern, iters: int, norm2: float, kdiag, log=p
     cross = cross or (lambda q: kern(q, sv))
     size = a.abs() * kdiag.sqrt()
     z = sv[size.topk(m).indices].to(torch.float64).clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([z], max_iter=iters, history_size=20, line_search_fn="strong_wolfe",
-                            tolerance_grad=1e-12, tolerance_change=1e-14)
+    opt = torch.optim.LBFGS(
+        [z],
+        max_iter=iters,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-12,
+        tolerance_change=1e-14,
+    )
 
     def distance():
         kz = kern(z, z)
@@ -124,6 +133,7 @@ class ReducedSVM(FittedModel):
             k = poly_kernel(q.reshape(len(q), -1), self.z.reshape(e * m, d), f.gamma, f.coef0, f.degree)
             out = (k.reshape(len(q), e, m) * self.b).sum(2) + self.bias
             return READOUTS[self.readout](out)
+
         return in_batches(block, x, CHUNK)
 
     def train_index(self, n: int) -> torch.Tensor:
@@ -162,19 +172,29 @@ def fit_reduced(cfg, x, y, log=print) -> ReducedSVM:
         rows = a[:, e] != 0  # a one-vs-one machine's own two classes' vectors
         sv32 = full.sv[rows].to(torch.float32)
 
-        def cross(z, sv32=sv32):  # K(Z, S): m x n_SV x d dot products per step, float32 as svm.decision_values' (0.55 s, not 0.78)
+        def cross(
+            z, sv32=sv32
+        ):  # K(Z, S): m x n_SV x d dot products per step, float32 as svm.decision_values' (0.55 s, not 0.78)
             return poly_kernel(z, sv32, full.gamma, full.coef0, full.degree, torch.float32)
+
         log(f"  reduced set, {what} {e}:")
-        z, b, before, after = reduce_expansion(sv[rows], a[rows, e], sec.reduced, kern, sec.rs_iters, float(norm2[e]),
-                                               kdiag[rows], log, cross)
+        z, b, before, after = reduce_expansion(
+            sv[rows], a[rows, e], sec.reduced, kern, sec.rs_iters, float(norm2[e]), kdiag[rows], log, cross
+        )
         zs.append(z)
         bs.append(b)
         rel.append([round(before, 6), round(after, 6)])
     seconds = time.time() - t0
     summary = {k: v for k, v in full.summary.items() if k not in ("macs", "memory")}
-    summary.update({"reduced_vectors": a.shape[1] * sec.reduced, "rs_seconds": round(seconds, 1),
-                    "rs_relative_distance": rel, "unreduced_macs": full.summary["macs"],
-                    **reduced_cost(sec.reduced, x[0].numel(), sec.degree, a.shape[1])})
+    summary.update(
+        {
+            "reduced_vectors": a.shape[1] * sec.reduced,
+            "rs_seconds": round(seconds, 1),
+            "rs_relative_distance": rel,
+            "unreduced_macs": full.summary["macs"],
+            **reduced_cost(sec.reduced, x[0].numel(), sec.degree, a.shape[1]),
+        }
+    )
     return ReducedSVM(torch.stack(zs), torch.stack(bs), bias, full, summary, readout)
 
 

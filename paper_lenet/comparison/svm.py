@@ -35,6 +35,7 @@ the 9 machines it belongs to; memory = its 784 pixels and 9 coefficients, plus 4
 counts each distinct support vector's dot product and power once, one MAC per nonzero coefficient
 (a vector shared by several machines has one in each) and 10 biases.
 """
+
 from __future__ import annotations
 
 import time
@@ -59,24 +60,31 @@ CHUNK = 2000  # test images per kernel block (2,000 x 20,000 support vectors: 16
 class SVMConfig:
     """svm: libsvm's SVC with the kernel (gamma u.v + coef0)^degree, one-vs-one or one-vs-rest. Registered
     with its reduced set in reduced.py (model.arch svm: SVM poly 4, [dist] V-SVM poly 9, RS-SVM poly 5)."""
+
     degree: int = bounded(4, low=1)  # CV95's (u.v + 1)^4
     coef0: float = 1.0
     gamma: float = 0.0  # 0: 1 / (d var(x)) of the training pixels (scikit-learn's "scale")
     C: float = 10.0  # chosen on the validation split
     tol: float = 1e-3  # libsvm's stopping tolerance (its default)
     cache_mb: int = 1000  # libsvm's kernel cache
-    virtual: Literal["none", "shift1"] = "none"  # shift1: refit on the support vectors + their 4 one-pixel shifts (virtual.py)
+    virtual: Literal["none", "shift1"] = (
+        "none"  # shift1: refit on the support vectors + their 4 one-pixel shifts (virtual.py)
+    )
     machines: Literal["ovo", "ovr"] = "ovo"  # libsvm's 45 one-vs-one, or CV95's 10 one-vs-rest (ovr.py)
     jobs: int = bounded(1, low=1)  # machines: ovr: machines fitted side by side (processes)
-    readout: Literal["min", "sum"] = "min"  # one-vs-one's class score from the 45 machines: min_j o_ij or sum_j o_ij
+    readout: Literal["min", "sum"] = (
+        "min"  # one-vs-one's class score from the 45 machines: min_j o_ij or sum_j o_ij
+    )
     reduced: int = bounded(0, low=0)  # > 0: Burges' reduced set, this many vectors per expansion (reduced.py)
     rs_iters: int = bounded(100, low=1)  # L-BFGS iterations of the reduced-set optimisation, per expansion
 
 
 def svm_check(sec, where: str = "") -> None:
     if sec.machines == "ovr" and sec.readout != "min":
-        raise ConfigError(f"{where}svm.readout: {sec.readout} reads one-vs-one machines; with svm.machines: ovr "
-                          "the ten machines' outputs are the class scores (leave svm.readout out)")
+        raise ConfigError(
+            f"{where}svm.readout: {sec.readout} reads one-vs-one machines; with svm.machines: ovr "
+            "the ten machines' outputs are the class scores (leave svm.readout out)"
+        )
 
 
 def svm_row(cfg):
@@ -104,8 +112,8 @@ def pair_coefficients(dual: torch.Tensor, n_support: list[int]) -> torch.Tensor:
         start.append(start[-1] + n)
     out = torch.zeros(dual.shape[1], len(PAIRS), dtype=dual.dtype)
     for u, (i, j) in enumerate(PAIRS.tolist()):
-        out[start[i]:start[i + 1], u] = dual[j - 1, start[i]:start[i + 1]]
-        out[start[j]:start[j + 1], u] = dual[i, start[j]:start[j + 1]]
+        out[start[i] : start[i + 1], u] = dual[j - 1, start[i] : start[i + 1]]
+        out[start[j] : start[j + 1], u] = dual[i, start[j] : start[j + 1]]
     return out
 
 
@@ -116,7 +124,8 @@ def decision_values(x, sv, coef, intercept, gamma: float, coef0: float, degree: 
 
 
 def ovo_scores(o: torch.Tensor) -> torch.Tensor:
-    """(N, 10) s_i = min_j o_ij from the 45 decision values o (N, 45), o_ij positive for i (module docstring)."""
+    """(N, 10) s_i = min_j o_ij from the 45 decision values o (N, 45), o_ij positive for i (module
+    docstring)."""
     full = torch.zeros(len(o), CLASSES, CLASSES, dtype=o.dtype)
     full[:, PAIRS[:, 0], PAIRS[:, 1]] = o
     full[:, PAIRS[:, 1], PAIRS[:, 0]] = -o
@@ -125,7 +134,8 @@ def ovo_scores(o: torch.Tensor) -> torch.Tensor:
 
 
 def sum_matrix() -> torch.Tensor:
-    """(45, 10) M with o @ M = the summed readout S_c = sum_j o_cj (o_ji = -o_ij): +1 at (ij, i), -1 at (ij, j)."""
+    """(45, 10) M with o @ M = the summed readout S_c = sum_j o_cj (o_ji = -o_ij): +1 at (ij, i), -1 at (ij,
+    j)."""
     m = torch.zeros(len(PAIRS), CLASSES, dtype=torch.float64)
     m[torch.arange(len(PAIRS)), PAIRS[:, 0]] = 1.0
     m[torch.arange(len(PAIRS)), PAIRS[:, 1]] = -1.0
@@ -153,8 +163,9 @@ class SVM(FittedModel):
         self.metrics, self.summary = metrics, summary
 
     def decision(self, x: torch.Tensor) -> torch.Tensor:
-        return decision_values(x.reshape(len(x), -1), self.sv, self.coef, self.intercept,
-                               self.gamma, self.coef0, self.degree)
+        return decision_values(
+            x.reshape(len(x), -1), self.sv, self.coef, self.intercept, self.gamma, self.coef0, self.degree
+        )
 
     @torch.no_grad()
     def scores(self, x: torch.Tensor) -> torch.Tensor:
@@ -167,7 +178,9 @@ class SVM(FittedModel):
 def svm_cost(n_sv: int, d: int, degree: int, coefs: int | None = None, biases: int = len(PAIRS)) -> dict:
     """Figs. 11-12 for n_sv support vectors of d pixels (module docstring); one-vs-rest (ovr.py) passes its
     nonzero coefficients (`coefs`, default 9 per vector) and its 10 biases."""
-    powers = max(1, degree.bit_length() + bin(degree).count("1") - 2)  # u^degree by squaring: 4: 2, 5: 3, 9: 4
+    powers = max(
+        1, degree.bit_length() + bin(degree).count("1") - 2
+    )  # u^degree by squaring: 4: 2, 5: 3, 9: 4
     coefs = n_sv * (CLASSES - 1) if coefs is None else coefs
     return {"macs": n_sv * (d + powers) + coefs, "memory": n_sv * d + coefs + biases}
 
@@ -179,18 +192,34 @@ def libsvm_fit(sec, x, y, gamma: float, log=print) -> dict:
         from sklearn.svm import SVC  # optional: pip install -e '.[svm]'
     except ImportError:
         raise UserError("model.arch svm needs scikit-learn: pip install -e '.[svm]'") from None
-    log(f"  SVC poly {sec.degree} on {len(x)}: gamma {gamma:.6g}, coef0 {sec.coef0}, C {sec.C}, cache {sec.cache_mb} MB")
+    log(
+        f"  SVC poly {sec.degree} on {len(x)}: gamma {gamma:.6g}, coef0 {sec.coef0}, C {sec.C}, cache "
+        f"{sec.cache_mb} MB"
+    )
     t0 = time.time()
-    m = SVC(kernel="poly", degree=sec.degree, gamma=gamma, coef0=sec.coef0, C=sec.C, cache_size=sec.cache_mb,
-            decision_function_shape="ovo", tol=sec.tol).fit(x.to(torch.float64).numpy(), y.numpy())
+    m = SVC(
+        kernel="poly",
+        degree=sec.degree,
+        gamma=gamma,
+        coef0=sec.coef0,
+        C=sec.C,
+        cache_size=sec.cache_mb,
+        decision_function_shape="ovo",
+        tol=sec.tol,
+    ).fit(x.to(torch.float64).numpy(), y.numpy())
     seconds = time.time() - t0
     if list(m.classes_) != list(range(CLASSES)):
         raise UserError(f"svm: every class 0..9 needs a training sample (got {list(m.classes_)})")
     n_support = [int(n) for n in m.n_support_]
     log(f"  {sum(n_support)} support vectors {n_support} in {seconds:.0f}s")
-    return {"sv": torch.from_numpy(m.support_vectors_), "n_support": n_support, "seconds": seconds,
-            "coef": pair_coefficients(torch.from_numpy(m.dual_coef_), n_support),
-            "intercept": torch.from_numpy(m.intercept_), "labels": y[torch.from_numpy(m.support_)]}
+    return {
+        "sv": torch.from_numpy(m.support_vectors_),
+        "n_support": n_support,
+        "seconds": seconds,
+        "coef": pair_coefficients(torch.from_numpy(m.dual_coef_), n_support),
+        "intercept": torch.from_numpy(m.intercept_),
+        "labels": y[torch.from_numpy(m.support_)],
+    }
 
 
 def fit_svm(cfg, x, y, log=print) -> SVM:
@@ -208,8 +237,12 @@ def fit_svm(cfg, x, y, log=print) -> SVM:
         fit = libsvm_fit(sec, x, y, gamma, log)
     if sec.virtual == "shift1" and not ovr:
         vx, vy = shift1(fit["sv"].to(x.dtype), fit["labels"], image_side(x.shape[1]))
-        extra = {"first_support_vectors": len(fit["sv"]), "first_support_per_class": fit["n_support"],
-                 "first_fit_seconds": round(fit["seconds"], 1), "virtual_training_set": len(vx)}
+        extra = {
+            "first_support_vectors": len(fit["sv"]),
+            "first_support_per_class": fit["n_support"],
+            "first_fit_seconds": round(fit["seconds"], 1),
+            "virtual_training_set": len(vx),
+        }
         log(f"  virtual support vectors: {len(fit['sv'])} and their 4 one-pixel shifts, {len(vx)} images")
         fit = libsvm_fit(sec, vx, vy, gamma, log)
         extra["svc_fit_seconds_total"] = round(extra["first_fit_seconds"] + fit["seconds"], 1)
@@ -218,7 +251,23 @@ def fit_svm(cfg, x, y, log=print) -> SVM:
         cost = svm_cost(len(sv), x.shape[1], sec.degree, int((fit["coef"] != 0).sum()), CLASSES)
     else:
         cost = svm_cost(len(sv), x.shape[1], sec.degree)
-    summary = {"support_vectors": len(sv), ("support_per_machine" if ovr else "support_per_class"): fit["n_support"],
-               "gamma": gamma, "svc_fit_seconds": round(fit["seconds"], 1), **extra, **cost}
-    return SVM(sv, fit["coef"], fit["intercept"], gamma, sec.coef0, sec.degree, cfg.seed,
-               {"support_vectors": len(sv), "gamma": gamma}, summary, "classes" if ovr else sec.readout)
+    summary = {
+        "support_vectors": len(sv),
+        ("support_per_machine" if ovr else "support_per_class"): fit["n_support"],
+        "gamma": gamma,
+        "svc_fit_seconds": round(fit["seconds"], 1),
+        **extra,
+        **cost,
+    }
+    return SVM(
+        sv,
+        fit["coef"],
+        fit["intercept"],
+        gamma,
+        sec.coef0,
+        sec.degree,
+        cfg.seed,
+        {"support_vectors": len(sv), "gamma": gamma},
+        summary,
+        "classes" if ovr else sec.readout,
+    )

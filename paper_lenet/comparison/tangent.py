@@ -23,6 +23,7 @@ their orthonormalisation 2 P 7^2; per candidate |d|^2 and b_q^T d, 8 P; two-side
 M = b_q^T b_c, 56 P, and the 14 x 14 solve, 14^3 / 3 + 14^2. Memory: the n P template pixels, and
 two-sided their 7 orthonormalised tangents too, precomputed (8 n P).
 """
+
 from __future__ import annotations
 
 import math
@@ -73,8 +74,18 @@ def tangent_vectors(x: torch.Tensor, sigma: float) -> torch.Tensor:
     gy = (p[:, 2:, 1:-1] - p[:, :-2, 1:-1]) / 2  # d/dy: along rows (y grows downward)
     c = torch.arange(side, dtype=x.dtype) - (side - 1) / 2
     yy, xx = c.view(-1, 1), c.view(1, -1)
-    t = torch.stack([gx, gy, yy * gx - xx * gy, xx * gx + yy * gy, xx * gx - yy * gy, yy * gx + xx * gy,
-                     gx * gx + gy * gy], 1)
+    t = torch.stack(
+        [
+            gx,
+            gy,
+            yy * gx - xx * gy,
+            xx * gx + yy * gy,
+            xx * gx - yy * gy,
+            yy * gx + xx * gy,
+            gx * gx + gy * gy,
+        ],
+        1,
+    )
     return t.reshape(len(x), 7, side * side)
 
 
@@ -89,8 +100,12 @@ def orthonormal(t: torch.Tensor) -> torch.Tensor:
 
 def bases(x: torch.Tensor, sigma: float, chunk: int = 2000) -> torch.Tensor:
     """(N, P, 7) float32 orthonormalised tangents of the images x (N, P), chunk by chunk."""
-    return torch.cat([orthonormal(tangent_vectors(x[i:i + chunk], sigma)).to(torch.float32)
-                      for i in range(0, len(x), chunk)])
+    return torch.cat(
+        [
+            orthonormal(tangent_vectors(x[i : i + chunk], sigma)).to(torch.float32)
+            for i in range(0, len(x), chunk)
+        ]
+    )
 
 
 def tangent_sq_distances(q, b_q, cand, b_c, sided: str) -> torch.Tensor:
@@ -121,10 +136,14 @@ def tangent_neighbours(train_x, train_b, q, prefilter: int, sided_list, sigma: f
     _, idx = neighbours(q, train_x, min(prefilter, len(train_x)))
     out = {s: ([], []) for s in sided_list}
     for i in range(0, len(q), CHUNK):
-        qi, ji = q[i:i + CHUNK], idx[i:i + CHUNK]
+        qi, ji = q[i : i + CHUNK], idx[i : i + CHUNK]
         b_q = bases(qi, sigma)
         for s in sided_list:
-            dist, order = tangent_sq_distances(qi, b_q, train_x[ji], None if train_b is None else train_b[ji], s).sqrt().sort(1)
+            dist, order = (
+                tangent_sq_distances(qi, b_q, train_x[ji], None if train_b is None else train_b[ji], s)
+                .sqrt()
+                .sort(1)
+            )
             out[s][0].append(dist)
             out[s][1].append(ji.gather(1, order))
     return {s: (torch.cat(d), torch.cat(j)) for s, (d, j) in out.items()}
@@ -132,14 +151,20 @@ def tangent_neighbours(train_x, train_b, q, prefilter: int, sided_list, sigma: f
 
 def td_cost(n: int, prefilter: int, sided: str, p: int = SIDE * SIDE) -> dict:
     """Figs. 11-12 (module docstring)."""
-    per = 8 * p if sided == "one" else 64 * p + 14 ** 3 // 3 + 14 ** 2
-    return {"macs": n * p + 12 * p + 2 * p * 49 + prefilter * per, "memory": n * p * (1 if sided == "one" else 8)}
+    per = 8 * p if sided == "one" else 64 * p + 14**3 // 3 + 14**2
+    return {
+        "macs": n * p + 12 * p + 2 * p * 49 + prefilter * per,
+        "memory": n * p * (1 if sided == "one" else 8),
+    }
 
 
 @dataclass
 class TangentConfig:
     """tangent: [16x16] tangent distance, k-NN on a Euclidean prefilter."""
-    k: int = bounded(0, low=0)  # neighbours voting; 0: k in (1, 3, 5) and `sided` chosen on a validation split
+
+    k: int = bounded(
+        0, low=0
+    )  # neighbours voting; 0: k in (1, 3, 5) and `sided` chosen on a validation split
     sided: Literal["one", "two"] = "two"  # the query's tangents only, or both images'
     prefilter: int = bounded(100, low=1)  # Euclidean-nearest templates the tangent distance is computed on
     sigma: float = bounded(1.0, low=0)  # Gaussian smoothing (pixels) before the derivatives
@@ -160,7 +185,9 @@ class TangentKNN(FittedModel):
 
     @torch.no_grad()
     def scores(self, q):
-        d, j = tangent_neighbours(self.x, self.b, crop16(q), self.prefilter, [self.sided], self.sigma)[self.sided]
+        d, j = tangent_neighbours(self.x, self.b, crop16(q), self.prefilter, [self.sided], self.sigma)[
+            self.sided
+        ]
         return vote_scores(self.y[j], d, self.k)
 
     def train_index(self, n: int) -> torch.Tensor:
@@ -176,13 +203,22 @@ def fit_tangent(cfg, x, y, log=print) -> TangentKNN:
     k, sided, metrics = sec.k, sec.sided, {}
     if k == 0:
         cut = len(x) - len(x) // 6
-        found = tangent_neighbours(x[:cut], bases(x[:cut], sec.sigma), x[cut:], sec.prefilter, ["one", "two"], sec.sigma)
+        found = tangent_neighbours(
+            x[:cut], bases(x[:cut], sec.sigma), x[cut:], sec.prefilter, ["one", "two"], sec.sigma
+        )
         errors = {}
         for s, (d, j) in found.items():
             for kk in (1, 3, 5):
-                errors[f"{s}/{kk}"] = float((vote_scores(y[:cut][j], d, kk).argmax(1) != y[cut:]).double().mean())
-                log(f"  {s}-sided k={kk}: validation error {100 * errors[f'{s}/{kk}']:.2f}% ({len(x) - cut} images)")
-        sided, k = min(errors, key=lambda key: (errors[key], key.startswith("two"), int(key.split("/")[1]))).split("/")
+                errors[f"{s}/{kk}"] = float(
+                    (vote_scores(y[:cut][j], d, kk).argmax(1) != y[cut:]).double().mean()
+                )
+                log(
+                    f"  {s}-sided k={kk}: validation error {100 * errors[f'{s}/{kk}']:.2f}% ({len(x) - cut} "
+                    f"images)"
+                )
+        sided, k = min(
+            errors, key=lambda key: (errors[key], key.startswith("two"), int(key.split("/")[1]))
+        ).split("/")
         k = int(k)
         log(f"  chose {sided}-sided, k={k}")
         metrics = {"val_errors": errors, "val_n": len(x) - cut, "val_fit_n": cut}
@@ -201,4 +237,3 @@ def tangent_tiles(images: torch.Tensor, sigma: float = 1.0) -> list[list[np.ndar
         tiles += [v / v.abs().max().clamp_min(1e-12) / 2 + 0.5 for v in t]  # tangents: 0 -> mid grey
         rows.append([tile.reshape(SIDE, SIDE).clamp(0, 1).numpy() for tile in tiles])
     return rows
-

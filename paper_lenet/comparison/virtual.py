@@ -8,6 +8,7 @@ Background: pixels are in [0, 1] with 0 the background (data.scaling: unit; svm.
 row or column let in is 0. With another scaling the edge would need the background value instead:
 `shift1` takes it as an argument.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,9 @@ def shift(img: torch.Tensor, dy: int, dx: int, background: float = 0.0) -> torch
     filled with `background`: out[r, c] = img[r - dy, c - dx] where that lies inside the image."""
     out = torch.full_like(img, background)
     h, w = img.shape[-2:]
-    out[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-        img[..., max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    out[..., max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = img[
+        ..., max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
     return out
 
 

@@ -7,6 +7,7 @@ comparison has its own section (`knn:`, ...), whose dataclass its registration c
 before the method sections existed (their keys under `model:`, an empty `boost:`) still load
 (`migrate`). Every error is a one-line ConfigError.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,13 +20,43 @@ import yaml
 from ..core.registry import method_sections
 from ..errors import ConfigError
 from .checks import validate
-from .schema import (CORE, Arch, BoostConfig, Config, DataConfig, DistortConfig, ModelConfig, SDLMConfig,
-                     TrainConfig, optional_sections, section_types)
+from .schema import (
+    CORE,
+    Arch,
+    BoostConfig,
+    Config,
+    DataConfig,
+    DistortConfig,
+    ModelConfig,
+    SDLMConfig,
+    TrainConfig,
+    optional_sections,
+    section_types,
+)
 from .yamlconf import apply_override, build, convert, read_yaml
 
-__all__ = ["CONFIGS", "CORE", "Arch", "BoostConfig", "Config", "DataConfig", "DistortConfig", "ModelConfig",
-           "SDLMConfig", "TrainConfig", "config_dict", "config_from_dict", "dump_config", "known_configs",
-           "load_config", "migrate", "optional_sections", "resolve_config", "section_types", "to_dict"]
+__all__ = [
+    "CONFIGS",
+    "CORE",
+    "Arch",
+    "BoostConfig",
+    "Config",
+    "DataConfig",
+    "DistortConfig",
+    "ModelConfig",
+    "SDLMConfig",
+    "TrainConfig",
+    "config_dict",
+    "config_from_dict",
+    "dump_config",
+    "known_configs",
+    "load_config",
+    "migrate",
+    "optional_sections",
+    "resolve_config",
+    "section_types",
+    "to_dict",
+]
 
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"  # shipped with the package (paper_lenet/configs)
@@ -33,8 +64,11 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"  # shipped with the pa
 
 def known_configs() -> list[str]:
     """Every shipped config by name: `lenet5_1998`, `ablations/paper-relu`, ..."""
-    return sorted(str(p.relative_to(CONFIGS).with_suffix("")) for p in CONFIGS.rglob("*.yaml")
-                  if not p.name.startswith("_"))
+    return sorted(
+        str(p.relative_to(CONFIGS).with_suffix(""))
+        for p in CONFIGS.rglob("*.yaml")
+        if not p.name.startswith("_")
+    )
 
 
 def resolve_config(path: str | Path) -> Path:
@@ -54,8 +88,13 @@ def resolve_config(path: str | Path) -> Path:
 
 
 # keys that lived under model: before each method had its own section
-_LEGACY_MODEL_KEYS = {"k": ("knn",), "features": ("knn",), "components": ("pca_quadratic",),
-                      "centers": ("rbf_linear",), "ridge": ("linear", "pairwise", "pca_quadratic", "rbf_linear")}
+_LEGACY_MODEL_KEYS = {
+    "k": ("knn",),
+    "features": ("knn",),
+    "components": ("pca_quadratic",),
+    "centers": ("rbf_linear",),
+    "ridge": ("linear", "pairwise", "pca_quadratic", "rbf_linear"),
+}
 
 
 # a run's saved config.yaml lists every data key (rundir.prepare dumps the whole Config; every run
@@ -80,8 +119,12 @@ def migrate(raw: dict) -> dict:
     if isinstance(raw.get("boost"), dict) and not raw["boost"].get("net1"):
         raw.pop("boost")
     data = raw.get("data")
-    if isinstance(data, dict) and data.get("preprocess") == "deslant" and "deslant" not in data \
-            and _SAVED_DATA_KEYS <= set(data):
+    if (
+        isinstance(data, dict)
+        and data.get("preprocess") == "deslant"
+        and "deslant" not in data
+        and _SAVED_DATA_KEYS <= set(data)
+    ):
         data["deslant"] = "grey_crop"  # a run saved before data.deslant: the only deslant there was
     return raw
 
@@ -125,8 +168,10 @@ def _build(raw: dict) -> Config:
         if k not in types:
             names = list(types)
             near = difflib.get_close_matches(str(k), names, n=1, cutoff=0.5)
-            raise ConfigError(f"unknown key {k}" + (f"; did you mean {near[0]}?" if near
-                                                    else f"; valid keys: {', '.join(names)}"))
+            raise ConfigError(
+                f"unknown key {k}"
+                + (f"; did you mean {near[0]}?" if near else f"; valid keys: {', '.join(names)}")
+            )
     cfg = build(Config, {k: v for k, v in raw.items() if k in (*CORE, "boost")})
     for name in method_sections():
         if name in raw and (sec := convert(raw[name], types[name], name)) is not None:
@@ -136,8 +181,11 @@ def _build(raw: dict) -> Config:
 
 def to_dict(cfg: Config) -> dict:
     """The config as a dict, in the file's layout; sections that do not apply (None) are left out."""
-    out = {k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
-           for k in CORE if (v := getattr(cfg, k)) is not None}
+    out = {
+        k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+        for k in CORE
+        if (v := getattr(cfg, k)) is not None
+    }
     out.update({k: dataclasses.asdict(v) for k, v in cfg.sections.items()})
     if cfg.boost is not None:
         out["boost"] = dataclasses.asdict(cfg.boost)

@@ -1,6 +1,7 @@
 """Cross-field checks of a loaded config (config.py's load_config runs them): combinations that have
 no meaning, numbers outside their range, and sizes that would only cost memory. One-line ConfigErrors.
 A method's own section is checked by what its registration carries: its fields' bounds and its check."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,16 +24,26 @@ def validate(cfg, path=None) -> None:
     bad = next(((k, v) for k, v in _numbers(flat) if not math.isfinite(v)), None)
     if bad:  # nan or inf: no setting means it
         raise ConfigError(f"{where}{bad[0]} must be a finite number (got {bad[1]})")
-    if not 0 <= cfg.seed < 2 ** 32:  # torch.manual_seed and numpy's SeedSequence take it; 2^32 seeds are plenty
-        raise ConfigError(f"{where}seed must be in 0..{2 ** 32 - 1} (got {cfg.seed})")
+    if not 0 <= cfg.seed < 2**32:  # torch.manual_seed and numpy's SeedSequence take it; 2^32 seeds are plenty
+        raise ConfigError(f"{where}seed must be in 0..{2**32 - 1} (got {cfg.seed})")
     head(m.head).check_loss(t.loss, where)
     if not 1 <= cfg.data.deslant_threshold <= 255:
-        raise ConfigError(f"{where}data.deslant_threshold must be a grey level 1..255 (got {cfg.data.deslant_threshold})")
+        raise ConfigError(
+            f"{where}data.deslant_threshold must be a grey level 1..255 (got {cfg.data.deslant_threshold})"
+        )
     b = cfg.boost
-    if b is not None and (method(m.arch).kind == "fitted" or not b.net1 or b.size < 2 or b.max_draws < b.size
-                          or not 0 < b.exit_agree <= 1 or b.exit_sample < 1):
-        raise ConfigError(f"{where}boost: needs a network model.arch, net1, size >= 2, max_draws >= size, "
-                          f"0 < exit_agree <= 1 and exit_sample >= 1 (got {m.arch}, {b})")
+    if b is not None and (
+        method(m.arch).kind == "fitted"
+        or not b.net1
+        or b.size < 2
+        or b.max_draws < b.size
+        or not 0 < b.exit_agree <= 1
+        or b.exit_sample < 1
+    ):
+        raise ConfigError(
+            f"{where}boost: needs a network model.arch, net1, size >= 2, max_draws >= size, "
+            f"0 < exit_agree <= 1 and exit_sample >= 1 (got {m.arch}, {b})"
+        )
     if not (m.init_v > 0 and m.init_p > 0):
         raise ConfigError(f"{where}model.init_v and model.init_p must be > 0 (got {m.init_v}, {m.init_p})")
     if not 0 < t.sdlm.gamma <= 1:
@@ -40,14 +51,19 @@ def validate(cfg, path=None) -> None:
     if not 0 <= cfg.data.validation < 60000:
         raise ConfigError(f"{where}data.validation must be in 0..59999 (got {cfg.data.validation})")
     if cfg.data.train_size + cfg.data.validation > 60000:
-        raise ConfigError(f"{where}data.train_size + data.validation must be <= 60000 "
-                          f"(got {cfg.data.train_size} + {cfg.data.validation})")
+        raise ConfigError(
+            f"{where}data.train_size + data.validation must be <= 60000 "
+            f"(got {cfg.data.train_size} + {cfg.data.validation})"
+        )
     if t.map_j <= 0:
         raise ConfigError(f"{where}train.map_j must be > 0 (got {t.map_j})")
     if t.optimizer == "sdlm" and t.sdlm.hessian_samples < 1:
         raise ConfigError(f"{where}train.sdlm.hessian_samples must be >= 1")
-    for key, val in (("train.epochs", t.epochs), ("train.batch_size", t.batch_size),
-                     ("data.train_size", cfg.data.train_size)):
+    for key, val in (
+        ("train.epochs", t.epochs),
+        ("train.batch_size", t.batch_size),
+        ("data.train_size", cfg.data.train_size),
+    ):
         if val < 1:
             raise ConfigError(f"{where}{key} must be >= 1 (got {val})")
     if not 1 <= cfg.data.train_size <= 60000:
@@ -60,7 +76,10 @@ def validate(cfg, path=None) -> None:
         raise ConfigError(f"{where}model.hidden: at most 4 layers of 1..4096 units (got {m.hidden})")
     if not 0 <= t.threads <= 256:
         raise ConfigError(f"{where}train.threads must be in 0..256 (0: the default; got {t.threads})")
-    for key, val in (("train.eval_batch_size", t.eval_batch_size), ("train.checkpoint_every", t.checkpoint_every)):
+    for key, val in (
+        ("train.eval_batch_size", t.eval_batch_size),
+        ("train.checkpoint_every", t.checkpoint_every),
+    ):
         if val < 1:
             raise ConfigError(f"{where}{key} must be >= 1 (got {val})")
     if m.arch == "lenet5" and (m.input_size < INPUT_SIDE or (m.input_size - INPUT_SIDE) % 4):

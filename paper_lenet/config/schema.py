@@ -1,11 +1,12 @@
 """The config's dataclasses: every default is the paper's model (configs/lenet5_1998.yaml). A fitted
 method's section is not listed here: its dataclass comes with its registration (registry.method_sections()).
 """
+
 from __future__ import annotations
 
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from ..core.registry import method_sections
 from ..paper import AUTHORS_ETA, INPUT_SIDE, MU
@@ -34,6 +35,7 @@ class ModelConfig:
 @dataclass
 class DistortConfig:
     """The paper's planar affine family (Sec. III-C); it gives no ranges."""
+
     enabled: bool = False
     prob: float = 0.9  # 540k of the 600k pool are distorted copies
     translate: float = 2.0  # pixels, uniform in [-t, t], each axis
@@ -44,13 +46,15 @@ class DistortConfig:
 
 @dataclass
 class DataConfig:
-    root: Optional[str] = None  # None: $PAPER_LENET_DATA, else ~/.cache/paper_lenet/mnist
+    root: str | None = None  # None: $PAPER_LENET_DATA, else ~/.cache/paper_lenet/mnist
     download: bool = True
     train_size: int = 60000
     subset: Literal["stratified", "first"] = "stratified"
     pad: bool = True  # 28x28 -> 32x32 with background
     scaling: Literal["lecun98", "lush", "unit", "standardize"] = "lecun98"  # lush: pixel x 0.01
-    preprocess: Literal["none", "deslant", "16x16", "deskew"] = "none"  # Fig. 9's [deslant] (20x20) and [16x16]
+    preprocess: Literal["none", "deslant", "16x16", "deskew"] = (
+        "none"  # Fig. 9's [deslant] (20x20) and [16x16]
+    )
     # (in 28x28); deskew: the MNIST page's 28x28 deskewing (data/deskew.py)
     # preprocess deslant (data/deslant.py): text = moments of pixels counted 1/0, shear, size-normalised
     # into 20x20 as MNIST was made; grey_crop = grey-weighted moments, shear, 20x20 window on the ink box
@@ -99,11 +103,14 @@ class TrainConfig:
 @dataclass
 class BoostConfig:
     """[dist] Boosted LeNet-4 (Sec. III-C): nets 2 and 3 trained on patterns that net 1 (and 2) select."""
+
     net1: str = ""  # net 1's run directory ({seed} filled in)
     size: int = 60000  # patterns in net 2's and net 3's training sets
     max_draws: int = 3000000  # distorted training patterns examined at most to find them
     exit_agree: float = 0.999  # net 1 alone when its top-two margin >= the smallest threshold that keeps
-    exit_sample: int = 20000  # this share of decisions equal to all three nets', on these distorted training patterns
+    exit_sample: int = (
+        20000  # this share of decisions equal to all three nets', on these distorted training patterns
+    )
 
 
 @dataclass(init=False)
@@ -112,20 +119,31 @@ class Config:
 
     A fitted method's section (the one named by model.arch) is in `sections` and reads as an attribute
     of its name (`cfg.knn`: None in any other run); `Config(knn=KNNConfig(k=1))` sets it."""
+
     name: str = "lenet5_1998"
     seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    boost: Optional[BoostConfig] = None  # boosting's section (a network run)
+    boost: BoostConfig | None = None  # boosting's section (a network run)
     sections: dict = field(default_factory=dict)  # model.arch -> its section (registry.method_sections())
 
-    def __init__(self, name: str = "lenet5_1998", seed: int = 0, model: ModelConfig | None = None,
-                 data: DataConfig | None = None, train: TrainConfig | None = None,
-                 boost: BoostConfig | None = None, sections: dict | None = None, **more):
+    def __init__(
+        self,
+        name: str = "lenet5_1998",
+        seed: int = 0,
+        model: ModelConfig | None = None,
+        data: DataConfig | None = None,
+        train: TrainConfig | None = None,
+        boost: BoostConfig | None = None,
+        sections: dict | None = None,
+        **more,
+    ):
         unknown = sorted(set(more) - set(method_sections()))
         if unknown:
-            raise TypeError(f"Config() got unexpected keyword arguments {unknown} (sections: {sorted(method_sections())})")
+            raise TypeError(
+                f"Config() got unexpected keyword arguments {unknown} (sections: {sorted(method_sections())})"
+            )
         self.name, self.seed, self.boost = name, seed, boost
         self.model = model if model is not None else ModelConfig()
         self.data = data if data is not None else DataConfig()
@@ -153,5 +171,8 @@ def optional_sections() -> tuple[str, ...]:
 def section_types() -> dict[str, Any]:
     """Every top-level key of a config and its type (the core, the methods' sections, boost)."""
     hints = typing.get_type_hints(Config)
-    return {**{k: hints[k] for k in CORE}, **{k: Optional[t] for k, t in method_sections().items()},
-            "boost": hints["boost"]}
+    return {
+        **{k: hints[k] for k in CORE},
+        **{k: t | None for k, t in method_sections().items()},
+        "boost": hints["boost"],
+    }

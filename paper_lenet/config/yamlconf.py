@@ -4,13 +4,16 @@ Generic: it knows no LeNet-5 key (config.py holds the schema). PyYAML reads `1e-
 every value is converted to its field's type; an unknown key names the nearest valid one and a bad
 choice lists the allowed values. Every error is a one-line ConfigError.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -26,7 +29,7 @@ def convert(value: Any, tp: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a mapping of keys, got {value!r}")
         return build(tp, value, key + ".")
-    if origin is typing.Union:  # Optional[X]
+    if origin is typing.Union or origin is types.UnionType:  # Optional[X], X | None
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None or (isinstance(value, str) and value.lower() in ("null", "none", "~")):
             return None
@@ -34,8 +37,11 @@ def convert(value: Any, tp: Any, key: str) -> Any:
     if origin is Literal:
         allowed = typing.get_args(tp)
         if isinstance(value, bool):  # YAML 1.1 reads on/off/yes/no as booleans
-            spelled = [a for a in allowed if str(a).lower() in
-                       (("on", "true", "yes") if value else ("off", "false", "no"))]
+            spelled = [
+                a
+                for a in allowed
+                if str(a).lower() in (("on", "true", "yes") if value else ("off", "false", "no"))
+            ]
             value = spelled[0] if spelled else value
         if value not in allowed:
             raise ConfigError(f"{key}: invalid value {value!r}; allowed: {', '.join(map(str, allowed))}")
@@ -150,4 +156,6 @@ def apply_override(raw: dict, item: str) -> None:
     try:
         node[parts[-1]] = yaml.safe_load(text) if text.strip() else ""
     except (yaml.YAMLError, RecursionError) as e:
-        raise ConfigError(f"override {item!r}: invalid YAML value ({str(e).splitlines()[0] if str(e) else e})") from None
+        raise ConfigError(
+            f"override {item!r}: invalid YAML value ({str(e).splitlines()[0] if str(e) else e})"
+        ) from None

@@ -9,6 +9,7 @@ name: code asks `head(cfg.head)`.
     squashed  10 squashed outputs (the authors' Lush net; LeNet-1, LeNet-4 and the MLPs), the largest
               wins; edist
 """
+
 from __future__ import annotations
 
 import torch

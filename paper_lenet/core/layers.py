@@ -4,6 +4,7 @@ Every trainable layer splits into `pre(x)` (the weighted sum a = w.x + b) and `a
 squashing function), because SDLM's curvature pass (App. C) needs both: `curvature(x, a, g2)`
 back-propagates d2E/da^2 with squared weights and returns (h per parameter, d2E/dx^2 at the input).
 """
+
 from __future__ import annotations
 
 import torch
@@ -72,7 +73,9 @@ class Conv(Layer):
     def __init__(self, n_in, n_out, k, activation, table=None):
         super().__init__()
         self.dense_shape = (n_out, n_in, k, k)
-        pairs = [(o, i) for o in range(n_out) for i in (sorted(table[o]) if table is not None else range(n_in))]
+        pairs = [
+            (o, i) for o in range(n_out) for i in (sorted(table[o]) if table is not None else range(n_in))
+        ]
         self.packed = table is not None
         self.weight = nn.Parameter(torch.empty((len(pairs), k, k) if self.packed else self.dense_shape))
         self.bias = nn.Parameter(torch.empty(n_out))
@@ -147,7 +150,7 @@ class Subsampling(Layer):
         return self._pool_sum(x) * (self.k * self.coef).view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
     def curvature_pre(self, x, g2):
-        h_c = (g2 * self._pool_sum(x * x)).sum(dim=(0, 2, 3)) * self.k ** 2
+        h_c = (g2 * self._pool_sum(x * x)).sum(dim=(0, 2, 3)) * self.k**2
         w2 = ((self.k * self.coef) ** 2).view(1, -1, 1, 1)
         g2_x = F.interpolate(g2 * w2, scale_factor=2, mode="nearest")
         if self.src is not None:  # an input map read by several output maps: its uses add up
@@ -197,7 +200,7 @@ class Full(Layer):
         return F.linear(x, self.weight, self.bias)
 
     def curvature_pre(self, x, g2):
-        return {"weight": g2.t() @ (x * x), "bias": g2.sum(0)}, g2 @ (self.weight ** 2)
+        return {"weight": g2.t() @ (x * x), "bias": g2.sum(0)}, g2 @ (self.weight**2)
 
 
 class RBF(nn.Module):
@@ -208,23 +211,29 @@ class RBF(nn.Module):
         self.register_buffer("centers", codes.clone())
 
     def forward(self, x):  # (N, 84) -> (N, 10) squared distances; the predicted class is argmin
-        return (x * x).sum(1, keepdim=True) - 2 * x @ self.centers.t() + (self.centers ** 2).sum(1)
+        return (x * x).sum(1, keepdim=True) - 2 * x @ self.centers.t() + (self.centers**2).sum(1)
 
     def counts(self, out_shape) -> tuple[int, int, int]:
         n_out, n_in = self.centers.shape
         return 0, n_out * n_in, n_out * n_in  # fixed centres: connections, no parameters
 
 
-def init_layer(layer: nn.Module, scheme: str, bias_scheme: str, generator=None, v: float = 1.0,
-               p: float = 2.0) -> None:
+def init_layer(
+    layer: nn.Module, scheme: str, bias_scheme: str, generator=None, v: float = 1.0, p: float = 2.0
+) -> None:
     """lecun98: uniform +-2.4/F, F the fan-in of the unit (App. A); lecun98_sqrt: +-2.4/sqrt(F);
     forget: the authors' Lush code (`forget v p`): weights uniform +-v/F^(1/p), each S2/S4
     coefficient the constant v/4^(1/p), biases 0 (`forget 1 2`: +-1/sqrt(F), coefficients 0.5);
     torch_default: PyTorch's conv/linear default (uniform +-1/sqrt(F), biases too); kaiming:
     normal, std sqrt(2/F). Biases (paper silent): `zero`, or `uniform` in the weight range."""
     fan = layer.fan_in()  # per output map
-    bound = {"lecun98": INIT_RANGE / fan, "lecun98_sqrt": INIT_RANGE * fan.rsqrt(), "forget": v / fan ** (1.0 / p),
-             "torch_default": fan.rsqrt(), "kaiming": fan.rsqrt()}[scheme]
+    bound = {
+        "lecun98": INIT_RANGE / fan,
+        "lecun98_sqrt": INIT_RANGE * fan.rsqrt(),
+        "forget": v / fan ** (1.0 / p),
+        "torch_default": fan.rsqrt(),
+        "kaiming": fan.rsqrt(),
+    }[scheme]
     with torch.no_grad():
         for name, t in layer.named_parameters(recurse=False):
             # a packed C3 draws its dense kernel and keeps the connected ones: the same seed gives

@@ -7,6 +7,7 @@ edist: 1/2 sum_i (x_i - t_i)^2 over the squashed head's 10 outputs, t = +1 for t
        elsewhere (the authors' Lush code, `edist-cost`; its class is the largest output).
 Each is a mean over the samples of a batch (a batch of 1 in the paper's per-sample training).
 """
+
 from __future__ import annotations
 
 import torch

@@ -6,6 +6,7 @@
 `cfg` is a config's `model:` section (config.ModelConfig): the model core reads it and imports nothing
 of the config, which sits above it.
 """
+
 from __future__ import annotations
 
 import torch
@@ -22,7 +23,7 @@ STAGES = ("C1", "S2", "C3", "S4", "C5", "F6")  # the layers before the output F7
 
 def in_batches(fn, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """fn over x in batches, concatenated: evaluation without one huge activation tensor."""
-    return torch.cat([fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+    return torch.cat([fn(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
 class Classifier(nn.Module):
@@ -45,7 +46,11 @@ class LeNet5(Classifier):
         act = cfg.activation
 
         def pool(maps):
-            return Subsampling(maps, act, cfg.subsample_mode) if cfg.pooling == "subsample" else Pool(cfg.pooling)
+            return (
+                Subsampling(maps, act, cfg.subsample_mode)
+                if cfg.pooling == "subsample"
+                else Pool(cfg.pooling)
+            )
 
         self.C1 = Conv(1, 6, 5, act)
         self.S2 = pool(6)
@@ -72,7 +77,9 @@ class LeNet5(Classifier):
                 x = x.flatten(1)  # (N, 120 * c5 * c5)
             a = layer.pre(x)
             stages.append((name, layer, x, a))
-            x = layer.act(a)  # C1 (N,6,28,28) S2 (N,6,14,14) C3 (N,16,10,10) S4 (N,16,5,5) C5 (N,120,1,1) F6 (N,84)
+            x = layer.act(
+                a
+            )  # C1 (N,6,28,28) S2 (N,6,14,14) C3 (N,16,10,10) S4 (N,16,5,5) C5 (N,120,1,1) F6 (N,84)
         return stages, x
 
     def features(self, x):
@@ -95,7 +102,9 @@ def build_model(cfg, seed: int | None = None) -> nn.Module:
     seeded when seed is given."""
     m = method(cfg.arch)
     if m.build is None:
-        raise ConfigError(f"model.arch: {cfg.arch!r} is fitted by `paper-lenet train`, not built as a network")
+        raise ConfigError(
+            f"model.arch: {cfg.arch!r} is fitted by `paper-lenet train`, not built as a network"
+        )
     model = m.build(cfg)
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
     for layer in model.trainable_layers():

@@ -13,6 +13,7 @@ Every layer squashes (1.7159 tanh(2/3 a) by default) and so does the 10-unit out
 gives only outlines and counts (paper.LENET1, paper.LENET4); the connection tables below are our
 choice, made so those counts come out (docs/deviations.md), and `paper-lenet info` prints both.
 """
+
 from __future__ import annotations
 
 from ..errors import ConfigError
@@ -27,8 +28,9 @@ LENET1_C3 = [[0], [1], [2], [3], [0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3],
 LENET4_S2 = [c // 2 for c in range(8)]
 # LeNet-4's C3: 16 maps reading 4 of S2's 8 each (64 kernels); maps 0-7 read 4 cyclic neighbours,
 # maps 8-15 the pattern {o, o+2, o+3, o+5}: no two maps read the same set.
-LENET4_C3 = [[(o + j) % 8 for j in range(4)] for o in range(8)] + \
-    [[(o + j) % 8 for j in (0, 2, 3, 5)] for o in range(8)]
+LENET4_C3 = [[(o + j) % 8 for j in range(4)] for o in range(8)] + [
+    [(o + j) % 8 for j in (0, 2, 3, 5)] for o in range(8)
+]
 # LeNet-4's C5: 120 units on S4's 16 maps, units 0-79 reading 5 maps and 80-119 reading 4 (560 kernels),
 # spread evenly: 17,098 free parameters and 268,306 connections (paper: about 17,000 and 260,000).
 # The text calls this layer "fully connected", which would give 48,120 parameters in it alone.
@@ -37,9 +39,13 @@ LENET4_C5 = [sorted({(u + 3 * j + u // 16) % 16 for j in range(5 if u < 80 else 
 
 def _check(cfg) -> None:
     if head(cfg.head) is not SQUASHED:
-        raise ConfigError(f"model.head: {cfg.arch} has a squashed 10-unit output (head: squashed), got {cfg.head!r}")
+        raise ConfigError(
+            f"model.head: {cfg.arch} has a squashed 10-unit output (head: squashed), got {cfg.head!r}"
+        )
     if cfg.pooling != "subsample":
-        raise ConfigError(f"model.pooling: {cfg.arch} uses the trainable subsampling layers, got {cfg.pooling!r}")
+        raise ConfigError(
+            f"model.pooling: {cfg.arch} uses the trainable subsampling layers, got {cfg.pooling!r}"
+        )
     need = {"lenet1": 28, "lenet4": 32}.get(cfg.arch)
     if need is not None and cfg.input_size != need:
         raise ConfigError(f"model.input_size: {cfg.arch} takes {need}x{need} inputs, got {cfg.input_size}")
@@ -56,17 +62,27 @@ class SeqNet(Classifier):
         self.cfg = cfg
         act, mode = cfg.activation, cfg.subsample_mode
         if cfg.arch == "lenet1":
-            layers = [("C1", Conv(1, 4, 5, act)), ("S2", Subsampling(4, act, mode)),
-                      ("C3", Conv(4, 12, 5, act, table=LENET1_C3)), ("S4", Subsampling(12, act, mode))]
+            layers = [
+                ("C1", Conv(1, 4, 5, act)),
+                ("S2", Subsampling(4, act, mode)),
+                ("C3", Conv(4, 12, 5, act, table=LENET1_C3)),
+                ("S4", Subsampling(12, act, mode)),
+            ]
             n_last = 12 * 4 * 4
         elif cfg.arch == "lenet4":
-            layers = [("C1", Conv(1, 4, 5, act)), ("S2", Subsampling(8, act, mode, src=LENET4_S2)),
-                      ("C3", Conv(8, 16, 5, act, table=LENET4_C3)), ("S4", Subsampling(16, act, mode)),
-                      ("C5", Conv(16, 120, 5, act, table=LENET4_C5))]
+            layers = [
+                ("C1", Conv(1, 4, 5, act)),
+                ("S2", Subsampling(8, act, mode, src=LENET4_S2)),
+                ("C3", Conv(8, 16, 5, act, table=LENET4_C3)),
+                ("S4", Subsampling(16, act, mode)),
+                ("C5", Conv(16, 120, 5, act, table=LENET4_C5)),
+            ]
             n_last = 120
         elif cfg.arch == "mlp":
-            sizes = [cfg.input_size ** 2] + list(cfg.hidden)
-            layers = [(f"H{i + 1}", Full(a, b, act)) for i, (a, b) in enumerate(zip(sizes, sizes[1:]))]
+            sizes = [cfg.input_size**2] + list(cfg.hidden)
+            layers = [
+                (f"H{i + 1}", Full(a, b, act)) for i, (a, b) in enumerate(zip(sizes, sizes[1:], strict=False))
+            ]
             n_last = sizes[-1]
         else:
             raise ConfigError(f"model.arch: {cfg.arch!r} is not a SeqNet")

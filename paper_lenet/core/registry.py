@@ -14,11 +14,13 @@ torchvision.models imports its builders); `methods()` lists what is registered, 
 choices, the optional config sections (`method_sections()`) and their checks come from it.
 docs/architecture.md walks through adding a method.
 """
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .. import paper
 from ..errors import ConfigError
@@ -56,17 +58,18 @@ class Method:
     (`bounded`). `cost(cfg)` gives Figs. 11-12's {"macs", "memory"} ({}: the fit decides, see
     Fitted.cost); `row(cfg)` the Fig. 9 row the config is for (None: none); `paper_section` where
     the paper describes it; `check(section, where)` any cross-field rule of its section."""
+
     name: str
     kind: str  # "network" | "fitted"
     cost: Callable[[Any], dict]
-    row: Callable[[Any], Optional[str]]
+    row: Callable[[Any], str | None]
     paper_section: str = ""
-    build: Optional[Callable] = None
-    fast: Optional[tuple[Callable, type]] = None
-    fit: Optional[Callable] = None
-    section: Optional[type] = None
-    check: Optional[Callable] = None
-    paper_counts: Optional[Callable] = None  # networks: the paper's counts for `info`
+    build: Callable | None = None
+    fast: tuple[Callable, type] | None = None
+    fit: Callable | None = None
+    section: type | None = None
+    check: Callable | None = None
+    paper_counts: Callable | None = None  # networks: the paper's counts for `info`
 
 
 METHODS: dict[str, Method] = {}
@@ -81,13 +84,22 @@ def register(m: Method) -> Method:
     return m
 
 
-def fitted(name: str, *, section: type, cost: Callable, row: Callable, paper_section: str = "",
-           check: Optional[Callable] = None) -> Callable:
+def fitted(
+    name: str,
+    *,
+    section: type,
+    cost: Callable,
+    row: Callable,
+    paper_section: str = "",
+    check: Callable | None = None,
+) -> Callable:
     """Decorator on a fit function `fit(cfg, x, y, log=print) -> Fitted`: registers model.arch `name`
     with its config section's dataclass, its cost, its Fig. 9 row and the paper's section."""
+
     def deco(fit: Callable) -> Callable:
         register(Method(name, "fitted", cost, row, paper_section, fit=fit, section=section, check=check))
         return fit
+
     return deco
 
 
@@ -110,7 +122,9 @@ def bounds_errors(section, prefix: str) -> list[str]:
 
 def method(name: str) -> Method:
     if name not in METHODS:
-        raise ConfigError(f"model.arch: {name!r} is not registered (registered: {', '.join(sorted(METHODS))})")
+        raise ConfigError(
+            f"model.arch: {name!r} is not registered (registered: {', '.join(sorted(METHODS))})"
+        )
     return METHODS[name]
 
 
@@ -136,7 +150,7 @@ def paper_cost(cfg) -> dict:
     return {}
 
 
-def fig9_row(label: str) -> Optional[str]:
+def fig9_row(label: str) -> str | None:
     """label when it is one of Fig. 9's rows, else None."""
     return label if label in paper.FIG9 else None
 
@@ -144,4 +158,8 @@ def fig9_row(label: str) -> Optional[str]:
 def preprocess_tag(cfg) -> str:
     """Fig. 9's prefix for the config's input: [dist], [deslant], [16x16] or none."""
     d = cfg.data
-    return "[dist] " if d.distortions.enabled else {"deslant": "[deslant] ", "16x16": "[16x16] "}.get(d.preprocess, "")
+    return (
+        "[dist] "
+        if d.distortions.enabled
+        else {"deslant": "[deslant] ", "16x16": "[16x16] "}.get(d.preprocess, "")
+    )

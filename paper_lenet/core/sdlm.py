@@ -7,6 +7,7 @@ squared weights and squared f' (eq. 25, 27), the loss's own second derivative ke
 summed over every connection that shares w_k (eq. 23-24), averaged over `hessian_samples`
 training patterns drawn before each pass and held fixed for the pass.
 """
+
 from __future__ import annotations
 
 import torch
@@ -42,7 +43,7 @@ def sdlm_rates(model, hess: dict, eta: float, mu: float) -> dict:
 @torch.no_grad()
 def sdlm_update(params, grads, rates) -> None:
     """w_k <- w_k - eps_k dE/dw_k: the one SDLM step in Python (lenet5.c has the compiled one)."""
-    for p, g, r in zip(params, grads, rates):
+    for p, g, r in zip(params, grads, rates, strict=False):
         p.addcmul_(r, g, value=-1.0)
 
 

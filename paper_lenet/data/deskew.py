@@ -14,6 +14,7 @@ the mean |alpha| drops from 0.234 to 3e-5.
 Grey-level weights are the natural reading for 28x28 grey digits (the page gives no threshold); the
 paper's [deslant] counts pixels 1/0 instead.
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,4 +32,3 @@ def _deskew_chunk(x: torch.Tensor) -> torch.Tensor:
 def deskew(images) -> torch.Tensor:
     """[N,28,28] uint8 or float 0..255 -> float32 [N,28,28] 0..255, each digit sheared upright."""
     return chunked(_deskew_chunk, images, IMAGE_SIDE)
-

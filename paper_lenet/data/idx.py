@@ -6,6 +6,7 @@ images are 0x00000803 (N x 28 x 28), labels 0x00000801 (N). Every problem is rep
 one-line DataError naming the file, since a damaged download is the usual cause and the user
 needs to know which file to delete or fetch again.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -64,12 +65,11 @@ def read_idx(path: str | Path, expect_magic: int | None = None) -> np.ndarray:
     header = 4 + 4 * ndim
     if len(buf) < header:
         raise DataError(f"{path}: truncated: header needs {header} bytes, file has {len(buf)}")
-    dims = tuple(int.from_bytes(buf[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dims = tuple(int.from_bytes(buf[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     size = int(np.prod(dims, dtype=np.int64))
     have = len(buf) - header
     if have < size:
-        raise DataError(f"{path}: truncated: header declares {dims} = {size} bytes of data, "
-                        f"file has {have}")
+        raise DataError(f"{path}: truncated: header declares {dims} = {size} bytes of data, file has {have}")
     if have > size:
         raise DataError(f"{path}: {have - size} unexpected bytes after the {dims} data")
     return np.frombuffer(buf, dtype=np.uint8, count=size, offset=header).reshape(dims)
@@ -79,8 +79,7 @@ def write_idx(path: str | Path, array: np.ndarray) -> Path:
     """Write a uint8 array as IDX (gzip-compressed when the name ends in .gz). Used by tests."""
     path = Path(path)
     array = np.ascontiguousarray(array, dtype=np.uint8)
-    head = bytes([0, 0, UBYTE, array.ndim]) + b"".join(
-        int(d).to_bytes(4, "big") for d in array.shape)
+    head = bytes([0, 0, UBYTE, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
     data = head + array.tobytes()
     if path.suffix == ".gz":
         data = gzip.compress(data, mtime=0)
@@ -96,8 +95,10 @@ def load_labels(root: str | Path, split: str = "test") -> np.ndarray:
     name = SPLIT_FILES[split][1]
     path = find_file(root, name)
     if path is None:
-        raise DataError(f"{Path(root) / name}: MNIST {split} labels not found (nor {name}.gz); "
-                        "run `paper-lenet download` or pass --root")
+        raise DataError(
+            f"{Path(root) / name}: MNIST {split} labels not found (nor {name}.gz); "
+            "run `paper-lenet download` or pass --root"
+        )
     labels = read_idx(path, LABELS_MAGIC)
     if labels.ndim != 1:
         raise DataError(f"{path}: labels have {labels.ndim} dimensions, expected 1")
@@ -118,8 +119,10 @@ def load_split(root: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{root / img_name}: file not found (nor {img_name}.gz); run `paper-lenet download`")
     images = read_idx(img_path, IMAGES_MAGIC)
     if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
-        raise DataError(f"{img_path}: images are {'x'.join(map(str, images.shape[1:]))}, "
-                        f"expected {IMAGE_SIDE}x{IMAGE_SIDE}")
+        raise DataError(
+            f"{img_path}: images are {'x'.join(map(str, images.shape[1:]))}, "
+            f"expected {IMAGE_SIDE}x{IMAGE_SIDE}"
+        )
     labels = load_labels(root, split)
     if len(images) != len(labels):
         raise DataError(f"{img_path}: {len(images)} images but {lab_name} has {len(labels)} labels")

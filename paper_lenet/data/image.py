@@ -9,9 +9,11 @@ UserError naming the file.
 MNIST's digits were size-normalised to fit a 20x20 box (aspect ratio kept, anti-aliased) and then
 centred by their centre of mass in a 28x28 field, light ink on a dark background (0 = background),
 the box moved by whole pixels. `to_mnist` does the same to any grey image, either polarity, putting
-the centre of mass where MNIST's training digits have it (MNIST_CENTRE, docs/mnist-centring.md); transforms.Transform adds the
+the centre of mass where MNIST's training digits have it (MNIST_CENTRE, docs/mnist-centring.md);
+transforms.Transform adds the
 config's own scaling and padding. `predict` and `pretrained().transforms` share it.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -26,7 +28,20 @@ from scipy import ndimage
 
 from ..errors import UserError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm", ".pbm", ".pnm")
+IMAGE_SUFFIXES = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".gif",
+    ".webp",
+    ".pgm",
+    ".ppm",
+    ".pbm",
+    ".pnm",
+)
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601-2, as Pillow's convert("L")
 # Ink must differ from the background by this many grey levels (of 255): a blank page with sensor
 # noise of sd 2 / 4 / 6 levels, saved as JPEG at quality 75, peaks at 7 / 15 / 19 (measured); a
@@ -100,7 +115,9 @@ def read_grey(image) -> np.ndarray:
         image = t.permute(1, 2, 0) if t.ndim == 3 else t  # channels first -> last
     arr = np.asarray(image)
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (1, 2, 3, 4)) or arr.size == 0:
-        raise UserError(f"expected an image (H, W) or (H, W, C<=4) (tensors (C, H, W)), got shape {arr.shape}")
+        raise UserError(
+            f"expected an image (H, W) or (H, W, C<=4) (tensors (C, H, W)), got shape {arr.shape}"
+        )
     px = arr.astype(np.float64)
     if not np.issubdtype(arr.dtype, np.integer) and px.max() <= 1.0:
         px = px * 255.0
@@ -115,18 +132,24 @@ def to_mnist(grey: np.ndarray, name: str = "image") -> np.ndarray:
     ink = 255 - g if border.mean() > 127 else g.copy()  # dark on light: invert
     ink = np.clip(ink - np.median(border if border.mean() <= 127 else 255 - border), 0, None)
     if not ink.max() >= MIN_INK:  # NaN included
-        raise UserError(f"{name}: no ink found (blank or uniform image: nothing differs from the "
-                        f"background by {MIN_INK:g} grey levels or more)")
+        raise UserError(
+            f"{name}: no ink found (blank or uniform image: nothing differs from the "
+            f"background by {MIN_INK:g} grey levels or more)"
+        )
     ys, xs = np.nonzero(ink > 0.1 * ink.max())
-    crop = ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    crop = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     scale = 20.0 / max(crop.shape)  # the longer side to 20 pixels, aspect kept
     size = (max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale)))
-    small = F.interpolate(torch.tensor(crop)[None, None], size=size, mode="area" if scale < 1 else "bilinear",
-                          align_corners=None if scale < 1 else False)[0, 0].numpy()
+    small = F.interpolate(
+        torch.tensor(crop)[None, None],
+        size=size,
+        mode="area" if scale < 1 else "bilinear",
+        align_corners=None if scale < 1 else False,
+    )[0, 0].numpy()
     cy, cx = ndimage.center_of_mass(small)
     top, left = place(cy, size[0], MNIST_CENTRE[0]), place(cx, size[1], MNIST_CENTRE[1])
     field = np.zeros((28, 28))
-    field[top:top + size[0], left:left + size[1]] = small  # a whole-pixel move: no resampling, no blur
+    field[top : top + size[0], left : left + size[1]] = small  # a whole-pixel move: no resampling, no blur
     return np.clip(field * 255.0 / max(field.max(), 1e-12), 0, 255)
 
 
@@ -134,5 +157,3 @@ def place(mass_centre: float, n: int, target: float) -> int:
     """The whole-pixel offset that puts a box of n pixels whose centre of mass is at mass_centre
     (from the box's first pixel) nearest to target in the 28-pixel field; the box stays inside."""
     return min(max(int(np.floor(target - mass_centre + 0.5)), 0), 28 - n)
-
-

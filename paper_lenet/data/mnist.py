@@ -9,6 +9,7 @@ value 0 before scaling, so the padding always equals the background whatever the
 `data_cfg` is a config's `data:` section (config.DataConfig); data/ reads its fields and imports
 nothing of the config, so it sits below it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DataError
+from ..paper import INPUT_SIDE, LECUN_HI, LECUN_LO  # lecun98: x = LO + (HI - LO) p / 255 (Sec. III-A)
 from .download import SHA256, ensure_mnist, resolve_root
 from .idx import IMAGE_SIDE, SPLIT_FILES, find_file, load_split
 from .preprocess import SIDE, apply
@@ -28,7 +30,6 @@ from .preprocess import SIDE, apply
 # computed per run so every subset, every distorted pass and the test set share one transform.
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
-from ..paper import INPUT_SIDE, LECUN_HI, LECUN_LO  # lecun98: x = LO + (HI - LO) p / 255 (Sec. III-A)
 
 # lush: x = p * 0.01, background 0, full ink 2.55 (the authors' demos/dsource-mnist.lsh)
 LUSH_SCALE = 0.01
@@ -72,8 +73,10 @@ def check_input_size(data_cfg, input_size: int) -> int:
     them into input_size."""
     side = SIDE[data_cfg.preprocess]
     if data_cfg.pad and input_size < side:
-        raise DataError(f"data.preprocess={data_cfg.preprocess} gives {side}x{side} images, larger than "
-                        f"model.input_size={input_size}; use model.input_size >= {side} or data.pad: false")
+        raise DataError(
+            f"data.preprocess={data_cfg.preprocess} gives {side}x{side} images, larger than "
+            f"model.input_size={input_size}; use model.input_size >= {side} or data.pad: false"
+        )
     return side
 
 
@@ -100,8 +103,7 @@ def preprocess(raw, data_cfg, input_size: int = INPUT_SIDE) -> torch.Tensor:
             hi = input_size - side - lo
             x = F.pad(x, (lo, hi, lo, hi), value=0.0)
         else:
-            x = F.interpolate(x, size=(input_size, input_size), mode="bilinear",
-                              align_corners=False)
+            x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", align_corners=False)
     if data_cfg.scaling == "lecun98":
         x = x.mul_((LECUN_HI - LECUN_LO) / 255.0).add_(LECUN_LO)
     elif data_cfg.scaling == "lush":
@@ -136,13 +138,15 @@ def select_subset(labels: np.ndarray, size: int, mode: str, seed: int) -> np.nda
     order = np.argsort(-(exact - take), kind="stable")  # largest remainders first
     take[order[: size - int(take.sum())]] += 1
     rng = np.random.default_rng(seed)
-    picked = [rng.choice(np.flatnonzero(labels == c), size=int(k), replace=False)
-              for c, k in enumerate(take) if k]
+    picked = [
+        rng.choice(np.flatnonzero(labels == c), size=int(k), replace=False) for c, k in enumerate(take) if k
+    ]
     return np.sort(np.concatenate(picked))
 
 
-def load_mnist(data_cfg, input_size: int = INPUT_SIDE, seed: int = 0,
-               download: bool | None = None, log=print) -> MNIST:
+def load_mnist(
+    data_cfg, input_size: int = INPUT_SIDE, seed: int = 0, download: bool | None = None, log=print
+) -> MNIST:
     """Load, subset and preprocess MNIST. Missing files are fetched with ensure_mnist unless
     download (default: data_cfg.download) is False. data.validation = N holds the last N training
     images out (val_x, val_y); the subset is then drawn from the images before them."""
@@ -152,9 +156,11 @@ def load_mnist(data_cfg, input_size: int = INPUT_SIDE, seed: int = 0,
     if not _all_present(root):
         if not download:
             missing = [n for n in SHA256 if find_file(root, n) is None]
-            raise DataError(f"{root}: MNIST files missing ({', '.join(missing)}); "
-                            f"run `paper-lenet download"
-                            f"{' --root ' + str(root) if data_cfg.root else ''}` first")
+            raise DataError(
+                f"{root}: MNIST files missing ({', '.join(missing)}); "
+                f"run `paper-lenet download"
+                f"{' --root ' + str(root) if data_cfg.root else ''}` first"
+            )
         ensure_mnist(str(root), log=log)
     tr_img, tr_lab = _load_cached(root, "train")
     te_img, te_lab = _load_cached(root, "test")
@@ -165,8 +171,10 @@ def load_mnist(data_cfg, input_size: int = INPUT_SIDE, seed: int = 0,
     train_raw = torch.from_numpy(np.ascontiguousarray(tr_img[idx]))  # fancy index: a copy
     val = None
     if data_cfg.validation:
-        val = (preprocess(torch.from_numpy(tr_img[pool:].copy()), data_cfg, input_size),
-               torch.from_numpy(tr_lab[pool:].astype(np.int64)))
+        val = (
+            preprocess(torch.from_numpy(tr_img[pool:].copy()), data_cfg, input_size),
+            torch.from_numpy(tr_lab[pool:].astype(np.int64)),
+        )
     return MNIST(
         train_x=preprocess(train_raw, data_cfg, input_size),
         train_y=torch.from_numpy(tr_lab[idx].astype(np.int64)),

@@ -12,6 +12,7 @@ a corruption draws its randomness from numpy's Generator seeded with (seed, its 
 so one seed gives one copy, whatever else is corrupted. Every corruption works in [0, 1] as theirs
 (x / 255) and the result is stored as uint8 (x 255, rounded).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,18 +22,32 @@ from . import mnist_c_ops as ops
 # name -> (MNIST-C's severity, the 5 severities' parameters; None for the corruptions without one)
 SEVERITIES = {
     "shot_noise": (5, [60, 25, 12, 5, 3]),  # Poisson photon count per unit intensity
-    "impulse_noise": (4, [.03, .06, .09, 0.17, 0.27]),  # salt-and-pepper: share of pixels flipped
-    "glass_blur": (1, [(0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2)]),  # sigma, max delta, iterations
+    "impulse_noise": (4, [0.03, 0.06, 0.09, 0.17, 0.27]),  # salt-and-pepper: share of pixels flipped
+    "glass_blur": (
+        1,
+        [(0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2)],
+    ),  # sigma, max delta, iterations
     "motion_blur": (1, [(10, 3), (15, 5), (15, 8), (15, 12), (20, 15)]),  # ImageMagick radius, sigma
     "shear": (2, [0.2, 0.4, 0.6, 0.8, 1.0]),  # shear angle, radians, random sign
-    "scale": (3, [1 / .9, 1 / .8, 1 / .7, 1 / .6, 1 / .5]),  # inverse-map scale: the digit shrinks to 1/s
+    "scale": (
+        3,
+        [1 / 0.9, 1 / 0.8, 1 / 0.7, 1 / 0.6, 1 / 0.5],
+    ),  # inverse-map scale: the digit shrinks to 1/s
     "rotate": (2, [0.2, 0.4, 0.6, 0.8, 1.0]),  # radians, random sign
-    "brightness": (5, [.1, .2, .3, .4, .5]),  # added to HSV value (= the grey level)
+    "brightness": (5, [0.1, 0.2, 0.3, 0.4, 0.5]),  # added to HSV value (= the grey level)
     "translate": (3, [1, 2, 3, 4, 5]),  # pixels along each axis, random signs
     "stripe": (None, None),
-    "fog": (5, [(1.5, 2), (2., 2), (2.5, 1.7), (2.5, 1.5), (3., 1.4)]),  # fractal weight, wibble decay
-    "spatter": (4, [(0.65, 0.3, 4, 0.69, 0.6, 0), (0.65, 0.3, 3, 0.68, 0.6, 0), (0.65, 0.3, 2, 0.68, 0.5, 0),
-                    (0.65, 0.3, 1, 0.65, 1.5, 1), (0.67, 0.4, 1, 0.65, 1.5, 1)]),
+    "fog": (5, [(1.5, 2), (2.0, 2), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4)]),  # fractal weight, wibble decay
+    "spatter": (
+        4,
+        [
+            (0.65, 0.3, 4, 0.69, 0.6, 0),
+            (0.65, 0.3, 3, 0.68, 0.6, 0),
+            (0.65, 0.3, 2, 0.68, 0.5, 0),
+            (0.65, 0.3, 1, 0.65, 1.5, 1),
+            (0.67, 0.4, 1, 0.65, 1.5, 1),
+        ],
+    ),
     "dotted_line": (None, None),
     "zigzag": (None, None),
     "canny_edges": (None, None),
@@ -60,7 +75,8 @@ def shot_noise(x, rng, c):
 
 
 def impulse_noise(x, rng, c):
-    """scikit-image's random_noise(mode='s&p', amount=c): a share c of pixels flipped, half to 1, half to 0."""
+    """scikit-image's random_noise(mode='s&p', amount=c): a share c of pixels flipped, half to 1, half to
+    0."""
     flipped = rng.random(x.shape) < c
     salted = rng.random(x.shape) < 0.5
     out = x.copy()
@@ -89,12 +105,17 @@ def glass_blur(x, rng, c):
 def motion_blur(x, rng, c):
     radius, sigma = c
     angles = rng.uniform(-MOTION_ANGLE, MOTION_ANGLE, len(x))
-    out = np.stack([ops.motion_blur(np.floor(img * 255 + 0.5), radius, sigma, a) for img, a in zip(x, angles)])
+    out = np.stack(
+        [
+            ops.motion_blur(np.floor(img * 255 + 0.5), radius, sigma, a)
+            for img, a in zip(x, angles, strict=False)
+        ]
+    )
     return np.clip(np.floor(out + 0.5), 0, 255) / 255  # ImageMagick hands back an 8-bit PNG
 
 
 def _warp_each(x, mats):
-    return np.clip(np.stack([ops.warp(img, m) for img, m in zip(x, mats)]), 0, 1)
+    return np.clip(np.stack([ops.warp(img, m) for img, m in zip(x, mats, strict=False)]), 0, 1)
 
 
 def shear(x, rng, c):
@@ -135,10 +156,10 @@ def fog(x, rng, c):
     weight, decay = c
     out = np.empty_like(x)
     for lo in range(0, len(x), 64):  # 64 maps of 256x256 at a time
-        b = x[lo:lo + 64]
+        b = x[lo : lo + 64]
         top = b.max(axis=(1, 2), keepdims=True)
-        b = b + weight * ops.plasma_fractal(rng, len(b), wibbledecay=decay)[:, :ops.SIDE, :ops.SIDE]
-        out[lo:lo + 64] = np.clip(b * top / (top + weight), 0, 1)
+        b = b + weight * ops.plasma_fractal(rng, len(b), wibbledecay=decay)[:, : ops.SIDE, : ops.SIDE]
+        out[lo : lo + 64] = np.clip(b * top / (top + weight), 0, 1)
     return out
 
 

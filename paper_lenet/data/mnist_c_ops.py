@@ -6,6 +6,7 @@ the anti-aliased line of `line_from_points`, and the Canny edge detector (scikit
 Each is written from google-research/mnist-c corruptions.py (commit bba57e4) and from the library it
 calls, as the docstring of each says; data/mnist_c.py holds the corruptions themselves.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,13 +21,18 @@ def gaussian(x: np.ndarray, sigma: float, mode: str = "nearest") -> np.ndarray:
     return ndimage.gaussian_filter(np.asarray(x, np.float64), (0, sigma, sigma), mode=mode, truncate=4.0)
 
 
-def affine_matrix(rotation: float = 0.0, shear: float = 0.0, scale: float = 1.0,
-                  translation=(0.0, 0.0)) -> np.ndarray:
+def affine_matrix(
+    rotation: float = 0.0, shear: float = 0.0, scale: float = 1.0, translation=(0.0, 0.0)
+) -> np.ndarray:
     """scikit-image 0.15's AffineTransform(scale, rotation, shear, translation) as a 3x3 matrix acting on
     (column, row, 1): [[sx cos r, -sy sin(r + shear), tx], [sx sin r, sy cos(r + shear), ty], [0, 0, 1]]."""
-    return np.array([[scale * np.cos(rotation), -scale * np.sin(rotation + shear), translation[0]],
-                     [scale * np.sin(rotation), scale * np.cos(rotation + shear), translation[1]],
-                     [0.0, 0.0, 1.0]])
+    return np.array(
+        [
+            [scale * np.cos(rotation), -scale * np.sin(rotation + shear), translation[0]],
+            [scale * np.sin(rotation), scale * np.cos(rotation + shear), translation[1]],
+            [0.0, 0.0, 1.0],
+        ]
+    )
 
 
 def about_centre(m: np.ndarray) -> np.ndarray:
@@ -41,9 +47,11 @@ def warp(img: np.ndarray, inverse_map: np.ndarray) -> np.ndarray:
     """scikit-image's warp(img, inverse_map) for one (28, 28) image: output pixel (row r, column c) is
     the input, bilinearly interpolated (order 1), at inverse_map @ (c, r, 1); pixels outside the image
     count as 0 in the interpolation (its _warp_fast, mode 'constant': scipy's 'grid-constant')."""
-    rows, cols = np.mgrid[0:img.shape[0], 0:img.shape[1]].astype(np.float64)
+    rows, cols = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float64)
     src = inverse_map @ np.stack([cols.ravel(), rows.ravel(), np.ones(cols.size)])
-    return ndimage.map_coordinates(img, [src[1], src[0]], order=1, mode="grid-constant", cval=0.0).reshape(img.shape)
+    return ndimage.map_coordinates(img, [src[1], src[0]], order=1, mode="grid-constant", cval=0.0).reshape(
+        img.shape
+    )
 
 
 def motion_blur(img: np.ndarray, radius: float, sigma: float, angle_deg: float) -> np.ndarray:
@@ -64,12 +72,14 @@ def motion_blur(img: np.ndarray, radius: float, sigma: float, angle_deg: float) 
     p = np.pad(img, pad, mode="edge")
     h, w = img.shape
     out = np.zeros((h, w))
-    for ki, ox, oy in zip(k, dx, dy):
-        out += ki * p[pad + oy:pad + oy + h, pad + ox:pad + ox + w]
+    for ki, ox, oy in zip(k, dx, dy, strict=False):
+        out += ki * p[pad + oy : pad + oy + h, pad + ox : pad + ox + w]
     return out
 
 
-def plasma_fractal(rng: np.random.Generator, n: int, mapsize: int = 256, wibbledecay: float = 3.0) -> np.ndarray:
+def plasma_fractal(
+    rng: np.random.Generator, n: int, mapsize: int = 256, wibbledecay: float = 3.0
+) -> np.ndarray:
     """(n, mapsize, mapsize) diamond-square height maps in [0, 1]: MNIST-C's `plasma_fractal` (itself a
     modification of FLHerne/mapgen's diamondsquare.py), batched. Note its wibble enters squared:
     mean / 4 + wibble * U(-wibble, wibble), wibble 100 at first, divided by wibbledecay per level."""
@@ -110,8 +120,8 @@ def line_from_points(c0: float, r0: float, c1: float, r1: float) -> np.ndarray:
     m = (r1 - r0) / (c1 - c0)
     dist = np.clip(np.abs(rr - (m * (cc - c0) + r0)), 0, LINE_WIDTH - 1e-10)
     line = np.clip(np.log(1 - dist / LINE_WIDTH) + 1, 0, 1)
-    line[:, :int(np.floor(c0))] = 0
-    line[:, int(np.ceil(c1)):] = 0
+    line[:, : int(np.floor(c0))] = 0
+    line[:, int(np.ceil(c1)) :] = 0
     return line
 
 
@@ -125,18 +135,21 @@ def _sobel(x: np.ndarray, axis: int) -> np.ndarray:
 
 # Canny's non-maximum suppression (scikit-image 0.15 feature.canny): the four gradient octants, each as
 # (|di| >= |dj| or not, same sign or not), and the two neighbours interpolated on each side, (drow, dcol).
-_OCTANTS = ((True, True, ((1, 0), (1, 1)), ((-1, 0), (-1, -1))),
-            (False, True, ((0, 1), (1, 1)), ((0, -1), (-1, -1))),
-            (False, False, ((0, 1), (-1, 1)), ((0, -1), (1, -1))),
-            (True, False, ((-1, 0), (-1, 1)), ((1, 0), (1, -1))))
+_OCTANTS = (
+    (True, True, ((1, 0), (1, 1)), ((-1, 0), (-1, -1))),
+    (False, True, ((0, 1), (1, 1)), ((0, -1), (-1, -1))),
+    (False, False, ((0, 1), (-1, 1)), ((0, -1), (1, -1))),
+    (True, False, ((-1, 0), (-1, 1)), ((1, 0), (1, -1))),
+)
 
 
 def _shifted(m: np.ndarray, di: int, dj: int) -> np.ndarray:
     """out[:, i, j] = m[:, i + di, j + dj] (0 beyond the edge)."""
     out = np.zeros_like(m)
     h, w = m.shape[1:]
-    out[:, max(0, -di):h - max(0, di), max(0, -dj):w - max(0, dj)] = \
-        m[:, max(0, di):h - max(0, -di), max(0, dj):w - max(0, -dj)]
+    out[:, max(0, -di) : h - max(0, di), max(0, -dj) : w - max(0, dj)] = m[
+        :, max(0, di) : h - max(0, -di), max(0, dj) : w - max(0, -dj)
+    ]
     return out
 
 
@@ -164,7 +177,7 @@ def canny(x: np.ndarray, sigma: float = 1.0, low: float = 0.1, high: float = 0.2
             pts = inner & sign & ((ai >= aj) if i_major else (ai <= aj))
             w = np.where(pts, (aj / ai) if i_major else (ai / aj), 0.0)
             ok = np.ones(x.shape, bool)
-            for (d1, d2) in (plus, minus):
+            for d1, d2 in (plus, minus):
                 ok &= _shifted(mag, *d2) * w + _shifted(mag, *d1) * (1 - w) <= mag
             local_max[pts] = ok[pts]
     strong, weak = local_max & (mag >= high), local_max & (mag >= low)

@@ -14,6 +14,7 @@ centre on the field centre (13.5, 13.5).
 Both are batched over the images (chunks of resample.CHUNK) with no per-image Python work: all 70,000
 MNIST digits take seconds per mode on one CPU thread (the text deslant about 1.5 times grey_crop).
 """
+
 from __future__ import annotations
 
 import torch
@@ -23,7 +24,12 @@ from .deslant import CROP, deslant
 from .idx import IMAGE_SIDE
 from .resample import as_float, box_matrix, chunked, extent
 
-SIDE = {"none": IMAGE_SIDE, "deslant": CROP, "16x16": IMAGE_SIDE, "deskew": IMAGE_SIDE}  # output side of each mode
+SIDE = {
+    "none": IMAGE_SIDE,
+    "deslant": CROP,
+    "16x16": IMAGE_SIDE,
+    "deskew": IMAGE_SIDE,
+}  # output side of each mode
 BOX = 16  # [16x16] longer side of the ink box
 
 
@@ -53,5 +59,3 @@ def apply(images, mode: str, variant: str = "text", threshold: float = 128) -> t
     if mode == "deskew":
         return deskew(images)
     raise ValueError(f"unknown preprocess {mode!r}; allowed: {', '.join(SIDE)}")
-
-

@@ -1,6 +1,7 @@
 """Batched helpers of the Fig. 9 preprocessings (data/preprocess.py, data/deslant.py): images as
 float tensors, work in chunks, the hull of a row or column mask, and the exact box filter that
 size-normalises an ink box."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,7 +24,7 @@ def chunked(fn, images, side: int) -> torch.Tensor:
     x = as_float(images)
     out = torch.empty(len(x), side, side)
     for start in range(0, len(x), CHUNK):
-        out[start:start + CHUNK] = fn(x[start:start + CHUNK])
+        out[start : start + CHUNK] = fn(x[start : start + CHUNK])
     return out
 
 
@@ -36,8 +37,9 @@ def extent(ink: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.where(blank, 0, first).double(), torch.where(blank, 1, last - first + 1).double()
 
 
-def box_matrix(lo: torch.Tensor, size: torch.Tensor, s: torch.Tensor, n_out: int = IMAGE_SIDE,
-               n_in: int = IMAGE_SIDE) -> torch.Tensor:
+def box_matrix(
+    lo: torch.Tensor, size: torch.Tensor, s: torch.Tensor, n_out: int = IMAGE_SIDE, n_in: int = IMAGE_SIDE
+) -> torch.Tensor:
     """[n,n_out,n_in] R with R[o,k] = s x overlap of output pixel o's footprint with input pixel k,
     for an input span [lo, lo+size) mapped to [n_out/2 - size s/2, n_out/2 + size s/2) (edge
     coordinates): each output pixel is the area average of the piecewise-constant input over its

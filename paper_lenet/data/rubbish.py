@@ -14,6 +14,7 @@ Every image is then drawn as MNIST's digits were (image.to_mnist): its ink fitte
 kept, anti-aliased), centred by its centre of mass in the 28x28 field, the brightest ink at 255 on a
 0 background. `rubbish(name, n, seed, digits, labels)` -> uint8 (n, 28, 28); one seed, one set.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,7 +44,7 @@ def _strokes(rng, digits, labels):
     for _ in range(int(rng.integers(2, 5))):
         p = rng.uniform(0, CANVAS, size=(3, 2))
         t = np.linspace(0, 1, 24)[:, None]
-        curve = (1 - t) ** 2 * p[0] + 2 * (1 - t) * t * p[1] + t ** 2 * p[2]  # a quadratic Bezier
+        curve = (1 - t) ** 2 * p[0] + 2 * (1 - t) * t * p[1] + t**2 * p[2]  # a quadratic Bezier
         draw.line([tuple(q) for q in curve], fill=255, width=width, joint="curve")
     return np.asarray(img, np.float64)
 
@@ -56,7 +57,7 @@ def _fragments(rng, digits, labels):
             h, w = rng.integers(8, 17, size=2)
             top, left = rng.integers(0, 28 - h + 1), rng.integers(0, 28 - w + 1)
             frag = np.zeros_like(d)
-            frag[top:top + h, left:left + w] = d[top:top + h, left:left + w]
+            frag[top : top + h, left : left + w] = d[top : top + h, left : left + w]
             if 0.25 <= frag.sum() / max(total, 1.0) <= 0.5:
                 return frag
 
@@ -100,12 +101,18 @@ def _occluded(rng, digits, labels):
         if area / 3 <= h * w <= area / 2:
             break
     top, left = y0 + rng.integers(0, y1 - y0 - h + 1), x0 + rng.integers(0, x1 - x0 - w + 1)
-    d[top:top + h, left:left + w] = 255
+    d[top : top + h, left : left + w] = 255
     return d
 
 
-KINDS = {"noise": _noise, "strokes": _strokes, "fragments": _fragments, "overlap": _overlap,
-         "letters": _letters, "occluded": _occluded}
+KINDS = {
+    "noise": _noise,
+    "strokes": _strokes,
+    "fragments": _fragments,
+    "overlap": _overlap,
+    "letters": _letters,
+    "occluded": _occluded,
+}
 RUBBISH = tuple(KINDS)
 
 

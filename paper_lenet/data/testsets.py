@@ -4,6 +4,7 @@ $PAPER_LENET_CACHE (default ~/.cache/paper_lenet)/robustness, keyed by a hash of
 its name, seed and size, and the images it is made from: a change to any of them makes a new file.
 Written through a temporary file, so a killed run never leaves half a set.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,15 +56,21 @@ def _cached(name: str, key: str, make) -> np.ndarray:
 def corrupted(images: np.ndarray, name: str, seed: int = 0) -> np.ndarray:
     """mnist_c.corrupt(images, name, seed), cached."""
     images = np.ascontiguousarray(images, np.uint8)
-    return _cached(f"mnistc-{name}-s{seed}", _key("c", name, seed, images),
-                   lambda: mnist_c.corrupt(images, name, seed))
+    return _cached(
+        f"mnistc-{name}-s{seed}", _key("c", name, seed, images), lambda: mnist_c.corrupt(images, name, seed)
+    )
 
 
-def rubbish(name: str, digits: np.ndarray, labels: np.ndarray, n: int = rubbish_mod.SIZE, seed: int = 0) -> np.ndarray:
+def rubbish(
+    name: str, digits: np.ndarray, labels: np.ndarray, n: int = rubbish_mod.SIZE, seed: int = 0
+) -> np.ndarray:
     """rubbish.rubbish(name, n, seed, digits, labels), cached."""
     digits = np.ascontiguousarray(digits, np.uint8)
     labels = np.ascontiguousarray(labels, np.int64)
     uses = name in rubbish_mod.NEEDS_DIGITS
     key = _key("r", name, seed, n, *((digits, labels) if uses else ()))
-    return _cached(f"rubbish-{name}-s{seed}-n{n}", key,
-                   lambda: rubbish_mod.rubbish(name, n, seed, digits if uses else None, labels if uses else None))
+    return _cached(
+        f"rubbish-{name}-s{seed}-n{n}",
+        key,
+        lambda: rubbish_mod.rubbish(name, n, seed, digits if uses else None, labels if uses else None),
+    )

@@ -5,6 +5,7 @@ optimizers. Importing this package compiles nothing; their constructors do (once
 input size, cached). steppers.make_stepper / make_batch_grad fall back to autograd when
 fast_supported() gives a reason or the build raises RuntimeError (e.g. no C compiler).
 """
+
 from .stepper import FastBatchGrad, FastStepper, fast_supported
 
 __all__ = ["FastBatchGrad", "FastStepper", "fast_supported"]

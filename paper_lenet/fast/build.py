@@ -13,6 +13,7 @@ temporary file renamed into place, so concurrent processes never load a half-wri
 PAPER_LENET_FAST=off turns the compiled path off everywhere (training then uses autograd, as on a
 machine without a C compiler); PAPER_LENET_FAST=portable builds with the PORTABLE flags only.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -28,9 +29,19 @@ from ..paper import INPUT_SIDE
 from . import abi
 
 HERE = Path(__file__).resolve().parent
-SOURCES = {"lenet5": ("lenet5.c", "lenet5_ops.h", "lenet5_heads.h", "lenet5_curv.h", "opts.h"),
-           "seqnet": ("seqnet.c", "lenet5_ops.h", "lenet5_heads.h", "opts.h"),
-           "lockstep": ("lockstep.c", "lockstep_ops.h", "lockstep_dense.h", "lockstep_curv.h", "lenet5_ops.h", "lenet5_heads.h", "opts.h")}
+SOURCES = {
+    "lenet5": ("lenet5.c", "lenet5_ops.h", "lenet5_heads.h", "lenet5_curv.h", "opts.h"),
+    "seqnet": ("seqnet.c", "lenet5_ops.h", "lenet5_heads.h", "opts.h"),
+    "lockstep": (
+        "lockstep.c",
+        "lockstep_ops.h",
+        "lockstep_dense.h",
+        "lockstep_curv.h",
+        "lenet5_ops.h",
+        "lenet5_heads.h",
+        "opts.h",
+    ),
+}
 # -fno-trapping-math only lets gcc evaluate both sides of a select (tanh's two ranges) so the
 # loop vectorises; it changes no result. -fopenmp-simd honours `omp simd reduction` only.
 NATIVE = ("-O3", "-march=native", "-fno-trapping-math", "-fopenmp-simd", "-shared", "-fPIC", "-std=gnu11")
@@ -81,7 +92,7 @@ def _cpu_id() -> str:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
         return platform.machine() + platform.processor()
-    keep = [l for l in lines if l.startswith(("model name", "flags", "Features", "CPU part"))]
+    keep = [line for line in lines if line.startswith(("model name", "flags", "Features", "CPU part"))]
     return "\n".join(dict.fromkeys(keep))  # one copy per distinct line, not one per core
 
 

@@ -8,6 +8,7 @@ unpacks the weights (and running h_kk) back, so a checkpoint or a load_state_dic
 always of the model itself. A run may step any subset of the models (a resumed seed catching up
 with the others): the library's K lanes not in use step a copy of a lane that is, and are dropped.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -35,7 +36,9 @@ def default_lanes() -> int:
             raise ValueError(f"{LANES_ENV}={env!r}: expected 1, 2, 4, 8 or 16")
         return int(env)
     try:
-        flags = next((l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")), "").split()
+        flags = next(
+            (line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), ""
+        ).split()
     except OSError:
         flags = []
     return 8 if "avx" in flags else 4
@@ -64,8 +67,14 @@ class LockstepStepper:
             raise ValueError("lockstep models must share one model config")
         self.lib = build.load(c.input_size, "lockstep", self.K)
         self.side = c.input_size
-        self.opts = opts(c.activation, c.pooling, c.head, loss,
-                         float(self.models[0].S2.k) if c.pooling == "subsample" else 0.0, float(map_j))
+        self.opts = opts(
+            c.activation,
+            c.pooling,
+            c.head,
+            loss,
+            float(self.models[0].S2.k) if c.pooling == "subsample" else 0.0,
+            float(map_j),
+        )
         self.names = [n for n, _ in self.models[0].named_parameters()]
         n = len(self.models)
         self.rates, self.sigma, self.hyper = [None] * n, [None] * n, [None] * n
@@ -91,10 +100,13 @@ class LockstepStepper:
         return t
 
     def _pack(self, per_lane: list) -> dict:
-        """{slot: (numel, K) float32} from one {slot: tensor} per lane (the first repeated into the spare lanes)."""
+        """{slot: (numel, K) float32} from one {slot: tensor} per lane (the first repeated into the spare
+        lanes)."""
         per_lane = per_lane + [per_lane[0]] * (self.K - len(per_lane))
-        return {s: torch.stack([d[s].detach().reshape(-1).float() for d in per_lane], 1).contiguous()
-                for s in per_lane[0]}
+        return {
+            s: torch.stack([d[s].detach().reshape(-1).float() for d in per_lane], 1).contiguous()
+            for s in per_lane[0]
+        }
 
     @staticmethod
     def _pointers(packed: dict) -> ctypes.Array:
@@ -112,7 +124,7 @@ class LockstepStepper:
         running = [self.sigma[k] is not None for k in lanes]
         if any(running) and (not all(running) or len({self.hyper[k] for k in lanes}) > 1):
             raise ValueError("lockstep lanes with hessian=running must share eta, mu and gamma")
-        inputs = [checked_inputs(x, y, i, self.side) for x, y, i in zip(xs, ys, idxs)]
+        inputs = [checked_inputs(x, y, i, self.side) for x, y, i in zip(xs, ys, idxs, strict=False)]
         n = len(inputs[0][2])
         if any(len(i) != n for _, _, i in inputs):
             raise ValueError("every lane takes the same number of steps")
@@ -136,8 +148,23 @@ class LockstepStepper:
             sizes = (ctypes.c_int64 * len(SLOTS))(*[params[s].numel() if s in params else 0 for s in SLOTS])
             eta, mu, gamma = self.hyper[lanes[0]]
             hyper = (ctypes.c_float * 4)(eta, mu, gamma, 1.0 - gamma)
-        rc = self.lib.lockstep_run(self._pointers(P), self._pointers(R), S, Q, H, M, sizes, hyper,
-                                   ctypes.byref(self.opts), X, Y, idx.data_ptr(), n, errors, loss_sum)
+        rc = self.lib.lockstep_run(
+            self._pointers(P),
+            self._pointers(R),
+            S,
+            Q,
+            H,
+            M,
+            sizes,
+            hyper,
+            ctypes.byref(self.opts),
+            X,
+            Y,
+            idx.data_ptr(),
+            n,
+            errors,
+            loss_sum,
+        )
         if rc == -2:
             raise RuntimeError("lockstep_run: options struct of another ABI version")
         if rc != 0:

@@ -7,6 +7,7 @@ between is seen), so there is nothing to copy back, as for the reference.
 FastBatchGrad: the same forward/backward with the weights held fixed, each sample's gradient
 summed into buffers; the minibatch optimizers (Adam, SGD) then step from .grad as usual.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -34,9 +35,15 @@ def fast_supported(model, cfg, per_sample: bool = True) -> str | None:
     if per_sample and (t.optimizer != "sdlm" or t.batch_size != 1):
         return "the fast path implements per-sample SDLM (optimizer=sdlm, batch_size=1) only"
     if per_sample and t.sdlm.hessian == "running" and (m.pooling == "avg" or t.loss not in RUNNING):
-        return f"hessian=running in lenet5_curv.h: {', '.join(RUNNING)} losses (each with its head), no avg pooling"
+        return (
+            f"hessian=running in lenet5_curv.h: {', '.join(RUNNING)} losses (each with its head), "
+            "no avg pooling"
+        )
     if m.activation not in ACT or m.pooling not in POOL or m.head not in HEAD or t.loss not in LOSS:
-        return f"model/loss switch not implemented in the fast path ({m.activation}, {m.pooling}, {m.head}, {t.loss})"
+        return (
+            "model/loss switch not implemented in the fast path "
+            f"({m.activation}, {m.pooling}, {m.head}, {t.loss})"
+        )
     if m.input_size < INPUT_SIDE or (m.input_size - INPUT_SIDE) % 4:
         return f"input_size {m.input_size} is not {INPUT_SIDE} + 4k"
     why = check_tensors(model)
@@ -91,13 +98,21 @@ class _Fast:
         c = model.cfg
         self.lib = build.load(c.input_size)  # compiles on first use: RuntimeError if it cannot
         self.side = c.input_size
-        self.opts = opts(c.activation, c.pooling, c.head, loss,
-                         float(model.S2.k) if c.pooling == "subsample" else 0.0, self.map_j)
+        self.opts = opts(
+            c.activation,
+            c.pooling,
+            c.head,
+            loss,
+            float(model.S2.k) if c.pooling == "subsample" else 0.0,
+            self.map_j,
+        )
         self.names = [n for n, _ in model.named_parameters()]
 
     @staticmethod
     def _pointers(tensors: dict) -> ctypes.Array:
-        return (ctypes.c_void_p * len(SLOTS))(*[tensors[s].data_ptr() if s in tensors else None for s in SLOTS])
+        return (ctypes.c_void_p * len(SLOTS))(
+            *[tensors[s].data_ptr() if s in tensors else None for s in SLOTS]
+        )
 
     def _inputs(self, x, y, idx):
         return checked_inputs(x, y, idx, self.side)
@@ -112,8 +127,18 @@ class _Fast:
 
     def _run(self, P, D, R, x, y, idx) -> tuple[int, float]:
         errors, loss_sum = ctypes.c_int64(0), ctypes.c_double(0.0)
-        rc = self.lib.lenet5_run(P, D, R, ctypes.byref(self.opts), x.data_ptr(), y.data_ptr(), idx.data_ptr(),
-                                 len(idx), ctypes.byref(errors), ctypes.byref(loss_sum))
+        rc = self.lib.lenet5_run(
+            P,
+            D,
+            R,
+            ctypes.byref(self.opts),
+            x.data_ptr(),
+            y.data_ptr(),
+            idx.data_ptr(),
+            len(idx),
+            ctypes.byref(errors),
+            ctypes.byref(loss_sum),
+        )
         return self._checked(rc, errors, loss_sum)
 
     @staticmethod
@@ -141,7 +166,8 @@ class FastStepper(_Fast):
     def set_running(self, hess: dict, eta: float, mu: float, gamma: float) -> None:
         """The reference's running average (SN2.8), per pattern in lenet5_run_running: sigma starts
         from hess; each pattern's rates eta / (mu + |sigma|) are written into self.rates."""
-        # float32 copies (clone: checked_rates hands back a float32 CPU tensor itself, which C would overwrite)
+        # float32 copies (clone: checked_rates hands back a float32 CPU tensor itself, which C would
+        # overwrite)
         self.sigma = {n: v.clone() for n, v in checked_rates(self.model, self.names, hess).items()}
         if self.rates is None:
             self.rates = {n: torch.empty_like(v) for n, v in self.sigma.items()}
@@ -166,10 +192,23 @@ class FastStepper(_Fast):
                 return self._run(P, P, self._pointers(self.rates), x, y, idx)
             errors, loss_sum = ctypes.c_int64(0), ctypes.c_double(0.0)
             Q, H, M = (self._pointers(d) for d in self.scratch)
-            rc = self.lib.lenet5_run_running(P, self._pointers(self.rates), self._pointers(self.sigma), Q, H, M,
-                                             self.sizes, self.hyper, ctypes.byref(self.opts), x.data_ptr(),
-                                             y.data_ptr(), idx.data_ptr(), len(idx), ctypes.byref(errors),
-                                             ctypes.byref(loss_sum))
+            rc = self.lib.lenet5_run_running(
+                P,
+                self._pointers(self.rates),
+                self._pointers(self.sigma),
+                Q,
+                H,
+                M,
+                self.sizes,
+                self.hyper,
+                ctypes.byref(self.opts),
+                x.data_ptr(),
+                y.data_ptr(),
+                idx.data_ptr(),
+                len(idx),
+                ctypes.byref(errors),
+                ctypes.byref(loss_sum),
+            )
             return self._checked(rc, errors, loss_sum)
 
 
@@ -210,14 +249,17 @@ class FastBatchGrad(_Fast):
             return self._run(P, self.acc_ptrs[k], self.minus_one_ptrs, x, y, parts[k].contiguous())
 
         with torch.no_grad():
-            res = list(self.pool.map(work, range(len(parts)))) if self.pool and len(parts) > 1 \
+            res = (
+                list(self.pool.map(work, range(len(parts))))
+                if self.pool and len(parts) > 1
                 else [work(k) for k in range(len(parts))]
+            )
             for name, p in self.model.named_parameters():
                 g = self.acc[0][name]  # becomes p.grad: rewritten (not accumulated) by the next call
                 for k in range(1, len(parts)):
                     g += self.acc[k][name]
                 p.grad = g.div_(n)
-        return sum(e for e, _ in res), sum(l for _, l in res)
+        return sum(e for e, _ in res), sum(loss for _, loss in res)
 
     def close(self) -> None:
         if self.pool is not None:

@@ -13,6 +13,7 @@ A run directory is only ever finished (summary.json), resumable (config.yaml; ch
 training has begun), or absent: a run that fails before its first checkpoint removes what it created.
 A damaged run file is a one-line UserError naming it (files.py's load_torch, read_json).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,17 +38,26 @@ from .runlock import lock, unlock
 def git_commit() -> str | None:
     try:
         here = Path(__file__).resolve().parent
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
         return out.stdout.strip() or None if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
 
 
 def environment() -> dict:
-    return {"paper_lenet": __version__, "torch": torch.__version__, "numpy": np.__version__,
-            "python": platform.python_version(), "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-            "threads": torch.get_num_threads(), "git_commit": git_commit()}
+    return {
+        "paper_lenet": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "git_commit": git_commit(),
+    }
 
 
 def default_run_dir(cfg: Config) -> Path:
@@ -67,7 +77,8 @@ def has_progress(out: Path) -> bool:
     a config.yaml: a boosted run's nets 2 and 3)."""
     out = Path(out)
     return any((out / p).exists() for p in PROGRESS) or (
-        out.is_dir() and any((p / "config.yaml").is_file() for p in out.iterdir() if p.is_dir()))
+        out.is_dir() and any((p / "config.yaml").is_file() for p in out.iterdir() if p.is_dir())
+    )
 
 
 def _contents(out: Path) -> list[str]:
@@ -121,11 +132,15 @@ def prepare(cfg: Config, out: Path, resume: bool) -> bool:
             raise UserError(f"{out}: run directory exists; pass --resume to continue it or choose --out")
         saved = out / "config.yaml"
         if saved.exists():
-            old = to_dict(load_run_config(out))  # through load_config: a run saved in an older layout compares equal
+            old = to_dict(
+                load_run_config(out)
+            )  # through load_config: a run saved in an older layout compares equal
             new = to_dict(portable(cfg))
             if old != new:
                 diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-                raise UserError(f"{out}: --resume with a different config (sections differ: {', '.join(diff)})")
+                raise UserError(
+                    f"{out}: --resume with a different config (sections differ: {', '.join(diff)})"
+                )
             return (out / "summary.json").exists()
     write_text(out / "config.yaml", dump_config(portable(cfg)))
     return False
@@ -169,21 +184,44 @@ def _remove_new(out: Path, top: Path | None, fresh: bool) -> None:
 def write_predictions(run: Path, split: str, predictions, margins) -> None:
     """{split}_predictions.txt: one digit per sample (for paired McNemar comparisons);
     {split}_margins.npy: float32 top-two score difference per sample (Fig. 10's rejection score)."""
-    write_text(Path(run) / f"{split}_predictions.txt", "".join(map(str, np.asarray(predictions).tolist())) + "\n")
-    atomic_write(Path(run) / f"{split}_margins.npy",
-                 lambda f: np.save(f, np.asarray(margins, dtype=np.float32), allow_pickle=False))
+    write_text(
+        Path(run) / f"{split}_predictions.txt", "".join(map(str, np.asarray(predictions).tolist())) + "\n"
+    )
+    atomic_write(
+        Path(run) / f"{split}_margins.npy",
+        lambda f: np.save(f, np.asarray(margins, dtype=np.float32), allow_pickle=False),
+    )
 
 
-def write_summary(out: Path, cfg: Config, split: str, predictions, labels, margins, n_train: int,
-                  train_error, wall: float, **extra) -> dict:
+def write_summary(
+    out: Path,
+    cfg: Config,
+    split: str,
+    predictions,
+    labels,
+    margins,
+    n_train: int,
+    train_error,
+    wall: float,
+    **extra,
+) -> dict:
     """The end of every run (trained, fitted or boosted): its {split} predictions and margins, then
     summary.json, written last because it marks the run finished. extra: the kind's own figures."""
     pred, y = np.asarray(predictions), np.asarray(labels)
     misses = int((pred != y).sum())
     write_predictions(out, split, pred, margins)
-    summary = {"name": cfg.name, "seed": cfg.seed, "epochs": cfg.train.epochs, "n_train": n_train,
-               f"{split}_error": misses / len(y), f"{split}_misses": misses, f"n_{split}": len(y),
-               "train_error": train_error, **extra, "wall_seconds": round(wall, 1)}
+    summary = {
+        "name": cfg.name,
+        "seed": cfg.seed,
+        "epochs": cfg.train.epochs,
+        "n_train": n_train,
+        f"{split}_error": misses / len(y),
+        f"{split}_misses": misses,
+        f"n_{split}": len(y),
+        "train_error": train_error,
+        **extra,
+        "wall_seconds": round(wall, 1),
+    }
     write_json(Path(out) / "summary.json", summary)
     return summary
 
@@ -199,8 +237,10 @@ def finished(cfg: Config, out: Path) -> bool:
     if not (out / "summary.json").is_file():
         return False
     if (out / "config.yaml").is_file() and load_run_config(out) != portable(cfg):
-        raise UserError(f"{out}: finished with another config than {cfg.name} with these overrides; "
-                        "remove it or choose another --out")
+        raise UserError(
+            f"{out}: finished with another config than {cfg.name} with these overrides; "
+            "remove it or choose another --out"
+        )
     return True
 
 

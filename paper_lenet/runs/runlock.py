@@ -6,6 +6,7 @@ writes the run. The kernel drops it when that process ends or is killed; the fil
                   directories of their own, each with its own lock, so nesting never waits)
     holder(out)   the pid of another process that holds it, else None (sweep, the Ray backend)
 """
+
 from __future__ import annotations
 
 import errno
@@ -59,8 +60,9 @@ def lock(out: Path) -> None:
     except OSError as e:
         pid = _lock_pid(fd) if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN) else None
         os.close(fd)
-        raise UserError(f"{out}: in use by pid {pid}" if pid is not None
-                        else f"{out}: cannot lock ({e.strerror or e})") from None
+        raise UserError(
+            f"{out}: in use by pid {pid}" if pid is not None else f"{out}: cannot lock ({e.strerror or e})"
+        ) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     _held[key] = (fd, 1)

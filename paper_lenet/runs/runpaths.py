@@ -2,6 +2,7 @@
 what the command needs: a missing path is "no such directory: PATH"; a folder of config folders
 points at them; one seed folder given to compare is named as one run. And the one resolver of a
 config key's `{seed}` run template (seed_path)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,7 +28,9 @@ def seed_path(template: str, seed: int, key: str) -> Path:
     try:
         return Path(template.format(seed=seed))
     except (KeyError, IndexError, ValueError) as e:
-        raise UserError(f"{key}: {template!r}: only {{seed}} is filled in ({type(e).__name__}: {e})") from None
+        raise UserError(
+            f"{key}: {template!r}: only {{seed}} is filled in ({type(e).__name__}: {e})"
+        ) from None
 
 
 def _seed_dirs(folder: Path) -> list[Path]:
@@ -47,11 +50,15 @@ def seed_runs(folder) -> list[Path]:
     if runs:
         return runs
     if is_run(folder):
-        raise UserError(f"{folder}: a single run (a seed folder); compare takes a config's folder of seed*/ "
-                        f"runs: did you mean {folder.parent}?")
+        raise UserError(
+            f"{folder}: a single run (a seed folder); compare takes a config's folder of seed*/ "
+            f"runs: did you mean {folder.parent}?"
+        )
     below = sorted(p for p in folder.iterdir() if p.is_dir() and _seed_dirs(p))
     if below:
         more = " ..." if len(below) > SHOWN else ""
-        raise UserError(f"{folder}: no runs here, but config folders below it: did you mean "
-                        f"{' '.join(map(str, below[:SHOWN]))}{more}?")
+        raise UserError(
+            f"{folder}: no runs here, but config folders below it: did you mean "
+            f"{' '.join(map(str, below[:SHOWN]))}{more}?"
+        )
     raise UserError(f"{folder}: no runs (expected seed*/ run directories, as `paper-lenet sweep` writes)")

@@ -10,6 +10,7 @@ exits with 128 + the signal's number (130, 143, 129).
 A command started with a signal ignored (a shell's background job, `cmd &`, ignores SIGINT) stops on
 it all the same: the handlers replace the inherited SIG_IGN.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -56,6 +57,6 @@ def exit_code(e: KeyboardInterrupt) -> int:
 
 
 def stop_message(e: KeyboardInterrupt) -> str:
-    """"interrupted" (Ctrl-C) or 'stopped by SIGTERM' / 'stopped by SIGHUP'."""
+    """ "interrupted" (Ctrl-C) or 'stopped by SIGTERM' / 'stopped by SIGHUP'."""
     signum = getattr(e, "signum", signal.SIGINT)
     return "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"

@@ -1,6 +1,7 @@
 """Where a test stops a run at a known point, on any machine, instead of racing a timer: the
 environment of a training process may ask it to die (SIGKILL) or to wait for a signal right after
 its k-th checkpoint. Unset (every real run), nothing happens."""
+
 from __future__ import annotations
 
 import os

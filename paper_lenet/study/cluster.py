@@ -16,6 +16,7 @@ them (and run slowly); on dedicated nodes this costs nothing.
 
 Ray is imported only here, and only when this backend is asked for (`pip install 'paper-lenet[cluster]'`).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,9 +35,17 @@ from ..files import atomic_write
 from ..runs.rundir import claim, finished, rmdirs
 from ..runs.runlock import LOCK, unlock
 
-RUN_FILES = ("config.yaml", "env.json", "metrics.jsonl", "summary.json", "model.pt", "test_predictions.txt",
-             "test_margins.npy", "val_margins.npy",
-             "val_predictions.txt")
+RUN_FILES = (
+    "config.yaml",
+    "env.json",
+    "metrics.jsonl",
+    "summary.json",
+    "model.pt",
+    "test_predictions.txt",
+    "test_margins.npy",
+    "val_margins.npy",
+    "val_predictions.txt",
+)
 RESUME_FILES = ("config.yaml", "env.json", "metrics.jsonl", "checkpoint.pt")
 LOCAL_IP = "127.0.0.1"  # where a Ray started by this package (no --address) binds
 RETRIES = 3  # attempts after the first, each from the last checkpoint that came back
@@ -59,8 +68,13 @@ def train_files(cfg: dict, resume: dict[str, bytes], store, key: str, env: dict,
             for name, data in resume.items():
                 (run / name).write_bytes(data)
             cmd.append("--resume")
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                env=dict(os.environ, OMP_NUM_THREADS="1", **env))
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, OMP_NUM_THREADS="1", **env),
+        )
         seen = None
 
         def upload():
@@ -77,7 +91,9 @@ def train_files(cfg: dict, resume: dict[str, bytes], store, key: str, env: dict,
         upload()  # the last checkpoint, also when the run was killed
         err = proc.stderr.read()
         if proc.returncode != 0:
-            raise RuntimeError(f"{key}: paper-lenet train exited with {proc.returncode}: {err.strip()[-500:]}")
+            raise RuntimeError(
+                f"{key}: paper-lenet train exited with {proc.returncode}: {err.strip()[-500:]}"
+            )
         return _read(run, RUN_FILES)
 
 
@@ -117,12 +133,24 @@ class Progress:
     def show(self, running: int, note: str = "") -> None:
         if note:
             print(("\r\033[K" if self.tty else "") + note, file=self.stream, flush=True)
-        print(("\r\033[K" if self.tty else "") + self.line(running), end="" if self.tty else "\n",
-              file=self.stream, flush=True)
+        print(
+            ("\r\033[K" if self.tty else "") + self.line(running),
+            end="" if self.tty else "\n",
+            file=self.stream,
+            flush=True,
+        )
 
 
-def run_set_ray(pairs, runs: Path, extra=(), address: str | None = None, env: dict | None = None,
-                retries: int = RETRIES, log=print, jobs: int | None = None) -> int:
+def run_set_ray(
+    pairs,
+    runs: Path,
+    extra=(),
+    address: str | None = None,
+    env: dict | None = None,
+    retries: int = RETRIES,
+    log=print,
+    jobs: int | None = None,
+) -> int:
     """Every (config, seed) pair as a Ray task; returns the number of runs that failed or were skipped
     (another process writes them: runlock.py).
     jobs: the CPUs of a local Ray (default: all of this machine's); with `address`, the cluster's."""
@@ -142,7 +170,9 @@ def run_set_ray(pairs, runs: Path, extra=(), address: str | None = None, env: di
             if finished(cfg, out):
                 log(f"{cfg.name} seed {seed}: finished already")
                 continue
-            resume = _read(out, RESUME_FILES) if (out / "checkpoint.pt").is_file() else {}  # a killed local run
+            resume = (
+                _read(out, RESUME_FILES) if (out / "checkpoint.pt").is_file() else {}
+            )  # a killed local run
             todo.append((f"{cfg.name}/seed{seed}", to_dict(cfg), out, resume))
         return skipped + (_run_tasks(ray, todo, len(pairs), address, env, retries, jobs) if todo else 0)
     finally:
@@ -192,13 +222,18 @@ def _run_tasks(ray, todo, total: int, address, env, retries: int, jobs) -> int:
                     continue
                 resume = ray.get(store.get.remote(key))
                 submit(key, cfg, out, resume)
-                progress.show(len(refs), f"{key}: retry {attempts[key]} from "
-                              + ("its last checkpoint" if resume else "the start"))
+                progress.show(
+                    len(refs),
+                    f"{key}: retry {attempts[key]} from "
+                    + ("its last checkpoint" if resume else "the start"),
+                )
     except KeyboardInterrupt:
         for r in refs:
             ray.cancel(r, force=True)
-        print("\ninterrupted: tasks cancelled; finished runs are written, no other run directory was touched",
-              file=sys.stderr)
+        print(
+            "\ninterrupted: tasks cancelled; finished runs are written, no other run directory was touched",
+            file=sys.stderr,
+        )
         raise
     finally:
         if progress.tty:

@@ -6,6 +6,7 @@
 
 Every kind opens its run directory with rundir.open_run and ends it with rundir.write_summary.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,11 +46,15 @@ def train_many(cfgs: list[Config], outs: list[Path], resume: bool = False, log=p
         return train_seeds(cfgs, outs, resume, log)
     if len(cfgs) > 1:
         log(f"notice: seeds not in lockstep ({why}); training them one after another")
-    return [make_run(c, Path(o), resume, lambda m, s=c.seed: log(f"seed {s}: {m}")) for c, o in zip(cfgs, outs)]
+    return [
+        make_run(c, Path(o), resume, lambda m, s=c.seed: log(f"seed {s}: {m}"))
+        for c, o in zip(cfgs, outs, strict=False)
+    ]
 
 
 def seeds_from_cli(config: str, overrides, seeds, out=None, resume=False) -> list[dict]:
-    """`train --seeds SPEC`: every seed's run into OUT/seed<k> (default runs/<name>/seed<k>), in one process."""
+    """`train --seeds SPEC`: every seed's run into OUT/seed<k> (default runs/<name>/seed<k>), in one
+    process."""
     if any(o.split("=", 1)[0].strip() == "seed" for o in overrides):
         raise UserError("train --seeds: seed= is not an override here; give the seeds with --seeds")
     cfgs = [load_config(config, [*overrides, f"seed={s}"]) for s in parse_seeds(seeds)]
@@ -66,6 +71,8 @@ def run_from_cli(config: str, overrides, out=None, resume=False, resume_if_possi
     # nothing to resume, unless another process is writing it (it may not have its first checkpoint
     # yet): then open_run's lock says `in use by pid N`
     if resume and not rundir.has_progress(out) and holder(out) is None:
-        raise UserError(f"{out}: --resume, but nothing to resume there (no checkpoint.pt or summary.json); "
-                        "leave out --resume to start it, or pass --resume-if-possible")
+        raise UserError(
+            f"{out}: --resume, but nothing to resume there (no checkpoint.pt or summary.json); "
+            "leave out --resume to start it, or pass --resume-if-possible"
+        )
     return make_run(cfg, out, resume or resume_if_possible)

@@ -5,6 +5,7 @@ and configs that differ from the baseline in more than one setting (each run's c
 An ablation changes one factor: when a config and its baseline differ in two or more keys, every
 differing key is named, so that a difference is not read as the effect of the one its name suggests.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,23 +50,31 @@ def warnings(configs: list[dict], base: dict) -> list[str]:
     out = []
     makers: dict[str, dict[str, list[str]]] = {}
     for c in configs:
-        for run, seed in zip(c["runs"], c["seeds"]):
+        for run, seed in zip(c["runs"], c["seeds"], strict=False):
             makers.setdefault(made_by(run), {}).setdefault(c["name"], []).append(str(seed))
     if len(makers) > 1:
-        parts = "; ".join(f"{m}: " + ", ".join(f"{n} (seeds {','.join(s)})" for n, s in by.items())
-                          for m, by in sorted(makers.items()))
-        out.append(f"warning: these runs were made by {len(makers)} package versions or commits "
-                   f"(training code may differ between them): {parts}")
+        parts = "; ".join(
+            f"{m}: " + ", ".join(f"{n} (seeds {','.join(s)})" for n, s in by.items())
+            for m, by in sorted(makers.items())
+        )
+        out.append(
+            f"warning: these runs were made by {len(makers)} package versions or commits "
+            f"(training code may differ between them): {parts}"
+        )
     base_settings = settings(base["runs"][0])
     for c in configs:
         own = [s for s in (settings(r) for r in c["runs"]) if s is not None]
         inner = sorted({k for s in own[1:] for k in differing(own[0], s)})
         if inner:
-            out.append(f"warning: {c['name']}: its seeds were trained with different settings: {', '.join(inner)}")
+            out.append(
+                f"warning: {c['name']}: its seeds were trained with different settings: {', '.join(inner)}"
+            )
         if c is base or not own or base_settings is None:
             continue
         keys = differing(base_settings, own[0])
         if len(keys) > 1:
-            out.append(f"warning: {c['name']} differs from {base['name']} in {len(keys)} settings, not one: "
-                       f"{', '.join(keys)}")
+            out.append(
+                f"warning: {c['name']} differs from {base['name']} in {len(keys)} settings, not one: "
+                f"{', '.join(keys)}"
+            )
     return out

@@ -14,6 +14,7 @@ weights are not kept, the robustness.npz that `--keep-scores` wrote from them. P
 Intervals are 95% Student-t over seeds; a config against the baseline is a Welch difference over seeds
 (for errors with the paired test-image variance added). A config with one seed gets no interval, and says so.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -63,7 +64,7 @@ def auroc(pos, neg) -> float:
     ends = np.concatenate([starts[1:], [len(sv)]])
     avg = (starts + ends + 1) / 2.0  # mean 1-based rank of each tie group
     ranks[order] = np.repeat(avg, ends - starts)
-    u = ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2
+    u = ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2
     return float(u / (len(pos) * len(neg)))
 
 
@@ -77,7 +78,9 @@ def fpr_at_tpr(pos, neg, tpr: float = TPR) -> float:
 class TestSets:
     """The clean test set, its corrupted copies and the rubbish sets, as uint8 (N, 28, 28), made once."""
 
-    def __init__(self, root=None, corruptions=CORRUPTIONS, rubbish=RUBBISH, n_rubbish: int = SIZE, seed: int = 0):
+    def __init__(
+        self, root=None, corruptions=CORRUPTIONS, rubbish=RUBBISH, n_rubbish: int = SIZE, seed: int = 0
+    ):
         folder = resolve_root(root)
         try:
             self.test_x, test_y = load_split(folder, "test")
@@ -107,14 +110,20 @@ def _cached_score(run: Path, sets: TestSets, score) -> dict:
         try:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
-                return {**meta, "run": str(run), "clean": z["clean"],
-                        "corrupted": {c: z[f"c_{c}"] for c in sets.corrupted}}
+                return {
+                    **meta,
+                    "run": str(run),
+                    "clean": z["clean"],
+                    "corrupted": {c: z[f"c_{c}"] for c in sets.corrupted},
+                }
         except (OSError, ValueError, KeyError):
             pass  # damaged: scored again
     res = score(run, sets)
     meta = json.dumps({"seed": res["seed"], "head": res["head"], "rejection": res["rejection"]})
     buf = io.BytesIO()
-    np.savez(buf, meta=np.array(meta), clean=res["clean"], **{f"c_{c}": w for c, w in res["corrupted"].items()})
+    np.savez(
+        buf, meta=np.array(meta), clean=res["clean"], **{f"c_{c}": w for c, w in res["corrupted"].items()}
+    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda f: f.write(buf.getvalue()))
@@ -126,11 +135,20 @@ def _cached_score(run: Path, sets: TestSets, score) -> dict:
 def keep_scores(run: Path, res: dict, sets: TestSets) -> None:
     """Write run/KEPT: the run's misses (bit-packed) and rejection figures, with the digest of every set
     they were scored on, so the table can be made again where the weights are not kept."""
-    meta = {"seed": res["seed"], "head": res["head"], "rejection": res["rejection"], "n": len(sets.test_y),
-            "digests": {k: sets.digests[k] for k in ["test", *res["corrupted"], *res["rejection"]]}}
+    meta = {
+        "seed": res["seed"],
+        "head": res["head"],
+        "rejection": res["rejection"],
+        "n": len(sets.test_y),
+        "digests": {k: sets.digests[k] for k in ["test", *res["corrupted"], *res["rejection"]]},
+    }
     buf = io.BytesIO()
-    np.savez_compressed(buf, meta=np.array(json.dumps(meta)), clean=np.packbits(res["clean"]),
-                        **{f"c_{c}": np.packbits(w) for c, w in res["corrupted"].items()})
+    np.savez_compressed(
+        buf,
+        meta=np.array(json.dumps(meta)),
+        clean=np.packbits(res["clean"]),
+        **{f"c_{c}": np.packbits(w) for c, w in res["corrupted"].items()},
+    )
     atomic_write(run / KEPT, lambda f: f.write(buf.getvalue()))
 
 
@@ -142,17 +160,25 @@ def read_kept(run: Path, sets: TestSets) -> dict:
             meta = json.loads(str(z["meta"]))
             bits = {k: z[k] for k in z.files if k != "meta"}
     except (OSError, ValueError, KeyError) as e:
-        raise UserError(f"{path}: unreadable kept scores ({type(e).__name__}); score the run from its model.pt") from None
+        raise UserError(
+            f"{path}: unreadable kept scores ({type(e).__name__}); score the run from its model.pt"
+        ) from None
     need = ["test", *sets.corrupted, *sets.rubbish]
     other = [k for k in need if meta["digests"].get(k) != sets.digests[k]]
     if other:
-        raise UserError(f"{path}: scored on other test sets ({', '.join(other)} differ or are missing); "
-                        f"score the run from its model.pt")
+        raise UserError(
+            f"{path}: scored on other test sets ({', '.join(other)} differ or are missing); "
+            f"score the run from its model.pt"
+        )
     n = meta["n"]
-    return {"run": str(run), "seed": meta["seed"], "head": meta["head"],
-            "clean": np.unpackbits(bits["clean"], count=n).astype(bool),
-            "corrupted": {c: np.unpackbits(bits[f"c_{c}"], count=n).astype(bool) for c in sets.corrupted},
-            "rejection": {g: meta["rejection"][g] for g in sets.rubbish}}
+    return {
+        "run": str(run),
+        "seed": meta["seed"],
+        "head": meta["head"],
+        "clean": np.unpackbits(bits["clean"], count=n).astype(bool),
+        "corrupted": {c: np.unpackbits(bits[f"c_{c}"], count=n).astype(bool) for c in sets.corrupted},
+        "rejection": {g: meta["rejection"][g] for g in sets.rubbish},
+    }
 
 
 def list_runs(folder) -> list[Path]:
@@ -162,8 +188,10 @@ def list_runs(folder) -> list[Path]:
         raise UserError(f"{folder}: no runs (expected seed*/ run directories, as `paper-lenet sweep` writes)")
     for run in runs:
         if not (run / "model.pt").is_file() and not (run / KEPT).is_file():
-            raise UserError(f"{run}: no model.pt and no {KEPT} (weights not kept: retrain it with `paper-lenet "
-                            f"sweep CONFIG --seeds N --out DIR`, then point robustness at DIR/<name>)")
+            raise UserError(
+                f"{run}: no model.pt and no {KEPT} (weights not kept: retrain it with `paper-lenet "
+                f"sweep CONFIG --seeds N --out DIR`, then point robustness at DIR/<name>)"
+            )
     return runs
 
 
@@ -176,13 +204,15 @@ def score_run(run: Path, sets: TestSets) -> dict:
     seed = summary.get("seed", cfg.seed)
     head = cfg.model.head
     if head not in SCORES:
-        raise UserError(f"{run}: model.head {head!r} has no rejection score here (known: {', '.join(SCORES)})")
+        raise UserError(
+            f"{run}: model.head {head!r} has no rejection score here (known: {', '.join(SCORES)})"
+        )
 
     def outputs(raw):
         return in_batches(model, preprocess(torch.tensor(raw), cfg.data, cfg.model.input_size))
 
     def wrong(raw):
-        return (model.scores(outputs(raw)).argmax(1).numpy() != sets.test_y)
+        return model.scores(outputs(raw)).argmax(1).numpy() != sets.test_y
 
     clean_out = outputs(sets.test_x)
     clean_wrong = model.scores(clean_out).argmax(1).numpy() != sets.test_y
@@ -190,10 +220,17 @@ def score_run(run: Path, sets: TestSets) -> dict:
     rejection = {}
     for r, raw in sets.rubbish.items():
         junk = head_scores(head, outputs(raw))
-        rejection[r] = {s: {"auroc": auroc(digits[s], junk[s]), "fpr95": fpr_at_tpr(digits[s], junk[s])}
-                        for s in digits}
-    return {"run": str(run), "seed": int(seed), "head": head, "clean": clean_wrong,
-            "corrupted": {c: wrong(raw) for c, raw in sets.corrupted.items()}, "rejection": rejection}
+        rejection[r] = {
+            s: {"auroc": auroc(digits[s], junk[s]), "fpr95": fpr_at_tpr(digits[s], junk[s])} for s in digits
+        }
+    return {
+        "run": str(run),
+        "seed": int(seed),
+        "head": head,
+        "clean": clean_wrong,
+        "corrupted": {c: wrong(raw) for c, raw in sets.corrupted.items()},
+        "rejection": rejection,
+    }
 
 
 def load_config_scores(folder, sets: TestSets, keep: bool = False) -> dict:
@@ -208,12 +245,24 @@ def load_config_scores(folder, sets: TestSets, keep: bool = False) -> dict:
     runs.sort(key=lambda r: r["seed"])
     heads = {r["head"] for r in runs}
     if len(heads) > 1:
-        raise UserError(f"{folder}: runs with different heads ({', '.join(sorted(heads))}); one config per folder")
+        raise UserError(
+            f"{folder}: runs with different heads ({', '.join(sorted(heads))}); one config per folder"
+        )
     return {"name": Path(folder).name, "dir": str(folder), "runs": runs}
 
 
-def robustness(dirs, baseline=None, fmt: str = "md", plot=None, root=None, corruptions=CORRUPTIONS,
-               rubbish=RUBBISH, n_rubbish: int = SIZE, threads: int = 1, keep: bool = False) -> str:
+def robustness(
+    dirs,
+    baseline=None,
+    fmt: str = "md",
+    plot=None,
+    root=None,
+    corruptions=CORRUPTIONS,
+    rubbish=RUBBISH,
+    n_rubbish: int = SIZE,
+    threads: int = 1,
+    keep: bool = False,
+) -> str:
     """Load, check and score every config, then the table in `fmt` (and `plot`, a PNG, when given).
     keep: write each scored run's KEPT file; a run without model.pt is read from its KEPT file.
     threads: torch's threads (1 by default: on a shared 2-core machine under load, measured 15x faster
@@ -227,7 +276,9 @@ def robustness(dirs, baseline=None, fmt: str = "md", plot=None, root=None, corru
     for given, known, what in ((corruptions, CORRUPTIONS, "corruption"), (rubbish, RUBBISH, "rubbish set")):
         bad = [g for g in given if g not in known]
         if bad or not given:
-            raise UserError(f"unknown {what} {', '.join(bad) or '(none given)'}; choose from {', '.join(known)}")
+            raise UserError(
+                f"unknown {what} {', '.join(bad) or '(none given)'}; choose from {', '.join(known)}"
+            )
     if threads < 1:
         raise UserError(f"--threads {threads}: must be at least 1")
     if plot is not None:
@@ -240,7 +291,9 @@ def robustness(dirs, baseline=None, fmt: str = "md", plot=None, root=None, corru
     torch.set_num_threads(threads)
     sets = TestSets(root, corruptions, rubbish, n_rubbish)
     configs = [load_config_scores(f, sets, keep) for f in folders]
-    base_i = 0 if baseline is None else [Path(c["dir"]).resolve() for c in configs].index(Path(baseline).resolve())
+    base_i = (
+        0 if baseline is None else [Path(c["dir"]).resolve() for c in configs].index(Path(baseline).resolve())
+    )
     result = rs.summarize_all(configs, base_i, list(corruptions), list(rubbish))
     if plot is not None:
         robustness_plot(result, plot)

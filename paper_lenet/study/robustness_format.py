@@ -1,5 +1,6 @@
 """`paper-lenet robustness`'s output: markdown, LaTeX, CSV, JSON and the plot, from robustness_stats'
 result (every error in percent; AUROC and FPR at 95% TPR as fractions)."""
+
 from __future__ import annotations
 
 import csv
@@ -19,7 +20,11 @@ def _diff(d, digits=2) -> str:
     if d.get("ci95") is None:
         return s + f" ({d.get('reason') or 'no interval'})"
     p = d.get("p_value")
-    return s + f" [{d['ci95'][0]:+.{digits}f}, {d['ci95'][1]:+.{digits}f}]" + (f" p={p:.2g}" if p is not None else "")
+    return (
+        s
+        + f" [{d['ci95'][0]:+.{digits}f}, {d['ci95'][1]:+.{digits}f}]"
+        + (f" p={p:.2g}" if p is not None else "")
+    )
 
 
 def tables(result: dict) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -28,13 +33,20 @@ def tables(result: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     names = [f"{c['name']} (n={c['n']})" for c in cfgs]
     t1 = [["clean"] + [_ci(c["clean"]) for c in cfgs]]
     t1 += [[k.replace("_", " ")] + [_ci(c["corruption"][k]) for c in cfgs] for k in result["corruptions"]]
-    t1 += [["mean corrupted"] + [_ci(c["mean_corruption"]) for c in cfgs],
-           [f"mCE vs {result['baseline']} (%)"] + [_ci(c["mce"], 1) for c in cfgs]]
+    t1 += [
+        ["mean corrupted"] + [_ci(c["mean_corruption"]) for c in cfgs],
+        [f"mCE vs {result['baseline']} (%)"] + [_ci(c["mce"], 1) for c in cfgs],
+    ]
     t2 = []
     for c in cfgs:
         for s in c["rejection"][result["rubbish"][0]]:
-            t2.append([c["name"], s] + [f"{_ci(c['rejection'][g][s]['auroc'], 3)} / {_ci(c['rejection'][g][s]['fpr95'], 3)}"
-                                        for g in result["rubbish"]])
+            t2.append(
+                [c["name"], s]
+                + [
+                    f"{_ci(c['rejection'][g][s]['auroc'], 3)} / {_ci(c['rejection'][g][s]['fpr95'], 3)}"
+                    for g in result["rubbish"]
+                ]
+            )
     t3 = []
     for v in result["comparisons"]:
         t3.append([v["name"], "clean error (pp)", _diff(v["clean"])])
@@ -45,9 +57,19 @@ def tables(result: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                 d = v["rejection"][g][label]
                 t3.append([v["name"], f"{g}: AUROC, {score}", _diff(d["auroc"], 3)])
                 t3.append([v["name"], f"{g}: FPR at 95% TPR, {score}", _diff(d["fpr95"], 3)])
-    return [("Error (%) per corruption: mean [95% t-interval over seeds]", ["set"] + names, t1),
-            ("Rejection: AUROC / FPR at 95% TPR, test digits against rubbish", ["config", "score"] + result["rubbish"], t2),
-            (f"Against {result['baseline']}: difference [95% Welch interval] and p", ["config", "figure", "difference"], t3)]
+    return [
+        ("Error (%) per corruption: mean [95% t-interval over seeds]", ["set"] + names, t1),
+        (
+            "Rejection: AUROC / FPR at 95% TPR, test digits against rubbish",
+            ["config", "score"] + result["rubbish"],
+            t2,
+        ),
+        (
+            f"Against {result['baseline']}: difference [95% Welch interval] and p",
+            ["config", "figure", "difference"],
+            t3,
+        ),
+    ]
 
 
 def markdown(result: dict) -> str:
@@ -69,8 +91,13 @@ def _tex(s: str) -> str:
 def latex(result: dict) -> str:
     out = []
     for title, head, rows in tables(result):
-        out += [f"% {title}", "\\begin{tabular}{" + "l" * len(head) + "}", "\\hline",
-                " & ".join(_tex(h) for h in head) + " \\\\", "\\hline"]
+        out += [
+            f"% {title}",
+            "\\begin{tabular}{" + "l" * len(head) + "}",
+            "\\hline",
+            " & ".join(_tex(h) for h in head) + " \\\\",
+            "\\hline",
+        ]
         out += [" & ".join(_tex(x) for x in r) + " \\\\" for r in rows]
         out += ["\\hline", "\\end{tabular}", ""]
     return "\n".join(out)
@@ -86,7 +113,19 @@ def csv_text(result: dict) -> str:
         if x is None:
             return
         lo, hi = x["ci95"] if x["ci95"] else ("", "")
-        w.writerow([c["name"], c["n"], figure, set_, score, x["mean"], lo, hi, ";".join(f"{v:.6g}" for v in x["values"])])
+        w.writerow(
+            [
+                c["name"],
+                c["n"],
+                figure,
+                set_,
+                score,
+                x["mean"],
+                lo,
+                hi,
+                ";".join(f"{v:.6g}" for v in x["values"]),
+            ]
+        )
 
     for c in result["configs"]:
         row(c, "error_pct", "clean", "", c["clean"])
@@ -105,5 +144,3 @@ def render(result: dict, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(result, indent=2, sort_keys=True) + "\n"
     return {"md": markdown, "latex": latex, "csv": csv_text}[fmt](result)
-
-

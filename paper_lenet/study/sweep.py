@@ -6,15 +6,18 @@ fast path applies) the seeds of a config share up to `jobs` processes of at leas
 seeds each (`train --seeds`, paper_lenet.training.lockstep, logged to DIR/<name>/seeds<a>+<b>.log), each seed
 still in its own locked, resumable run directory. Finished runs (summary.json
 present) are skipped, unless they hold another config (a one-line error); killed ones are resumed
-(--resume-if-possible, which refuses another config); one that another process is writing (its lock, runlock.py)
+(--resume-if-possible, which refuses another config); one that another process is writing (its lock,
+runlock.py)
 is skipped and reported. A run directory is only ever resumable or
 finished (the trainer writes every file atomically, summary.json last). Ctrl-C (SIGINT), SIGTERM and
 SIGHUP, also when the sweep was started with SIGINT ignored (`cmd &`), are forwarded to every training
-process; the sweep waits for each to exit, which leaves it resumable, and exits 130 / 143 / 129. With `backend="ray"` the same runs
+process; the sweep waits for each to exit, which leaves it resumable, and exits 130 / 143 / 129. With
+`backend="ray"` the same runs
 are Ray tasks (paper_lenet.study.cluster), on this machine or on a cluster at `address`.
 
     sweep(["ablations/paper-maxpool", "lenet5_1998"], ["data.train_size=5000"], "0-4", "runs", jobs=2)
 """
+
 from __future__ import annotations
 
 import os
@@ -77,14 +80,26 @@ def plan(configs, overrides=(), seeds=(0,)) -> list[tuple[Path, str, int]]:
         path = resolve_config(c).resolve()
         name = load_config(path, [*THREADS, *overrides]).name
         if name in names:
-            raise UserError(f"sweep: {c} and {names[name]} are both named {name!r}; they would share a directory")
+            raise UserError(
+                f"sweep: {c} and {names[name]} are both named {name!r}; they would share a directory"
+            )
         names[name] = c
         files.append((path, name))
     return [(path, name, seed) for seed in seeds for path, name in files]
 
 
-def sweep(configs, overrides=(), seeds="5", out="runs", jobs: int = 2, backend: str = "process",
-          address: str | None = None, log=print, env: dict | None = None, lockstep: bool = True) -> int:
+def sweep(
+    configs,
+    overrides=(),
+    seeds="5",
+    out="runs",
+    jobs: int = 2,
+    backend: str = "process",
+    address: str | None = None,
+    log=print,
+    env: dict | None = None,
+    lockstep: bool = True,
+) -> int:
     """Run every config x seed into out/<name>/seed<k>/; returns the number of runs that failed or were
     skipped because another process holds their directory (runlock: `paper-lenet train` takes it).
     configs: files or shipped names; seeds: a spec (parse_seeds) or a list of ints; env: extra
@@ -105,20 +120,49 @@ def sweep(configs, overrides=(), seeds="5", out="runs", jobs: int = 2, backend: 
         except ImportError:
             raise UserError("--backend ray needs ray: pip install 'paper-lenet[cluster]'") from None
         with stop_on_signals():  # SIGTERM and SIGHUP cancel the tasks as Ctrl-C does (cluster.py)
-            return run_set_ray([(p, s) for p, _, s in runs], out, extra, address=address, env=env, log=log,
-                               jobs=None if address else jobs)
-    return _run_processes(runs, out, extra, jobs, log, dict(os.environ, OMP_NUM_THREADS="1", **(env or {})),
-                          lockstep)
+            return run_set_ray(
+                [(p, s) for p, _, s in runs],
+                out,
+                extra,
+                address=address,
+                env=env,
+                log=log,
+                jobs=None if address else jobs,
+            )
+    return _run_processes(
+        runs, out, extra, jobs, log, dict(os.environ, OMP_NUM_THREADS="1", **(env or {})), lockstep
+    )
 
 
 def _command(path: Path, seeds: list[int], extra, out: Path) -> list[str]:
     """One seed: `train CONFIG seed=K --out OUT/seedK`; several: `train CONFIG --seeds A,B --out OUT`, each
     with --resume-if-possible where there is something to continue (a run stopped before it began starts)."""
     if len(seeds) > 1:
-        return [sys.executable, "-m", "paper_lenet", "train", str(path), *extra, "--seeds",
-                ",".join(map(str, seeds)), "--out", str(out), "--resume-if-possible"]
+        return [
+            sys.executable,
+            "-m",
+            "paper_lenet",
+            "train",
+            str(path),
+            *extra,
+            "--seeds",
+            ",".join(map(str, seeds)),
+            "--out",
+            str(out),
+            "--resume-if-possible",
+        ]
     run = out / f"seed{seeds[0]}"
-    cmd = [sys.executable, "-m", "paper_lenet", "train", str(path), f"seed={seeds[0]}", *extra, "--out", str(run)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "paper_lenet",
+        "train",
+        str(path),
+        f"seed={seeds[0]}",
+        *extra,
+        "--out",
+        str(run),
+    ]
     return cmd + ["--resume-if-possible"] if run.exists() else cmd
 
 
@@ -131,8 +175,13 @@ def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict, lockstep: 
             waiting.append((path, name, seed))
     names = {path: name for path, name, _ in runs}
     if lockstep:  # seeds of one config in shared processes where the lockstep kernel applies
-        waiting = groups(list(names), [(p, s) for p, _, s in waiting], jobs,
-                         lambda p, s: load_config(p, [f"seed={s}", *extra]), log)
+        waiting = groups(
+            list(names),
+            [(p, s) for p, _, s in waiting],
+            jobs,
+            lambda p, s: load_config(p, [f"seed={s}", *extra]),
+            log,
+        )
     else:
         waiting = [(path, [seed]) for path, _, seed in waiting]
     progress = Progress(len(runs), jobs=jobs, done=len(runs) - sum(len(s) for _, s in waiting))
@@ -145,11 +194,17 @@ def _run_processes(runs, out: Path, extra, jobs: int, log, env: dict, lockstep: 
                 failed, skipped = _loop(waiting, names, running, jobs, out, extra, env, progress, caught)
             except KeyboardInterrupt as e:
                 _stop(running, getattr(e, "signum", signal.SIGINT))
-                print(f"\ninterrupted: {len(running)} run(s) stopped, each resumable; the same command continues",
-                      file=sys.stderr)
+                print(
+                    f"\ninterrupted: {len(running)} run(s) stopped, each resumable; the same command "
+                    f"continues",
+                    file=sys.stderr,
+                )
                 raise
         if skipped:
-            log(f"{skipped} run(s) skipped: another process is writing them (run the sweep again when it ends)")
+            log(
+                f"{skipped} run(s) skipped: another process is writing them (run the sweep again when it "
+                f"ends)"
+            )
     finally:
         if progress.tty:
             print(file=progress.stream)
@@ -164,6 +219,7 @@ def _loop(waiting, names, running, jobs, out, extra, env, progress, caught) -> t
 
     def seeds_running():
         return sum(r[4] for r in running.values())
+
     while waiting or running:
         while waiting and len(running) < jobs:
             if caught:
@@ -185,8 +241,13 @@ def _loop(waiting, names, running, jobs, out, extra, env, progress, caught) -> t
             logpath.parent.mkdir(parents=True, exist_ok=True)
             f = open(logpath, "a")
             # its own session: Ctrl-C reaches it only through _stop, which waits for it to exit
-            proc = subprocess.Popen(_command(path, free, extra, out / name), stdout=f, stderr=subprocess.STDOUT,
-                                    env=env, start_new_session=True)
+            proc = subprocess.Popen(
+                _command(path, free, extra, out / name),
+                stdout=f,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
             running[proc] = (key, time.time(), logpath, f, len(free))
         if not running:  # the last ones were skipped
             continue
@@ -197,8 +258,11 @@ def _loop(waiting, names, running, jobs, out, extra, env, progress, caught) -> t
         failed += n_seeds if done.returncode != 0 else 0
         for _ in range(n_seeds):
             progress.finished(time.time() - t0 if done.returncode == 0 else None)
-        note = (f"{key}: done in {time.time() - t0:.0f}s" if done.returncode == 0
-                else f"{key}: failed (exit {done.returncode}; see {logpath})")
+        note = (
+            f"{key}: done in {time.time() - t0:.0f}s"
+            if done.returncode == 0
+            else f"{key}: failed (exit {done.returncode}; see {logpath})"
+        )
     progress.show(0, note)
     return failed, skipped
 

@@ -4,9 +4,11 @@ Per-sample SDLM steps (the paper's training) are timed on one thread, reference 
 against the compiled fast path, from the same initialisation over the same samples: the median
 per-step time over chunks of steps, after a warm-up. Also: the ablation variants, the comparison's
 nets of Fig. 9 (seqnet.c), one modern
-minibatch epoch (compiled gradients and autograd), evaluation throughput, the curvature (h_kk) estimate, and from these a
+minibatch epoch (compiled gradients and autograd), evaluation throughput, the curvature (h_kk) estimate, and
+from these a
 projection of the whole configs/lenet5_1998.yaml run.
 """
+
 from __future__ import annotations
 
 import copy
@@ -59,8 +61,13 @@ def _machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def _steps_us(stepper, x, y, idx) -> float:
@@ -81,14 +88,16 @@ def _step_times(cfg, data, steps: int, rates_from: int = 500) -> dict:
     x, y = data.train_x, data.train_y
     hess = curvature(ref, x[:rates_from], y[:rates_from], cfg.train.loss, cfg.train.map_j)
     rates = sdlm_rates(ref, hess, cfg.train.sdlm.eta[0][1], cfg.train.sdlm.mu)
-    idx = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))[:steps + CHUNK]
+    idx = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))[: steps + CHUNK]
     out = {}
     supported, fast_stepper = method(cfg.model.arch).fast  # lenet5.c, or seqnet.c for the comparison's nets
     why = supported(fast, cfg)
     if why is not None:
         raise RuntimeError(f"bench needs the fast path: {why}")
-    for name, stepper in (("reference", ReferenceStepper(ref, cfg.train.loss, cfg.train.map_j)),
-                          ("fast", fast_stepper(fast, cfg.train.loss, cfg.train.map_j))):
+    for name, stepper in (
+        ("reference", ReferenceStepper(ref, cfg.train.loss, cfg.train.map_j)),
+        ("fast", fast_stepper(fast, cfg.train.loss, cfg.train.map_j)),
+    ):
         stepper.set_rates(rates)
         if cfg.train.sdlm.hessian == "running":
             stepper.set_running(hess, cfg.train.sdlm.eta[0][1], cfg.train.sdlm.mu, cfg.train.sdlm.gamma)
@@ -108,7 +117,9 @@ def _fig9_step_times(steps: int) -> dict:
         cfg = _config(f"fig9/{name}")
         data = load_mnist(cfg.data, cfg.model.input_size, cfg.seed, log=lambda *_: None)
         t = _step_times(cfg, data, steps)
-        t["run_steps_min"] = round(cfg.train.epochs * cfg.data.train_size * t["per_sample_step_us"]["fast"] * 1e-6 / 60, 1)
+        t["run_steps_min"] = round(
+            cfg.train.epochs * cfg.data.train_size * t["per_sample_step_us"]["fast"] * 1e-6 / 60, 1
+        )
         out[name] = t
     return out
 
@@ -143,7 +154,7 @@ def _minibatch_epoch_s(threads: int, fast: bool) -> float:
     torch.set_num_threads(1 if grad is not None else threads)  # as train() does
     t0 = time.perf_counter()
     for i in range(0, len(order), cfg.train.batch_size):
-        minibatch_step(model, opt, data.train_x, data.train_y, order[i:i + cfg.train.batch_size], cfg, grad)
+        minibatch_step(model, opt, data.train_x, data.train_y, order[i : i + cfg.train.batch_size], cfg, grad)
     dt = round(time.perf_counter() - t0, 1)
     if grad is not None:
         grad.close()
@@ -195,7 +206,9 @@ def bench(steps: int = 2000, log=print, only_lockstep: bool = False) -> dict:
     res["eval_images_per_s_1thread"] = _eval_images_per_s(model, data, cfg, 1)
     log("timing one minibatch epoch of configs/modern.yaml ...")
     res["minibatch_epoch_s"] = _minibatch_epoch_s(default_threads, fast=True)
-    res["minibatch_epoch_s_1thread"] = _minibatch_epoch_s(1, fast=True)  # a busy shared core slows 2 threads most
+    res["minibatch_epoch_s_1thread"] = _minibatch_epoch_s(
+        1, fast=True
+    )  # a busy shared core slows 2 threads most
     res["minibatch_epoch_s_autograd"] = _minibatch_epoch_s(default_threads, fast=False)
     torch.set_num_threads(default_threads)
     res["projected_lenet5_1998_s"] = projection(res, cfg)
@@ -220,29 +233,42 @@ def projection(res: dict, cfg) -> dict:
 
 def _table(res: dict) -> str:
     if "per_sample_step_us" not in res:  # --lockstep: that part only
-        return "\n".join([f"machine: {res['machine']['cpu']}, {res['machine']['cores']} cores", ""]
-                         + lockstep_table(res["lockstep"]))
+        return "\n".join(
+            [f"machine: {res['machine']['cpu']}, {res['machine']['cores']} cores", ""]
+            + lockstep_table(res["lockstep"])
+        )
     m, st = res["machine"], res["per_sample_step_us"]
-    rows = [f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads)",
-            f"fast path cold build: {res['fast_build_s']:.1f} s", "",
-            f"{'per-sample SDLM step (1 thread)':34s} {'reference us':>13s} {'fast us':>9s} {'speedup':>8s}",
-            f"{'paper (lenet5_1998)':34s} {st['reference']:13.1f} {st['fast']:9.1f} {res['speedup']:7.1f}x"]
+    rows = [
+        f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads)",
+        f"fast path cold build: {res['fast_build_s']:.1f} s",
+        "",
+        f"{'per-sample SDLM step (1 thread)':34s} {'reference us':>13s} {'fast us':>9s} {'speedup':>8s}",
+        f"{'paper (lenet5_1998)':34s} {st['reference']:13.1f} {st['fast']:9.1f} {res['speedup']:7.1f}x",
+    ]
     for name, v in res["variants"].items():
         s = v["per_sample_step_us"]
         rows.append(f"{'  ' + name:34s} {s['reference']:13.1f} {s['fast']:9.1f} {v['speedup']:7.1f}x")
     rows.append(f"{'Fig. 9 nets (seqnet.c)':34s} {'':13s} {'':9s} {'':8s}  steps of a run, fast")
     for name, v in res["fig9"].items():
         s = v["per_sample_step_us"]
-        rows.append(f"{'  fig9/' + name:34s} {s['reference']:13.1f} {s['fast']:9.1f} {v['speedup']:7.1f}x  "
-                    f"{v['run_steps_min']:.1f} min")
+        rows.append(
+            f"{'  fig9/' + name:34s} {s['reference']:13.1f} {s['fast']:9.1f} {v['speedup']:7.1f}x  "
+            f"{v['run_steps_min']:.1f} min"
+        )
     p = res["projected_lenet5_1998_s"]
-    rows += ["", f"h_kk estimate (500 samples): {res['curvature_s']:.2f} s",
-             f"evaluation: {res['eval_images_per_s']:,} images/s ({res['eval_images_per_s_1thread']:,} on 1 thread)",
-             f"modern minibatch epoch (batch 128 Adam, 60,000 images): fast {res['minibatch_epoch_s']:.1f} s "
-             f"({res['minibatch_epoch_s_1thread']:.1f} s on 1 thread), autograd {res['minibatch_epoch_s_autograd']:.1f} s",
-             f"projected lenet5_1998 run ({res['projected_passes']} passes): fast {p['fast'] / 60:.0f} min, "
-             f"reference {p['reference'] / 3600:.1f} h",
-             f"peak RSS: {res['peak_rss_mb']:.0f} MB", ""] + lockstep_table(res["lockstep"])
+    rows += [
+        "",
+        f"h_kk estimate (500 samples): {res['curvature_s']:.2f} s",
+        f"evaluation: {res['eval_images_per_s']:,} images/s ({res['eval_images_per_s_1thread']:,} on 1 "
+        f"thread)",
+        f"modern minibatch epoch (batch 128 Adam, 60,000 images): fast {res['minibatch_epoch_s']:.1f} s "
+        f"({res['minibatch_epoch_s_1thread']:.1f} s on 1 thread), autograd "
+        f"{res['minibatch_epoch_s_autograd']:.1f} s",
+        f"projected lenet5_1998 run ({res['projected_passes']} passes): fast {p['fast'] / 60:.0f} min, "
+        f"reference {p['reference'] / 3600:.1f} h",
+        f"peak RSS: {res['peak_rss_mb']:.0f} MB",
+        "",
+    ] + lockstep_table(res["lockstep"])
     return "\n".join(rows)
 
 

@@ -8,6 +8,7 @@ the heads are left out, so the fraction of peak is a lower bound on the busy par
 is the thread's CPU time (time.thread_time), steps and FMA loop alike: on a shared machine the
 process's share of the core drops out of the ratios (cache contention from the others does not).
 """
+
 from __future__ import annotations
 
 import copy
@@ -38,7 +39,16 @@ def lockstep_flops(cfg) -> int:
     c1, c3m, c5, f6 = h1 * h1 * 6 * 25, h3 * h3 * c3 * 25, h5 * h5 * 120 * 16 * 25, h5 * h5 * 120 * 84
     f7 = 840  # the RBF distances or the linear head: 84 x 10
     macs = 2 * c1 + 3 * c3m + 3 * c5 + 3 * f6 + 2 * f7
-    weights = 6 * 26 + 12 + c3 * 25 + 16 + 32 + 120 * (16 * 25 + 1) + 84 * 121 + (850 if head(m.head).trainable else 0)
+    weights = (
+        6 * 26
+        + 12
+        + c3 * 25
+        + 16
+        + 32
+        + 120 * (16 * 25 + 1)
+        + 84 * 121
+        + (850 if head(m.head).trainable else 0)
+    )
     return 2 * (macs + weights)
 
 
@@ -74,13 +84,20 @@ def lockstep_steps(cfg, data, steps: int) -> dict:
     steps = max(2, steps // CHUNK) * CHUNK
     x, y = data.train_x, data.train_y
     base = build_model(cfg.model, seed=0)
-    rates = sdlm_rates(base, curvature(base, x[:500], y[:500], cfg.train.loss, cfg.train.map_j),
-                       cfg.train.sdlm.eta[0][1], cfg.train.sdlm.mu)
+    rates = sdlm_rates(
+        base,
+        curvature(base, x[:500], y[:500], cfg.train.loss, cfg.train.map_j),
+        cfg.train.sdlm.eta[0][1],
+        cfg.train.sdlm.mu,
+    )
     out = {}
     for k in LANES:
         models = [build_model(cfg.model, seed=s) for s in range(k)]
-        orders = [torch.randperm(len(y), generator=torch.Generator().manual_seed(s))[:steps + CHUNK] for s in range(k)]
-        chunks = [[o[i:i + CHUNK] for o in orders] for i in range(0, steps + CHUNK, CHUNK)]
+        orders = [
+            torch.randperm(len(y), generator=torch.Generator().manual_seed(s))[: steps + CHUNK]
+            for s in range(k)
+        ]
+        chunks = [[o[i : i + CHUNK] for o in orders] for i in range(0, steps + CHUNK, CHUNK)]
         if k == 1:
             s = FastStepper(copy.deepcopy(models[0]), cfg.train.loss, cfg.train.map_j)
             s.set_rates(rates)
@@ -103,16 +120,27 @@ def bench_lockstep(cfg, data, steps: int) -> dict:
     rate = lockstep_steps(cfg, data, steps)
     gflops = {k: round(r * flops / 1e9, 1) for k, r in rate.items()}
     best = max(rate, key=rate.get)
-    return {"model_steps_per_s": rate, "gflops": gflops, "flops_per_model_step": flops,
-            "fma_peak_gflops": peak, "best_lanes": best, "speedup_best": round(rate[best] / rate[1], 2),
-            "peak_fraction_best": round(gflops[best] / max(peak.values()), 3)}
+    return {
+        "model_steps_per_s": rate,
+        "gflops": gflops,
+        "flops_per_model_step": flops,
+        "fma_peak_gflops": peak,
+        "best_lanes": best,
+        "speedup_best": round(rate[best] / rate[1], 2),
+        "peak_fraction_best": round(gflops[best] / max(peak.values()), 3),
+    }
 
 
 def table(res: dict) -> list[str]:
     r, g = res["model_steps_per_s"], res["gflops"]
     peak = max(res["fma_peak_gflops"].values())
-    rows = [(f"seeds in lockstep, 1 thread ({res['flops_per_model_step'] / 1e6:.2f} Mflop a model-step; "
-             f"FMA peak {peak:.1f} GFLOP/s)"), f"{'K':>4s} {'model-steps/s':>14s} {'GFLOP/s':>8s} {'of peak':>8s} {'vs K=1':>7s}"]
+    rows = [
+        (
+            f"seeds in lockstep, 1 thread ({res['flops_per_model_step'] / 1e6:.2f} Mflop a model-step; "
+            f"FMA peak {peak:.1f} GFLOP/s)"
+        ),
+        f"{'K':>4s} {'model-steps/s':>14s} {'GFLOP/s':>8s} {'of peak':>8s} {'vs K=1':>7s}",
+    ]
     for k in r:
         rows.append(f"{k:4d} {r[k]:14,d} {g[k]:8.1f} {100 * g[k] / peak:7.1f}% {r[k] / r[1]:6.2f}x")
     return rows

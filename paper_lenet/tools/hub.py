@@ -10,6 +10,7 @@ SHA-256 on every load) and its run's config.yaml, and meta.json with the figures
 committed runs, which an installed wheel does not have. Regenerate them from a checkout with
 `python -m experiments.package_weights results/runs`; a test checks they agree.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,10 +50,13 @@ class Weights:
         return WEIGHTS_DIR / f"{self.name}.yaml"
 
 
-REGISTRY = {w.name: w for w in (
-    Weights("lenet5_1998", "6ff1d4ce9943c14ee65b5407666e92560778413bbe824ee7b2534715f95d4c08", 0),
-    Weights("lenet5_lush", "ccb23463a2bd600c63eb2b12fa3ebf2b8271df5b953757d0ab68ed1493edd1c4", 0),
-)}
+REGISTRY = {
+    w.name: w
+    for w in (
+        Weights("lenet5_1998", "6ff1d4ce9943c14ee65b5407666e92560778413bbe824ee7b2534715f95d4c08", 0),
+        Weights("lenet5_lush", "ccb23463a2bd600c63eb2b12fa3ebf2b8271df5b953757d0ab68ed1493edd1c4", 0),
+    )
+}
 
 
 def weights(name: str) -> Weights:
@@ -68,8 +72,10 @@ def load_state(w: Weights) -> dict:
     data = w.path.read_bytes()
     got = hashlib.sha256(data).hexdigest()
     if got != w.sha256:
-        raise UserError(f"{w.path}: SHA-256 {got} does not match the registered {w.sha256} "
-                        "(damaged or altered weights; reinstall paper-lenet)")
+        raise UserError(
+            f"{w.path}: SHA-256 {got} does not match the registered {w.sha256} "
+            "(damaged or altered weights; reinstall paper-lenet)"
+        )
     return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
 
 
@@ -97,9 +103,15 @@ def build_meta(runs: Path) -> dict:
             raise UserError(f"{Path(runs, name)}: no seed{w.seed}/summary.json")
         vals = list(errors.values())
         cfg = rundir.load_run_config(Path(runs, name, f"seed{w.seed}"))
-        meta[name] = {"config_name": name, "seed": w.seed, "test_error": errors[w.seed],
-                      "test_error_mean": sum(vals) / len(vals), "test_error_ci95": list(t_interval(vals)),
-                      "seeds": sorted(errors), "params": sum(p.numel() for p in build_model(cfg.model).parameters())}
+        meta[name] = {
+            "config_name": name,
+            "seed": w.seed,
+            "test_error": errors[w.seed],
+            "test_error_mean": sum(vals) / len(vals),
+            "test_error_ci95": list(t_interval(vals)),
+            "seeds": sorted(errors),
+            "params": sum(p.numel() for p in build_model(cfg.model).parameters()),
+        }
     return meta
 
 

@@ -2,6 +2,7 @@
 `paper-lenet show-maps` (the paper's Fig. 2 with a real digit: the input, every layer's feature maps
 from the model's own `trace`, and the 10 outputs) and `paper-lenet show-distortions` (originals and
 distorted copies, data/distort.distortion_grid). matplotlib is imported here only."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,7 +34,7 @@ def draw_seen(fields: np.ndarray, results: list[dict], path, axis: str = "score"
     and its 10 outputs (`axis`: what they are, the head's `axis`), the chosen class in red."""
     fig = figure(7.0, 2.2 * len(fields))
     axes = fig.subplots(len(fields), 2, squeeze=False, gridspec_kw={"width_ratios": [1, 2.5]})
-    for (a, b), field, r in zip(axes, fields, results):
+    for (a, b), field, r in zip(axes, fields, results, strict=False):
         a.imshow(field, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         _plain(a)
         a.set_title(Path(r["image"]).name, fontsize=8)
@@ -99,7 +100,10 @@ def save_distortion_grid(raw, cfg, path, n: int = 10, copies: int = 6, seed: int
             ax.set_xticks([])
             ax.set_yticks([])
         axes[r][0].set_ylabel("original" if r == 0 else f"copy {r}", fontsize=7)
-    fig.suptitle(f"translate ±{cfg.translate:g}px  scale ±{cfg.scale:g}  squeeze ±{cfg.squeeze:g}"
-                 f"  shear ±{cfg.shear:g}", fontsize=8)
+    fig.suptitle(
+        f"translate ±{cfg.translate:g}px  scale ±{cfg.scale:g}  squeeze ±{cfg.squeeze:g}"
+        f"  shear ±{cfg.shear:g}",
+        fontsize=8,
+    )
     fig.tight_layout()
     return save_figure(fig, path, dpi=110)

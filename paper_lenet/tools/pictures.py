@@ -3,6 +3,7 @@ file written whole or not at all) and one tile-grid helper: the PNG tile grids o
 `show-tangents` and `show-corruptions`, and the matplotlib plots of `compare --plot` and `robustness
 --plot` (maps.py draws `show-maps`, `show-distortions` and `predict --show` with `figure` and
 `save_figure` from here). matplotlib is imported here only, and only when a figure is drawn."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -59,15 +60,16 @@ def tile_grid(rows, side: int, gap: int, line: float = 0.0, cell: float | None =
         for c, tile in enumerate(tiles):
             y, x = r * step + gap, c * step + gap
             if cell is not None:
-                canvas[y:y + side, x:x + side] = cell
+                canvas[y : y + side, x : x + side] = cell
             t = np.asarray(tile)
             oy, ox = (side - t.shape[0]) // 2, (side - t.shape[1]) // 2
-            canvas[y + oy:y + oy + t.shape[0], x + ox:x + ox + t.shape[1]] = t
+            canvas[y + oy : y + oy + t.shape[0], x + ox : x + ox + t.shape[1]] = t
     return canvas
 
 
-def save_preprocessing_grid(raw, modes, path, zoom: int = 4, gap: int = 2, variant: str = "text",
-                            threshold: float = 128) -> Path:
+def save_preprocessing_grid(
+    raw, modes, path, zoom: int = 4, gap: int = 2, variant: str = "text", threshold: float = 128
+) -> Path:
     """`show-preprocessing`: a PNG with one column per image of raw [n,28,28] and one row per mode
     (`none` = the raw digit), each tile centred in a 28x28 cell, dark ink on white, enlarged `zoom`
     times; deslant rows use data.deslant `variant` and `threshold`."""
@@ -84,11 +86,12 @@ def save_tangent_picture(rows, side: int, path, zoom: int = 6, gap: int = 2) -> 
 
 
 def save_labelled_rows(path, names, rows: np.ndarray, zoom: int = 3, label_width: int = 90) -> Path:
-    """`show-corruptions`: uint8 image strips (rows, H, W), each enlarged `zoom` times, its name left of it."""
+    """`show-corruptions`: uint8 image strips (rows, H, W), each enlarged `zoom` times, its name left of
+    it."""
     h, w = rows.shape[1] * zoom, rows.shape[2] * zoom
     canvas = Image.new("L", (label_width + w, h * len(rows)), 255)
     draw = ImageDraw.Draw(canvas)
-    for i, (name, row) in enumerate(zip(names, rows)):
+    for i, (name, row) in enumerate(zip(names, rows, strict=False)):
         canvas.paste(Image.fromarray(row).resize((w, h), Image.NEAREST), (label_width, i * h))
         draw.text((4, i * h + h // 2 - 6), name, fill=0)
     return save(path, lambda f: canvas.save(f, format="PNG", optimize=True))
@@ -127,7 +130,9 @@ def robustness_plot(result: dict, path) -> Path:
         for k, g in enumerate(result["rubbish"]):
             s = next(iter(c["rejection"][g]))
             off = y + (k - len(result["rubbish"]) / 2) * 0.1
-            _interval(ax2, c["rejection"][g][s]["auroc"], off, color=f"C{k}", capsize=2, label=g if y == 0 else None)
+            _interval(
+                ax2, c["rejection"][g][s]["auroc"], off, color=f"C{k}", capsize=2, label=g if y == 0 else None
+            )
     for ax in (ax1, ax2):
         ax.set_yticks(range(len(cfgs)), [c["name"] for c in cfgs])
         ax.set_ylim(len(cfgs) - 0.5, -0.5)

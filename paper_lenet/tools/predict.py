@@ -7,6 +7,7 @@ anything is printed; each bad one gets a one-line error naming it (stderr) and a
 field (JSON, CSV), the good ones are predicted all the same, and the command exits 2 if any failed.
 `--strict`: the first bad file stops the command, nothing printed.
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,7 +41,9 @@ def expand(inputs, strict: bool = True) -> list:
             if p.is_dir():
                 found = _images(p.iterdir())
                 if not found:
-                    raise UserError(f"{p}: no image files in this directory (looked for {' '.join(IMAGE_SUFFIXES)})")
+                    raise UserError(
+                        f"{p}: no image files in this directory (looked for {' '.join(IMAGE_SUFFIXES)})"
+                    )
                 out += found
             elif not p.exists() and any(c in item for c in "*?["):
                 found = _images(glob.glob(item, recursive=True))
@@ -61,13 +64,22 @@ def expand(inputs, strict: bool = True) -> list:
 @dataclasses.dataclass(frozen=True)
 class _Bad:
     """An input that could not be read, in its place in the batch."""
+
     image: str
     error: str
 
 
 @torch.no_grad()
-def predict_files(inputs, run: str | None = None, name: str | None = None, fmt: str = "text",
-                  show: str | None = None, out=None, strict: bool = False, err=None) -> list[dict]:
+def predict_files(
+    inputs,
+    run: str | None = None,
+    name: str | None = None,
+    fmt: str = "text",
+    show: str | None = None,
+    out=None,
+    strict: bool = False,
+    err=None,
+) -> list[dict]:
     """Class and the 10 outputs (RBF distances: the smallest wins; else scores: the largest) for
     each image; printed as text (one line per file), a JSON list or CSV, in the order given.
     A file that cannot be read gets its one-line error on stderr and a row with an `error` field
@@ -89,13 +101,20 @@ def predict_files(inputs, run: str | None = None, name: str | None = None, fmt: 
     kind = model.head.output
     good = sorted(fields)
     outs = model(tf.from_fields(torch.stack([fields[i] for i in good]))) if good else torch.zeros(0, 10)
-    predicted = dict(zip(good, zip(model.scores(outs).argmax(1).tolist(), outs)))
+    predicted = dict(zip(good, zip(model.scores(outs).argmax(1).tolist(), outs, strict=False), strict=False))
     res = []
     for i, item in enumerate(items):
         if i in predicted:
             c, o = predicted[i]
-            res.append({"image": str(item), "model": label, "class": c, "output": kind,
-                        "values": [round(float(v), 4) for v in o]})
+            res.append(
+                {
+                    "image": str(item),
+                    "model": label,
+                    "class": c,
+                    "output": kind,
+                    "values": [round(float(v), 4) for v in o],
+                }
+            )
         else:
             res.append({"image": item.image, "model": label, "error": " ".join(item.error.split())})
             print(f"paper-lenet: error: {res[-1]['error']}", file=err)  # one line each, as every error
@@ -105,8 +124,12 @@ def predict_files(inputs, run: str | None = None, name: str | None = None, fmt: 
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(["image", "class", "model", "output", *(f"v{d}" for d in range(10)), "error"])
-        w.writerows([r["image"], r["class"], r["model"], r["output"], *r["values"], ""] if "error" not in r
-                    else [r["image"], "", r["model"], "", *[""] * 10, r["error"]] for r in res)
+        w.writerows(
+            [r["image"], r["class"], r["model"], r["output"], *r["values"], ""]
+            if "error" not in r
+            else [r["image"], "", r["model"], "", *[""] * 10, r["error"]]
+            for r in res
+        )
         print(buf.getvalue(), end="", file=out)
     else:
         what = model.head.reading
@@ -115,8 +138,12 @@ def predict_files(inputs, run: str | None = None, name: str | None = None, fmt: 
                 vals = " ".join(f"{d}:{v:.2f}" for d, v in enumerate(r["values"]))
                 print(f"{r['image']}: {r['class']}  [{label}; {what}: {vals}]", file=out)
     if show and good:
-        draw_seen(torch.stack([fields[i] for i in good]).numpy(), [r for r in res if "error" not in r], show,
-                  model.head.axis)
+        draw_seen(
+            torch.stack([fields[i] for i in good]).numpy(),
+            [r for r in res if "error" not in r],
+            show,
+            model.head.axis,
+        )
         print(f"wrote {show}", file=sys.stderr)
     return res
 

@@ -17,6 +17,7 @@ The earlier paired two-level bootstrap (`paired_bootstrap`) stays for that compa
 its percentile interval is too narrow (resampling n seeds shrinks the variance by (n-1)/n and no
 Student-t widening is applied), and compare's JSON reports it only as `bootstrap_ci95`.
 """
+
 from __future__ import annotations
 
 import math
@@ -89,22 +90,37 @@ def welch(values_a, values_b, test_var: float = 0.0, test_df: float = math.inf, 
     if not a or not b:
         raise ValueError(f"welch: each arm needs at least one value, got {len(a)} and {len(b)}")
     (ma, sa), (mb, sb) = mean_std(a), mean_std(b)
-    out = {"diff": ma - mb, "se": None, "df": None, "ci95": None, "p_value": None, "reason": None,
-           "var_a": sa ** 2, "var_b": sb ** 2, "n_a": len(a), "n_b": len(b), "test_var": float(test_var)}
+    out = {
+        "diff": ma - mb,
+        "se": None,
+        "df": None,
+        "ci95": None,
+        "p_value": None,
+        "reason": None,
+        "var_a": sa**2,
+        "var_b": sb**2,
+        "n_a": len(a),
+        "n_b": len(b),
+        "test_var": float(test_var),
+    }
     if len(a) < 2 or len(b) < 2:
         out["reason"] = "1 seed: no interval"
         return out
-    va, vb = sa ** 2 / len(a), sb ** 2 / len(b)
+    va, vb = sa**2 / len(a), sb**2 / len(b)
     var = va + vb + test_var
     if var == 0:  # every seed equal and no test-sample spread: the difference is exact
         out.update(se=0.0, df=math.inf, ci95=(out["diff"], out["diff"]), p_value=float(out["diff"] == 0))
         return out
-    denom = va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1) + (test_var ** 2 / test_df if test_df else 0.0)
-    df = var ** 2 / denom if denom > 0 else math.inf
+    denom = va**2 / (len(a) - 1) + vb**2 / (len(b) - 1) + (test_var**2 / test_df if test_df else 0.0)
+    df = var**2 / denom if denom > 0 else math.inf
     se = math.sqrt(var)
     half = float(student_t.ppf(0.5 + level / 2, df)) * se
-    out.update(se=se, df=df, ci95=(out["diff"] - half, out["diff"] + half),
-               p_value=float(min(1.0, 2 * student_t.sf(abs(out["diff"]) / se, df))))
+    out.update(
+        se=se,
+        df=df,
+        ci95=(out["diff"] - half, out["diff"] + half),
+        p_value=float(min(1.0, 2 * student_t.sf(abs(out["diff"]) / se, df))),
+    )
     return out
 
 
@@ -137,9 +153,10 @@ def seeds_needed(res: dict, level: float = 0.95) -> tuple[int | None, str | None
     for n in range(2, MAX_SEEDS_NEEDED + 1):
         seed = (va + vb) / n
         var = seed + vt
-        denom = seed ** 2 / (n - 1) * ((va ** 2 + vb ** 2) / (va + vb) ** 2 if va + vb else 0.0)
-        # Satterthwaite with n_A = n_B = n: (va/n)^2/(n-1) + (vb/n)^2/(n-1); the test part's df is ~N (omitted)
-        df = var ** 2 / denom if denom > 0 else math.inf
+        denom = seed**2 / (n - 1) * ((va**2 + vb**2) / (va + vb) ** 2 if va + vb else 0.0)
+        # Satterthwaite with n_A = n_B = n: (va/n)^2/(n-1) + (vb/n)^2/(n-1); the test part's df is ~N
+        # (omitted)
+        df = var**2 / denom if denom > 0 else math.inf
         if float(student_t.ppf(0.5 + level / 2, df)) * math.sqrt(var) < d:
             return n, None
     return None, f"more than {MAX_SEEDS_NEEDED}"
@@ -178,11 +195,15 @@ def paired_bootstrap(wrong_a, wrong_b, reps: int = 10000, seed: int = 0, chunk: 
         r = min(chunk, reps - lo)
         wa, wb = _counts(rng, r, len(a)) / len(a), _counts(rng, r, len(b)) / len(b)  # seed weights
         w = _kept_counts(rng, r, n, a.shape[1])  # draws of each kept test image, the same for A and B
-        diffs[lo:lo + r] = ((wa @ a - wb @ b) * w).sum(1) / n
+        diffs[lo : lo + r] = ((wa @ a - wb @ b) * w).sum(1) / n
     low, high = np.quantile(diffs, [0.025, 0.975])
     observed = (a.sum() / len(a) - b.sum() / len(b)) / n
-    return {"diff": float(observed), "ci95": (float(low), float(high)),
-            "p_better": float(np.mean(diffs < 0) + 0.5 * np.mean(diffs == 0)), "replicates": diffs}
+    return {
+        "diff": float(observed),
+        "ci95": (float(low), float(high)),
+        "p_better": float(np.mean(diffs < 0) + 0.5 * np.mean(diffs == 0)),
+        "replicates": diffs,
+    }
 
 
 def _counts(rng, reps: int, n: int) -> np.ndarray:

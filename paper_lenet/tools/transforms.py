@@ -1,5 +1,6 @@
 """What a model sees: any image (a file, a PIL image, an array, a tensor) -> the (1, S, S) tensor its
 config expects. `predict`, `show-maps` and `pretrained(...).transforms` all use this one class."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,5 +32,7 @@ class Transform:
 
     def __repr__(self) -> str:
         d = self.data
-        return (f"Transform({self.name}: MNIST centring in 28x28, preprocess={d.preprocess}, pad={d.pad}, "
-                f"scaling={d.scaling}, input {self.input_size}x{self.input_size})")
+        return (
+            f"Transform({self.name}: MNIST centring in 28x28, preprocess={d.preprocess}, pad={d.pad}, "
+            f"scaling={d.scaling}, input {self.input_size}x{self.input_size})"
+        )

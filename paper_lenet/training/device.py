@@ -1,4 +1,5 @@
 """Where and on how many threads a run computes: train.threads and train.device."""
+
 from __future__ import annotations
 
 import torch

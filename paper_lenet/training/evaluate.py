@@ -1,4 +1,5 @@
 """Evaluation: test error, misses, loss and the 10x10 confusion matrix; `paper-lenet eval RUN_DIR`."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,14 @@ def evaluate(model, x, y, loss: str, map_j: float = 10.0, batch_size: int = 1000
     misses = int((pred != y).sum().item())
     conf = torch.zeros(10, 10, dtype=torch.long)
     conf.index_put_((y.cpu(), pred.cpu()), torch.ones_like(y.cpu()), accumulate=True)
-    return {"error": misses / len(y), "misses": misses, "loss": loss_sum / len(y),
-            "predictions": pred.cpu(), "margins": top_two_margin(scores).cpu(), "confusion": conf.tolist()}
+    return {
+        "error": misses / len(y),
+        "misses": misses,
+        "loss": loss_sum / len(y),
+        "predictions": pred.cpu(),
+        "margins": top_two_margin(scores).cpu(),
+        "confusion": conf.tolist(),
+    }
 
 
 def top_two_margin(scores: torch.Tensor) -> torch.Tensor:
@@ -46,7 +53,9 @@ def load_trained(run: Path):
     try:
         model.load_state_dict(state)
     except (AttributeError, TypeError, ValueError, RuntimeError) as e:
-        raise UserError(f"{weights}: damaged or not the weights of {run}'s model ({type(e).__name__})") from None
+        raise UserError(
+            f"{weights}: damaged or not the weights of {run}'s model ({type(e).__name__})"
+        ) from None
     return cfg, model
 
 
@@ -65,13 +74,20 @@ def eval_run(run: str, as_json: bool = False, root: str | None = None, write_mar
             raise UserError(f"{saved}: missing or not what model.pt predicts; margins not written")
         rundir.write_predictions(Path(run), "test", res["predictions"], res["margins"])
     res.pop("predictions"), res.pop("margins")
-    res = {"run": str(run), "test_error": res["error"], "test_misses": res["misses"],
-           "test_loss": res["loss"], "confusion": res["confusion"]}
+    res = {
+        "run": str(run),
+        "test_error": res["error"],
+        "test_misses": res["misses"],
+        "test_loss": res["loss"],
+        "confusion": res["confusion"],
+    }
     if as_json:
         print(json.dumps(res))
     else:
-        print(f"{run}: test error {100 * res['test_error']:.2f}% ({res['test_misses']} misses of "
-              f"{len(data.test_y)})\nconfusion (rows true 0-9, columns predicted 0-9):")
+        print(
+            f"{run}: test error {100 * res['test_error']:.2f}% ({res['test_misses']} misses of "
+            f"{len(data.test_y)})\nconfusion (rows true 0-9, columns predicted 0-9):"
+        )
         for i, row in enumerate(res["confusion"]):
             print(f"  {i}: " + " ".join(f"{v:5d}" for v in row))
     return res

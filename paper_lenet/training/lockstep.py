@@ -7,8 +7,10 @@ is its single run's (up to float32 summation order), so a seed resumes alone, or
 and its run directory is the same as `train` would make. After a kill the seeds' checkpoints may
 be at different places (each is written in turn): the ones behind step alone until they catch up.
 
-    train_seeds([load_config("lenet5_1998", [f"seed={s}"]) for s in range(3)], [Path(f"runs/s{s}") for s in range(3)])
+    train_seeds([load_config("lenet5_1998", [f"seed={s}"]) for s in range(3)], [Path(f"runs/s{s}") for s in
+    range(3)])
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -58,7 +60,7 @@ def train_seeds(cfgs: list[Config], outs: list[Path], resume: bool = False, log=
     lanes = default_lanes()
     out = []
     for i in range(0, len(cfgs), lanes):
-        out += _train_group(cfgs[i:i + lanes], [Path(o) for o in outs[i:i + lanes]], resume, log)
+        out += _train_group(cfgs[i : i + lanes], [Path(o) for o in outs[i : i + lanes]], resume, log)
     return out
 
 
@@ -70,7 +72,7 @@ def _train_group(cfgs, outs, resume, log) -> list[dict]:
     summaries: list = [None] * len(cfgs)
     with contextlib.ExitStack() as stack:
         live = []
-        for k, (cfg, out) in enumerate(zip(cfgs, outs)):
+        for k, (cfg, out) in enumerate(zip(cfgs, outs, strict=False)):
             set_threads(cfg)  # before env.json records them
             lane_log = _prefixed(log, cfg.seed)
             done = stack.enter_context(rundir.open_run(cfg, out, resume, lane_log))
@@ -109,9 +111,13 @@ def _steps_together(trainers: list[Trainer]) -> None:
         group = [k for k in live if (trainers[k].st.epoch, trainers[k].st.pos) == at]
         n, pos = trainers[group[0]].n, at[1]
         size = min(CHUNK, n - pos, *(every - (pos - passes[k]["last_ckpt"]) for k in group))
-        res = ls.run(group, [passes[k]["x"] for k in group], [trainers[k].y_train for k in group],
-                     [passes[k]["order"][pos:pos + size].cpu() for k in group])
-        for k, (err, loss_sum) in zip(group, res):
+        res = ls.run(
+            group,
+            [passes[k]["x"] for k in group],
+            [trainers[k].y_train for k in group],
+            [passes[k]["order"][pos : pos + size].cpu() for k in group],
+        )
+        for k, (err, loss_sum) in zip(group, res, strict=False):
             t, p = trainers[k], passes[k]
             t.st.pos += size
             t.st.errors += err
@@ -162,7 +168,7 @@ def groups(configs: list, seeds: list, jobs: int, load, log=print) -> list[tuple
         at = 0
         for g in range(n):
             k = size + (g < extra)
-            part = mine[at:at + k]
+            part = mine[at : at + k]
             out += [(c, part)] if k >= MIN_GROUP else [(c, [s]) for s in part]
             at += k
     return out

@@ -1,6 +1,7 @@
 """What each pass of a run sees, derived from (config, seed, pass) alone, so a resumed run re-derives it:
 the presentation order, the images h_kk is estimated on and when, the (distorted) inputs, the rates.
 """
+
 from __future__ import annotations
 
 import math

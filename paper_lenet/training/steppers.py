@@ -4,6 +4,7 @@ A stepper runs the updates for a chunk of sample indices in order and returns th
 error count and loss sum of that chunk (each measured before the sample's own update, as the
 paper's Fig. 5 training error is).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -57,12 +58,12 @@ class ReferenceStepper:
         # oneDNN convolutions are several times slower than PyTorch's native ones at batch 1
         with no_onednn():
             for i in idx.tolist():  # x and y may live on any device
-                out = model(x[i:i + 1])  # (1, 10)
-                target = y[i:i + 1]
+                out = model(x[i : i + 1])  # (1, 10)
+                target = y[i : i + 1]
                 loss = per_sample_loss(self.loss, out, target, self.map_j).sum()
                 grads = torch.autograd.grad(loss, self.params)
                 if self.sigma is not None:
-                    self._running_rates(x[i:i + 1], target)
+                    self._running_rates(x[i : i + 1], target)
                 sdlm_update(self.params, grads, self.rates)  # w_k <- w_k - eps_k dE/dw_k
                 with torch.no_grad():
                     errors += int(model.scores(out).argmax(1).item() != target.item())
@@ -98,18 +99,24 @@ def _fast_or_none(cfg, supported, make, log):
 
 
 def make_stepper(model, cfg, log=print):
-    """Per-sample SDLM: the registry's compiled stepper when it covers this model and device, else the reference."""
+    """Per-sample SDLM: the registry's compiled stepper when it covers this model and device, else the
+    reference."""
     fast = method(cfg.model.arch).fast
     t = cfg.train
     if fast is None:
         return ReferenceStepper(model, t.loss, t.map_j)
     supported, stepper = fast
-    return (_fast_or_none(cfg, lambda: supported(model, cfg), lambda: stepper(model, t.loss, t.map_j), log)
-            or ReferenceStepper(model, t.loss, t.map_j))
+    return _fast_or_none(
+        cfg, lambda: supported(model, cfg), lambda: stepper(model, t.loss, t.map_j), log
+    ) or ReferenceStepper(model, t.loss, t.map_j)
 
 
 def make_batch_grad(model, cfg, threads: int, log=print):
     """Minibatch optimizers: a FastBatchGrad when the fast path covers this model, else None
     (the training loop then uses autograd)."""
-    return _fast_or_none(cfg, lambda: fast_supported(model, cfg, per_sample=False),
-                         lambda: FastBatchGrad(model, cfg.train.loss, cfg.train.map_j, threads), log)
+    return _fast_or_none(
+        cfg,
+        lambda: fast_supported(model, cfg, per_sample=False),
+        lambda: FastBatchGrad(model, cfg.train.loss, cfg.train.map_j, threads),
+        log,
+    )

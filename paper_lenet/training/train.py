@@ -4,6 +4,7 @@ Every random choice (pass order, Hessian samples, distortions) is drawn from a g
 (seed, pass, purpose) (schedule.py), so a resumed run re-derives them; the checkpoint holds only what
 the run has changed (State): weights, optimizer state, position in the pass, running counters, h_kk.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,6 +36,7 @@ CHUNK = 1000  # samples per stepper call at most: progress granularity
 @dataclass
 class State:
     """What a run has changed so far, besides its weights and optimizer: all a checkpoint holds."""
+
     epoch: int = 1  # the pass in progress (1-based)
     pos: int = 0  # samples of it done
     errors: int = 0  # on-the-fly errors and summed loss of the pass so far
@@ -53,21 +55,33 @@ class Trainer:
         self.threads = set_threads(cfg)
         self.device = resolve_device(cfg)
         # data: an MNIST with other training patterns (boosting's selected sets); else the config's
-        self.data = data if data is not None else load_mnist(cfg.data, cfg.model.input_size, cfg.seed, log=log)
+        self.data = (
+            data if data is not None else load_mnist(cfg.data, cfg.model.input_size, cfg.seed, log=log)
+        )
         self.n = len(self.data.train_y)
         self.model = build_model(cfg.model, seed=cfg.seed).to(self.device)
         self.per_sample = t.optimizer == "sdlm" and t.batch_size == 1
         params = self.model.parameters()
-        self.opt = None if t.optimizer == "sdlm" else (
-            torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay) if t.optimizer == "adam"
-            else torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay))
+        self.opt = (
+            None
+            if t.optimizer == "sdlm"
+            else (
+                torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
+                if t.optimizer == "adam"
+                else torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
+            )
+        )
         self.st = State()
         self.ckpt = out / "checkpoint.pt"
         if self.ckpt.exists():
             self.restore(files.load_torch(self.ckpt))
             log(f"{out}: resuming at pass {self.st.epoch}, sample {self.st.pos}")
-        self.stepper = make_stepper(self.model, cfg, log) if self.per_sample else None  # reference off the CPU
-        self.batch_grad = make_batch_grad(self.model, cfg, self.threads, log) if self.opt is not None else None
+        self.stepper = (
+            make_stepper(self.model, cfg, log) if self.per_sample else None
+        )  # reference off the CPU
+        self.batch_grad = (
+            make_batch_grad(self.model, cfg, self.threads, log) if self.opt is not None else None
+        )
         # with the C gradients, its worker threads are the parallelism: torch's own OpenMP threads would
         # spin on the same cores after each small op (measured: 6.1 s vs 4.8 s per modern epoch on 2 cores)
         self.loop_threads = 1 if self.batch_grad is not None else self.threads
@@ -83,7 +97,9 @@ class Trainer:
                 self.opt.load_state_dict(saved.pop("optimizer"))
             self.st = State(**saved)
         except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as e:
-            raise UserError(f"{self.ckpt}: damaged or not this run's checkpoint ({type(e).__name__})") from None
+            raise UserError(
+                f"{self.ckpt}: damaged or not this run's checkpoint ({type(e).__name__})"
+            ) from None
 
     def checkpoint(self) -> None:
         self.st.wall = time.time() - self.started
@@ -118,16 +134,17 @@ class Trainer:
         tty, last_ckpt = sys.stdout.isatty(), st.pos
         while st.pos < n:
             if self.per_sample:  # chunks end where a checkpoint is due
-                idx = order[st.pos:st.pos + min(CHUNK, t.checkpoint_every - (st.pos - last_ckpt))]
+                idx = order[st.pos : st.pos + min(CHUNK, t.checkpoint_every - (st.pos - last_ckpt))]
                 err, ls = self.stepper.run(x_train, self.y_train, idx.cpu())
             else:
-                idx = order[st.pos:st.pos + t.batch_size]
+                idx = order[st.pos : st.pos + t.batch_size]
                 if self.opt is not None:
                     step = (e - 1) * math.ceil(n / t.batch_size) + st.pos // t.batch_size
                     for g in self.opt.param_groups:
                         g["lr"] = minibatch_lr(self.cfg, step, t.epochs * math.ceil(n / t.batch_size))
-                    err, ls = minibatch_step(self.model, self.opt, x_train, self.y_train, idx, self.cfg,
-                                              self.batch_grad)
+                    err, ls = minibatch_step(
+                        self.model, self.opt, x_train, self.y_train, idx, self.cfg, self.batch_grad
+                    )
                 else:
                     err, ls = _sdlm_batch(self.model, x_train, self.y_train, idx, rates, self.cfg)
             st.pos += len(idx)
@@ -148,20 +165,41 @@ class Trainer:
             st.hess, st.sigma = self.stepper.running_hessian(), None  # carried into the next pass
         torch.set_num_threads(self.threads)  # evaluation: torch's batched ops
         test = held_out(self.model, self.data, self.cfg, self.device)
-        full = evaluate(self.model, self.data.train_x.to(self.device), self.y_train, t.loss, t.map_j,
-                        t.eval_batch_size) if t.full_train_eval else None
+        full = (
+            evaluate(
+                self.model,
+                self.data.train_x.to(self.device),
+                self.y_train,
+                t.loss,
+                t.map_j,
+                t.eval_batch_size,
+            )
+            if t.full_train_eval
+            else None
+        )
         if self.opt is not None:
             lr = self.opt.param_groups[0]["lr"]
-        row = {"epoch": e, "train_error": st.errors / n, "train_loss": st.loss_sum / n,
-               f"{test['split']}_error": test["error"], f"{test['split']}_loss": test["loss"],
-               "lr": lr, "eff_lr_min": eff[0], "eff_lr_median": eff[1], "eff_lr_max": eff[2],
-               "seconds": round(time.time() - t0, 3)}
+        row = {
+            "epoch": e,
+            "train_error": st.errors / n,
+            "train_loss": st.loss_sum / n,
+            f"{test['split']}_error": test["error"],
+            f"{test['split']}_loss": test["loss"],
+            "lr": lr,
+            "eff_lr_min": eff[0],
+            "eff_lr_median": eff[1],
+            "eff_lr_max": eff[2],
+            "seconds": round(time.time() - t0, 3),
+        }
         if full is not None:
             row["train_error_full"] = full["error"]
         st.metrics.append(row)
-        self.log(f"pass {e:2d}/{t.epochs}  train {100 * row['train_error']:.2f}% (on the fly)  "
-                 f"{test['split']} {100 * test['error']:.2f}%  loss {row['train_loss']:.4f}  lr {lr:.2e}  "
-                 + (f"eps [{eff[0]:.1e}, {eff[2]:.1e}]  " if eff[0] is not None else "") + f"{row['seconds']:.1f}s")
+        self.log(
+            f"pass {e:2d}/{t.epochs}  train {100 * row['train_error']:.2f}% (on the fly)  "
+            f"{test['split']} {100 * test['error']:.2f}%  loss {row['train_loss']:.4f}  lr {lr:.2e}  "
+            + (f"eps [{eff[0]:.1e}, {eff[2]:.1e}]  " if eff[0] is not None else "")
+            + f"{row['seconds']:.1f}s"
+        )
         st.epoch, st.pos, st.errors, st.loss_sum = e + 1, 0, 0, 0.0
         st.hess = None if hessian_due(self.cfg, e + 1) else st.hess
         rundir.write_metrics(self.out, st.metrics)
@@ -203,20 +241,26 @@ def held_out(model, data, cfg: Config, device) -> dict:
     never scored: a run that chooses a setting must not see it). `split` says which."""
     t = cfg.train
     if data.val_x is not None:
-        res = evaluate(model, data.val_x.to(device), data.val_y.to(device), t.loss, t.map_j, t.eval_batch_size)
+        res = evaluate(
+            model, data.val_x.to(device), data.val_y.to(device), t.loss, t.map_j, t.eval_batch_size
+        )
         return dict(res, split="val", labels=data.val_y)
-    return dict(evaluate(model, data.test_x.to(device), data.test_y.to(device), t.loss, t.map_j,
-                         t.eval_batch_size), split="test", labels=data.test_y)
+    return dict(
+        evaluate(model, data.test_x.to(device), data.test_y.to(device), t.loss, t.map_j, t.eval_batch_size),
+        split="test",
+        labels=data.test_y,
+    )
 
 
 def _finish(cfg, out, model, st, test, n) -> dict:
     files.save_torch(out / "model.pt", model.state_dict())
     split, last = test["split"], st.metrics[-1]
-    summary = rundir.write_summary(
-        out, cfg, split, test["predictions"], test["labels"], test["margins"], n_train=n,
-        train_error=last.get("train_error_full", last["train_error"]), wall=st.wall,
-        train_error_on_the_fly=last["train_error"],
-        **{f"best_{split}_error": min(m[f"{split}_error"] for m in st.metrics)})
+    best = {f"best_{split}_error": min(m[f"{split}_error"] for m in st.metrics)}
+    # fmt: off
+    summary = rundir.write_summary(out, cfg, split, test["predictions"], test["labels"], test["margins"],
+                                   n_train=n, train_error=last.get("train_error_full", last["train_error"]),
+                                   wall=st.wall, train_error_on_the_fly=last["train_error"], **best)
+    # fmt: on
     (out / "checkpoint.pt").unlink(missing_ok=True)
     return summary
 
