@@ -69,20 +69,27 @@ def times_table(groups, reruns=None, rerun_dir=None) -> str:
             f"{sum(walls) / len(walls):.1f} | {sum(walls) / 2:.0f} |"
         )
         if reruns:
-            minutes, again = 0.0, 0
+            minutes, again, more = 0.0, 0, []
             for n, g in sorted(groups.items()):
                 if not _in(n, names):
                     continue
                 folder = Path(rerun_dir) / n if rerun_dir is not None else None
                 locked = n in reruns and folder is not None and lockstep_processes(folder)
                 again += bool(locked)
+                if locked and len(reruns[n]) != len(
+                    g
+                ):  # a lockstep process of 5 seeds where 3 were committed
+                    more.append(f"{len(reruns[n])} seeds, not {len(g)}")
                 minutes += (
                     process_minutes(reruns[n], folder)[0]
                     if locked
                     else sum(r["summary"]["wall_seconds"] / 60 for r in g)
                 )
             every_ls += minutes
-            row += f" {again} of {len({n for n in groups if _in(n, names)})} | {minutes / 2:.0f} |"
+            row += (
+                f" {again} of {len({n for n in groups if _in(n, names)})}"
+                f"{' (' + '; '.join(more) + ')' if more else ''} | {minutes / 2:.0f} |"
+            )
         rows.append(row)
     if every:
         row = (

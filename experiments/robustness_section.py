@@ -128,7 +128,8 @@ def _tables(res: dict) -> str:
     for title, head, rows in tables(res)[:2]:
         out += [f"**{title}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         out += ["| " + " | ".join(r) + " |" for r in rows] + [""]
-    return "\n".join(out)
+    notes = [f"`{c['name']}`: {c['note']}." for c in res["configs"] if c.get("note")]
+    return "\n".join(out + notes) + ("\n" if notes else "")
 
 
 def robustness_section(folder: Path, command: str) -> str | None:

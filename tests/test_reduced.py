@@ -423,3 +423,75 @@ def test_fit_reduced_starts_each_expansion_from_its_largest_terms_and_reports_th
         # rounded to 6 decimals; |Psi|^2 from float32 dot products (expansion_norm2): ~1e-6 relative
         assert math.isclose(before, float((psi - fit).square().sum() / psi.square().sum()), abs_tol=2e-6), e
         assert after <= before
+
+
+def relative_residual(feats: torch.Tensor, psi: torch.Tensor) -> float:
+    """|Psi - P Psi|^2 / |Psi|^2, P the projection onto the span of the rows of feats (explicit features):
+    the distance of the best fit of Psi by those vectors (SVD least squares, gelsd)."""
+    fit = feats.T @ torch.linalg.lstsq(feats.T, psi[:, None], driver="gelsd").solution[:, 0]
+    return float((psi - fit).square().sum() / psi.square().sum())
+
+
+@pytest.mark.parametrize("gamma", [1e-5, 1.0, 1e5])
+def test_the_searchs_distance_does_not_depend_on_the_kernels_scale(gamma):
+    """|Psi - Psi'|^2 / |Psi|^2 is a ratio in one feature space: with coef0 0, (gamma u.v)^2 = gamma^2 (u.v)^2
+    scales phi, Psi and every fit of Psi by gamma alike, so the start's distance is the same whether the
+    kernel's values are about 1e-10, 1 or 1e10 (a small gamma with coef0 0, or large raw pixel values), and
+    it is the explicit feature space's. Whatever keeps the search's solve defined has to scale with K."""
+    sv, a = known_terms()
+
+    def kern(p, q):
+        return reduced.poly_kernel(p, q, gamma, 0.0, 2)
+
+    starts = []
+
+    def cross(z):  # K(Z, S) during the search: its first call sees the start set
+        starts.append(z.detach().clone())
+        return kern(z, sv)
+
+    k = kern(sv, sv)  # K(s, s) = gamma^2 |s|^4, |s|^2 from 0.14 to 10: about gamma^2 / 50 to 100 gamma^2
+    assert 1e-3 < float(k.diagonal().min()) / gamma**2 and float(k.diagonal().max()) / gamma**2 < 1e3
+    norm2 = float(a @ k @ a)
+    _, _, before, _ = reduced.reduce_expansion(sv, a, 3, kern, 1, norm2, k.diagonal(), lambda s: None, cross)
+    want = relative_residual(phi2(starts[0], gamma, 0.0), a @ phi2(sv, gamma, 0.0))
+    assert 0.001 < want < 0.1  # a fit that is neither exact nor empty, so the comparison has teeth
+    # the solve's 1e-12 regulariser (relative to K's diagonal) moves the distance by about 1e-12 times
+    # K(Z, Z)'s condition number (~200 here): 6e-12 measured at every gamma. 1e-9 absolute is far above
+    # that and float64 rounding; a regulariser out of scale with K moves it by up to the whole of |Psi|^2
+    assert math.isclose(before, want, rel_tol=0, abs_tol=1e-9)
+
+
+def test_nearly_coinciding_start_vectors_give_a_distance_between_the_two_vector_and_one_vector_fits():
+    """Two support vectors that nearly coincide (near-identical digits, or z_j that the search draws
+    together) are the two largest terms, so the search starts from both. As they close in, K(Z, Z) goes
+    from well conditioned to singular, through the 1e-12 regulariser of the search's solve. Whatever the
+    regulariser does, the search's objective must stay a distance from Psi to a point of the span of
+    phi(z_1), phi(z_2): no smaller than the exact projection's (the best two-vector fit) and no larger than
+    the better one-vector fit's (b = (b_1, 0) is one of the candidates). Else the search could be drawn to
+    nearly singular sets by an objective below the true distance, or reject them above it."""
+    gen = torch.Generator().manual_seed(13)
+    base = torch.rand(5, 4, generator=gen, dtype=torch.float64)  # float64: separations below float32's
+    u = torch.nn.functional.normalize(torch.randn(4, generator=gen, dtype=torch.float64), dim=0)
+    a = torch.tensor([3.0, -2.0, 0.8, -0.6, 0.5, -0.4], dtype=torch.float64)
+    smallest = []
+    for k in range(1, 9):
+        delta = 10.0**-k
+        sv = torch.cat([base[:1], base[:1] + delta * u, base[1:]])  # vectors 0 and 1 are delta apart
+        kss = kern2(sv, sv)
+        assert sorted((a.abs() * kss.diagonal().sqrt()).topk(2).indices.tolist()) == [0, 1]  # the start
+        eig = torch.linalg.eigvalsh(kss[:2, :2])
+        smallest.append(float(eig[0] / kss.diagonal()[:2].mean()))
+        feats, norm2 = phi2(sv, GAMMA2, COEF0), float(a @ kss @ a)
+        psi = a @ feats
+        best, one = (
+            relative_residual(feats[:2], psi),
+            min(relative_residual(feats[i : i + 1], psi) for i in (0, 1)),
+        )
+        _, _, before, _ = reduced.reduce_expansion(sv, a, 2, kern2, 1, norm2, kss.diagonal(), lambda s: None)
+        # rounding: the solve's backward error (~1e-16 of K's entries) against a smallest eigenvalue near
+        # the 1e-12 regulariser moves the near-null direction's share of the fit (one - best, 3.4e-3 here)
+        # by up to ~1e-4 of itself, 3e-7; 1e-5 allows 30 times that. A regularised matrix that is not
+        # positive definite puts the objective 1e-4 to 2e-3 outside these bounds at delta 1e-5 and 1e-6
+        assert best - 1e-5 <= before <= one + 1e-5, (delta, best, before, one)
+        assert one - best > 1e-3  # the two bounds are apart: the second vector adds to the fit
+    assert smallest[0] > 1e-3 and smallest[-1] < 1e-14  # from well conditioned to below the regulariser

@@ -128,6 +128,9 @@ def test_lockstep_reruns_count_each_process_once(tmp_path):
     t = times_table(groups, reruns, rerun_dir)
     # committed: (2+2+2+2+4) / 2 = 6; with lockstep: the rerun config's 9 + the text config's committed 4, / 2
     assert "| `python -m experiments.reproduce headline` | 5 | 2.4 | 6 | 1 of 2 | 6 |" in t
+    reruns["lenet5_1998"].append({"summary": {"seed": 4, "wall_seconds": 60, "test_error": 0.01}})
+    assert "| 1 of 2 (5 seeds, not 4) | 7 |" in times_table(groups, reruns, rerun_dir)  # seed 4 alone: +1 min
+    reruns["lenet5_1998"].pop()
     # the whole study: 6 min committed, 6.5 with the reruns (printed 6), in hours
     assert study_time(t).endswith(
         "takes about 0.1 h on 2 cores by the committed runs' own wall clocks; "

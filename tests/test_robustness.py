@@ -122,7 +122,9 @@ def test_errors_match_a_direct_evaluation(two_configs, synthetic_root):
         assert c["corruption"]["rotate"]["values"] == pytest.approx(errs)
     paper, linear = res["configs"]
     assert paper["n"] == 2 and paper["clean"]["ci95"] is not None
-    assert linear["note"] == ONE_SEED and linear["clean"]["ci95"] is None
+    assert (
+        linear["note"].startswith(ONE_SEED) and linear["clean"]["ci95"] is None
+    )  # (untrained: diverged too)
     assert paper["mce"]["mean"] == pytest.approx(100.0)  # the baseline against itself
     assert set(paper["rejection"]["letters"]) == {"min distance", "margin"}
     assert set(linear["rejection"]["letters"]) == {"max softmax", "margin"}
@@ -242,3 +244,24 @@ def test_cells_never_claim_an_impossible_value():
     inner = cell([1.0, 1.2, 1.1])  # well inside: the plain t-interval, untouched
     lo, hi = stats.t_interval([1.0, 1.2, 1.1])
     assert inner["ci95"] == [lo, hi]
+
+
+def test_a_config_whose_seeds_diverged_says_so():
+    from paper_lenet.study.robustness_stats import summarize
+
+    n = 1000
+    trained = {
+        "seed": 0,
+        "head": "rbf",
+        "clean": np.arange(n) < 10,
+        "corrupted": {"rotate": np.arange(n) < 90},
+        "rejection": {"noise": {"min distance": {"auroc": 0.98, "fpr95": 0.05}}},
+    }
+    # one class for every image: 90% of a balanced test set wrong (a net that never learned)
+    constant = dict(
+        trained, seed=1, clean=np.arange(n) % 10 != 0, corrupted={"rotate": np.arange(n) % 10 != 0}
+    )
+    base = {"name": "b", "dir": "b", "runs": [trained]}
+    row = summarize({"name": "x", "dir": "x", "runs": [trained, constant]}, base, ["rotate"], ["noise"])
+    assert row["note"].startswith("1 of 2 seeds diverged (clean error >= 50%)")
+    assert summarize(base, base, ["rotate"], ["noise"])["note"] == ONE_SEED  # trained: only the seed count

@@ -59,6 +59,18 @@ def summarize(cfg, base, corruptions, rubbish) -> dict:
         "clean": cell([100 * r["clean"].mean() for r in runs]),
         "corruption": {c: cell([100 * r["corrupted"][c].mean() for r in runs]) for c in corruptions},
     }
+    diverged = sum(100 * r["clean"].mean() >= stats.DIVERGED for r in runs)
+    if diverged:  # a seed that never learned the task: its corrupted and rubbish figures are a constant's
+        row["note"] = "; ".join(
+            filter(
+                None,
+                [
+                    row["note"],
+                    f"{diverged} of {len(runs)} seeds diverged (clean error >= {stats.DIVERGED:.0f}%): "
+                    "their figures describe a net that did not learn the task",
+                ],
+            )
+        )
     row["mean_corruption"] = cell(
         [100 * np.mean([r["corrupted"][c].mean() for c in corruptions]) for r in runs]
     )
