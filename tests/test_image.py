@@ -181,3 +181,58 @@ def test_a_line_one_pixel_from_the_edges_of_grey_paper(wide):
     rows, cols = ink_extent(field)
     assert (cols if wide else rows) in (20, 21)  # the line is the ink, its length 20 (ink_extent)
     assert field.max() == pytest.approx(255)
+
+
+# MNIST's training digits' mean centre of mass (row, column), measured from the data by
+# `python dev/mnist_centre.py` (docs/mnist-centring.md); written here, not imported from image.py
+MNIST_TRAIN_CENTRE = (13.996, 14.007)
+
+
+def test_an_even_sided_square_takes_the_whole_pixel_spot_nearest_mnists_centre():
+    """A uniform 20x20 box has its centre of mass at 9.5, 9.5; MNIST's centre (13.996, 14.007) is
+    nearest at a move of 4 rows and 5 columns (centres 13.5 and 14.5; 14.5 is 0.493 from 14.007, 13.5
+    is 0.507): rows and columns each take their own target."""
+    page = np.zeros((50, 50))
+    page[7:37, 12:42] = 255.0  # 30x30: scaled to 20x20 by area, still uniform
+    f = to_mnist(page)
+    rows, cols = np.nonzero(f > 127)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (4, 23, 5, 24)
+    assert np.allclose(ndimage.center_of_mass(f), (13.5, 14.5))
+
+
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_a_box_whose_mass_lies_at_one_side_stays_inside_the_field(mirrored):
+    """An L: a heavy bar at one side and a thin foot across, 40x40 -> 20x20. Its mass sits about 2.4
+    pixels from the heavy side, so MNIST's centre would put the box's far edge past the field's
+    (14 - 2.4 + 20 > 28); the box is moved as near as it can and stays whole, touching that edge."""
+    page = np.zeros((60, 60))
+    page[10:50, 10:18] = 255.0  # the bar, 40 x 8
+    page[49, 10:50] = 255.0  # the foot, one row, to 40 wide
+    f = to_mnist(page[:, ::-1] if mirrored else page)
+    cols = np.nonzero(f.max(axis=0) > 0)[0]
+    assert cols.max() - cols.min() + 1 == 20  # the whole box, none cut off
+    assert (cols.min() == 0) if mirrored else (cols.max() == 27)
+
+
+def test_a_one_pixel_dash_stays_one_pixel_thin():
+    """A 1x40 dash (and a 40x1 bar) is scaled by 20/40: its thickness, 0.5 pixel, is kept at 1 pixel
+    (the least a stroke can be), not thickened."""
+    dash = np.zeros((30, 60))
+    dash[15, 10:50] = 255.0
+    for img in (dash, dash.T):
+        f = to_mnist(img)
+        rows, cols = np.nonzero(f > 0)
+        assert sorted([rows.max() - rows.min() + 1, cols.max() - cols.min() + 1]) == [1, 20]
+        # the thin side sits at the whole pixel nearest MNIST's centre: row 14 (13.996), column 14 (14.007)
+        assert (rows.min() if img is dash else cols.min()) == 14
+
+
+def test_ink_25_grey_levels_from_the_background_counts_and_jpeg_noise_does_not():
+    """image.py's measured threshold: a blank page's sensor noise saved as JPEG peaks at 19 grey
+    levels (sd 6, quality 75); a stroke 25 levels from the background is ink."""
+    page = np.full((40, 40), 100.0)
+    page[10:30, 18:22] = 125.0  # 25 levels
+    assert to_mnist(page).max() == pytest.approx(255)
+    page[10:30, 18:22] = 119.0  # 19 levels: what noise reaches, not ink
+    with pytest.raises(UserError, match="no ink found"):
+        to_mnist(page)
