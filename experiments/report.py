@@ -20,14 +20,14 @@ from paper_lenet.data.download import resolve_root
 from paper_lenet.data.idx import load_labels
 from paper_lenet.errors import UserError
 from paper_lenet.files import write_text
-from paper_lenet.tools.stats import mean_std
+from paper_lenet.tools.stats import DIVERGED, mean_std
 
 from .ablations import ablation_table, explore_table
 from .fig9 import fig9_section, fig9_table
 from .fig9_validation import fig9_validation
 from .plots import write_plots
 from .provenance import cases_section
-from .rerun_times import lockstep_check, study_time, times_table
+from .rerun_times import UNSTABLE_SD, lockstep_check, study_time, times_table
 from .robustness_section import robustness_section
 from .study import FIG9_VALIDATION, HEADLINE, PAPER_CONFIG, PREVIOUS
 from .tables import fig5_late_why, fig5_table, headline_table, validation_section, why_missed
@@ -196,7 +196,11 @@ def write_report(runs: str, out: str, readme: str = "README.md") -> None:
             "seeds in one lockstep process; the committed runs trained one process per seed. The same seed "
             "follows the same maths in both, and only summation order differs, which a 30-pass run "
             "amplifies like another seed would, so the bound is 3 standard errors of the difference of two "
-            "independent error rates at the committed mean.\n",
+            'independent error rates at the committed mean. "Unstable" marks a config whose committed seeds '
+            f"diverged (>= {DIVERGED:.0f}% error) or spread by more than {UNSTABLE_SD:.0f} point (sd): "
+            "there a seed's outcome turns on rounding, so a rerun in another summation order is another "
+            "draw, not a reproduction (the one-step and 1,000-step tests of `tests/test_lockstep.py` "
+            "cover these configs' switches: average subsampling, ReLU with SDLM, the literal init).\n",
             lockstep_check(groups, reruns, rerun_dir) + "\n",
         ]
     parts += ["\n## Figures\n"] + [f"![{f}]({f})\n" for f in figures]

@@ -139,6 +139,11 @@ def test_lockstep_reruns_count_each_process_once(tmp_path):
     assert "lockstep" not in study_time(times_table(groups))
     c = lockstep_check(groups, reruns, rerun_dir)
     # seed 0 moved 1.2 - 1.0 = 0.2 points; the bound at 1.0%: 3 sqrt(2 x 0.01 x 0.99 / 10,000) = 0.42
-    assert "| `lenet5_1998` | 0,1,2,3 | 1.00 | 1.05 | 0.20 | 0.42 | yes |" in c
+    assert "| `lenet5_1998` | 0,1,2,3 | 1.00 | 0.00 | 1.05 | 0.20 | 0.42 | yes |" in c
     reruns["lenet5_1998"][1]["summary"]["test_error"] = 0.016  # 0.6 points off: outside
     assert "| 0.60 | 0.42 | **no** |" in lockstep_check(groups, reruns, rerun_dir)
+    # a config whose committed seeds diverged (90%) is unstable: the rerun's seed trained instead
+    for r in groups["lenet5_1998"]:
+        r["summary"]["test_error"] = 0.9
+    reruns["lenet5_1998"][1]["summary"]["test_error"] = 0.02
+    assert lockstep_check(groups, reruns, rerun_dir).endswith("| **no** (unstable) |")
