@@ -135,6 +135,7 @@ TESTS = {  # the fast pinning tests first: with -x a killed mutant stops at its 
     ],
     "paper_lenet/comparison/reduced.py": [
         "tests/test_reduced.py",
+        "tests/test_reduced_vs_full.py",
         "tests/test_ovr.py",
         "-k",
         "not merge and not cost_counts and not bad_keys and not match and not virtual_refit",
