@@ -77,3 +77,20 @@ def test_the_cache_gives_the_same_set_and_a_new_one_for_new_inputs(tmp_path, mon
     assert len(list((tmp_path / "robustness").glob("*.npy"))) == 2  # other digits: another key
     files[0].write_bytes(b"damaged")
     assert np.array_equal(testsets.rubbish("overlap", DIGITS, LABELS, n=8), a)  # made again
+
+
+def test_the_sets_cache_key_covers_every_package_module_that_draws_them():
+    """A cached set is reused while the hashed sources are unchanged, so every package module whose code
+    draws a rubbish or corrupted set must be hashed: rubbish places its digits with image.to_mnist, and
+    a change there (issue 36's centring) once left sets drawn by the old code in the cache."""
+    import inspect
+
+    from paper_lenet.data import mnist_c, mnist_c_ops, testsets
+    from paper_lenet.data import rubbish as rubbish_mod
+
+    hashed = {m.__name__ for m in testsets._SOURCES}
+    for mod in (rubbish_mod, mnist_c, mnist_c_ops):
+        for value in vars(mod).values():
+            origin = inspect.getmodule(value)
+            if origin is not None and origin.__name__.startswith("paper_lenet.") and origin is not mod:
+                assert origin.__name__ in hashed, f"{mod.__name__} draws with {origin.__name__}, not hashed"
